@@ -1,0 +1,111 @@
+/* auth.c - API keys: format, generation, hashing and verification. */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "auth.h"
+#include "db.h"
+#include "request.h"
+#include "response.h"
+
+/* Keys are found by a short, non-secret part of their hash, then the
+ * whole hash is compared in constant time. */
+static struct db_stmt find_key = DB_STMT(
+    "SELECT id, org_id, environment, encode(key_hash, 'hex') FROM api_keys "
+    "WHERE lookup = $1 AND revoked_at IS NULL", 1);
+
+bool
+auth_key_wellformed(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != AUTH_KEY_LEN)
+		return false;
+	if (strncmp(s, "hl_test_", 8) != 0 && strncmp(s, "hl_live_", 8) != 0)
+		return false;
+	for (i = 8; i < AUTH_KEY_LEN; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+void
+auth_key_hash(const char *key, char *lookup, char *hash_hex)
+{
+	unsigned char h[CRYPTO_SHA256_LEN];
+
+	crypto_sha256(key, strlen(key), h);
+	crypto_hex(h, CRYPTO_SHA256_LEN, hash_hex);
+	memcpy(lookup, hash_hex, AUTH_LOOKUP_LEN);
+	lookup[AUTH_LOOKUP_LEN] = '\0';
+}
+
+int
+auth_key_generate(const char *env, char *key, char *lookup, char *hash_hex)
+{
+	unsigned char secret[AUTH_KEY_SECRET_BYTES];
+
+	if (strcmp(env, "test") != 0 && strcmp(env, "live") != 0)
+		return -1;
+	if (crypto_random(secret, sizeof(secret)) < 0)
+		return -1;
+	memcpy(key, "hl_", 3);
+	memcpy(key + 3, env, 4);
+	key[7] = '_';
+	crypto_b64url(secret, sizeof(secret), key + 8);
+	explicit_bzero(secret, sizeof(secret));
+	auth_key_hash(key, lookup, hash_hex);
+	return 0;
+}
+
+int
+auth_api_key(struct request *req)
+{
+	const char *key = request_param(req, "HTTP_X_API_KEY");
+	char lookup[AUTH_LOOKUP_LEN + 1], hash[2 * CRYPTO_SHA256_LEN + 1];
+	const char *params[1];
+	PGresult *res;
+	int i, found = -1;
+
+	if (key == NULL || *key == '\0') {
+		response_error(req, 401, "INVALID_API_KEY", "API Key Missing");
+		return -1;
+	}
+	if (!auth_key_wellformed(key)) {
+		response_error(req, 401, "INVALID_API_KEY", "Invalid API Key");
+		return -1;
+	}
+	auth_key_hash(key, lookup, hash);
+	params[0] = lookup;
+	res = db_exec(&find_key, params);
+	if (res == NULL) {
+		response_unavailable(req);
+		return -1;
+	}
+	if (!db_ok(res)) {
+		PQclear(res);
+		response_unavailable(req);
+		return -1;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *stored = PQgetvalue(res, i, 3);
+
+		if (strlen(stored) == sizeof(hash) - 1 &&
+		    crypto_equal(stored, hash, sizeof(hash) - 1))
+			found = i;
+	}
+	if (found < 0 || strncmp(PQgetvalue(res, found, 2), key + 3, 4) != 0) {
+		PQclear(res);
+		response_error(req, 401, "INVALID_API_KEY", "Invalid API Key");
+		return -1;
+	}
+	snprintf(req->auth.api_key_id, sizeof(req->auth.api_key_id), "%s",
+	    PQgetvalue(res, found, 0));
+	snprintf(req->auth.org_id, sizeof(req->auth.org_id), "%s",
+	    PQgetvalue(res, found, 1));
+	snprintf(req->auth.environment, sizeof(req->auth.environment), "%s",
+	    PQgetvalue(res, found, 2));
+	PQclear(res);
+	return 0;
+}

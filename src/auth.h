@@ -1,0 +1,29 @@
+/* auth.h - API keys: format, generation, hashing and verification. */
+#ifndef HOSTLINK_AUTH_H
+#define HOSTLINK_AUTH_H
+
+#include <stdbool.h>
+
+#include "crypto.h"
+
+struct request;
+
+#define AUTH_KEY_SECRET_BYTES 32
+#define AUTH_KEY_LEN (8 + 43)               /* "hl_test_" + base64url(32) */
+#define AUTH_LOOKUP_LEN 16                  /* hex of the hash's first 8 bytes */
+
+/* Whether s looks like an API key ("hl_test_"/"hl_live_" + 43 base64url). */
+bool auth_key_wellformed(const char *s);
+
+/* Makes a new key for env ("test"/"live") into key (AUTH_KEY_LEN+1), its
+ * lookup id (AUTH_LOOKUP_LEN+1) and hex SHA-256 (65).  Returns 0 or -1. */
+int auth_key_generate(const char *env, char *key, char *lookup, char *hash_hex);
+
+/* Hex SHA-256 and lookup id of a key. */
+void auth_key_hash(const char *key, char *lookup, char *hash_hex);
+
+/* Verifies x-api-key and fills req->auth.  Returns 0, or -1 after
+ * sending the 401 or 503 response itself. */
+int auth_api_key(struct request *req);
+
+#endif

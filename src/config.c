@@ -1,0 +1,687 @@
+/* config.c - hostlink.conf: table-driven keys, environment overrides, validation. */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+enum config_type {
+	CT_STRING, CT_INT, CT_INT64, CT_MODE, CT_DURATION, CT_SIZE, CT_BOOL,
+	CT_LOGLEVEL, CT_DURATION_LIST, CT_NET_LIST
+};
+
+struct config_key {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	const char *def;        /* NULL: required (strings) or computed */
+	int64_t min, max;       /* for numbers, durations (ms) and sizes */
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define DAY_MS (86400LL * 1000)
+
+static const struct config_key config_keys[] = {
+	{ "listen", CT_STRING, OFF(listen), "unix:/run/hostlink/hostlink.sock", 0, 0 },
+	{ "listen_mode", CT_MODE, OFF(listen_mode), "0660", 0, 07777 },
+	{ "listen_backlog", CT_INT, OFF(listen_backlog), "511", 1, 65535 },
+	{ "workers", CT_INT, OFF(workers), NULL, 1, 1024 },
+	{ "max_requests", CT_INT64, OFF(max_requests), "10000", 0, INT64_MAX },
+	{ "request_timeout", CT_DURATION, OFF(request_timeout_ms), "30s", 100, DAY_MS },
+	{ "shutdown_timeout", CT_DURATION, OFF(shutdown_timeout_ms), "30s", 0, DAY_MS },
+	{ "slow_request", CT_DURATION, OFF(slow_request_ms), "5s", 1, DAY_MS },
+	{ "database", CT_STRING, OFF(database), NULL, 0, 0 },
+	{ "statement_timeout", CT_DURATION, OFF(statement_timeout_ms), "5s", 0, DAY_MS },
+	{ "app_url", CT_STRING, OFF(app_url), NULL, 0, 0 },
+	{ "jwt_secret_file", CT_STRING, OFF(jwt_secret_file), NULL, 0, 0 },
+	{ "encryption_key_file", CT_STRING, OFF(encryption_key_file), NULL, 0, 0 },
+	{ "session_token_ttl", CT_DURATION, OFF(session_token_ttl_ms), "3d", 1000, 365 * DAY_MS },
+	{ "hosted_properties_ttl", CT_DURATION, OFF(hosted_properties_ttl_ms), "3d", 1000, 365 * DAY_MS },
+	{ "link_session_ttl", CT_DURATION, OFF(link_session_ttl_ms), "1h", 1000, 30 * DAY_MS },
+	{ "max_body", CT_SIZE, OFF(max_body), "1MiB", 1024, 1LL << 30 },
+	{ "webhook_allow_private", CT_BOOL, OFF(webhook_allow_private), "false", 0, 0 },
+	{ "webhook_retry_schedule", CT_DURATION_LIST, OFF(retry_schedule_ms), "0,5s,5m,30m,2h,5h,10h,10h", 0, 7 * DAY_MS },
+	{ "log_level", CT_LOGLEVEL, OFF(log_level), "info", 0, 0 },
+	{ "log_file", CT_STRING, OFF(log_file), "", 0, 0 },
+	{ "scoreboard_file", CT_STRING, OFF(scoreboard_file), "/run/hostlink/hostlink.scoreboard", 0, 0 },
+	{ "status_allow", CT_NET_LIST, OFF(status_allow), "127.0.0.1, ::1", 0, 0 },
+};
+
+#define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+struct errbuf {
+	char *buf;
+	size_t len, used;
+	int count;
+};
+
+static void
+err_add(struct errbuf *e, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	e->count++;
+	if (e->used + 1 >= e->len)
+		return;
+	if (e->used > 0)
+		e->buf[e->used++] = '\n';
+	va_start(ap, fmt);
+	n = vsnprintf(e->buf + e->used, e->len - e->used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		e->used += (size_t)n;
+	if (e->used >= e->len)
+		e->used = e->len - 1;
+	e->buf[e->used] = '\0';
+}
+
+const char *
+config_default_path(void)
+{
+	const char *p = getenv("HOSTLINK_CONFIG");
+
+	return (p != NULL && *p != '\0') ? p : SYSCONFDIR "/hostlink/hostlink.conf";
+}
+
+static int
+parse_int64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parses "<digits><unit>" where the unit is looked up in units[]. */
+static int
+parse_scaled(const char *s, const char *const *names, const int64_t *scales,
+    int64_t bare_scale, int64_t *out)
+{
+	char num[32];
+	size_t n = 0;
+	int64_t v;
+	size_t i;
+
+	while (isdigit((unsigned char)s[n]) && n < sizeof(num) - 1) {
+		num[n] = s[n];
+		n++;
+	}
+	if (n == 0 || n >= sizeof(num) - 1)
+		return -1;
+	num[n] = '\0';
+	if (parse_int64(num, &v) < 0)
+		return -1;
+	s += n;
+	while (*s == ' ')
+		s++;
+	if (*s == '\0') {
+		if (v > INT64_MAX / bare_scale)
+			return -1;
+		*out = v * bare_scale;
+		return 0;
+	}
+	for (i = 0; names[i] != NULL; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			if (v > INT64_MAX / scales[i])
+				return -1;
+			*out = v * scales[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+config_parse_duration_ms(const char *s, int64_t *out)
+{
+	static const char *const names[] = { "ms", "s", "m", "h", "d", NULL };
+	static const int64_t scales[] = { 1, 1000, 60000, 3600000, 86400000 };
+
+	return parse_scaled(s, names, scales, 1000, out);
+}
+
+int
+config_parse_size(const char *s, int64_t *out)
+{
+	static const char *const names[] = { "B", "K", "KiB", "k", "M", "MiB",
+	    "G", "GiB", NULL };
+	static const int64_t scales[] = { 1, 1024, 1024, 1024, 1 << 20, 1 << 20,
+	    1 << 30, 1 << 30 };
+
+	return parse_scaled(s, names, scales, 1, out);
+}
+
+int
+config_parse_net(const char *s, struct config_net *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	char *slash;
+	int64_t prefix = -1;
+	int maxp;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		if (parse_int64(slash + 1, &prefix) < 0)
+			return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = AF_INET;
+		maxp = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = AF_INET6;
+		maxp = 128;
+	} else {
+		return -1;
+	}
+	if (prefix > maxp)
+		return -1;
+	out->prefix = prefix < 0 ? maxp : (int)prefix;
+	return 0;
+}
+
+static bool
+net_contains(const struct config_net *net, int family, const unsigned char *a)
+{
+	int full = net->prefix / 8, rest = net->prefix % 8;
+
+	if (net->family != family)
+		return false;
+	if (memcmp(net->addr, a, (size_t)full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((net->addr[full] ^ a[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+bool
+config_addr_allowed(const struct config *cfg, const char *addr)
+{
+	unsigned char a[16];
+	int family, i;
+
+	if (addr == NULL)
+		return false;
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		family = AF_INET;
+	} else if (inet_pton(AF_INET6, addr, a) == 1) {
+		family = AF_INET6;
+		/* ::ffff:a.b.c.d is matched as IPv4. */
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+		    0, 0, 0xff, 0xff };
+		if (memcmp(a, mapped, 12) == 0) {
+			memmove(a, a + 12, 4);
+			family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	for (i = 0; i < cfg->status_allow_count; i++)
+		if (net_contains(&cfg->status_allow[i], family, a))
+			return true;
+	return false;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static const struct config_key *
+key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+/* Sets one key from its textual value.  Returns 0, or -1 with *why set. */
+static int
+key_set(struct config *cfg, const struct config_key *k, const char *value,
+    const char **why)
+{
+	void *field = (char *)cfg + k->offset;
+	int64_t v;
+
+	*why = NULL;
+	switch (k->type) {
+	case CT_STRING: {
+		char *copy = strdup(value);
+
+		if (copy == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	}
+	case CT_INT:
+	case CT_INT64:
+		if (parse_int64(value, &v) < 0) {
+			*why = "invalid number";
+			return -1;
+		}
+		break;
+	case CT_MODE: {
+		char *end;
+		long m;
+
+		errno = 0;
+		m = strtol(value, &end, 8);
+		if (*value == '\0' || *end != '\0' || errno != 0 || m < 0 || m > 07777) {
+			*why = "invalid octal mode";
+			return -1;
+		}
+		*(int *)field = (int)m;
+		return 0;
+	}
+	case CT_DURATION:
+		if (config_parse_duration_ms(value, &v) < 0) {
+			*why = "invalid duration (e.g. 500ms, 30s, 5m, 1h, 3d)";
+			return -1;
+		}
+		break;
+	case CT_SIZE:
+		if (config_parse_size(value, &v) < 0) {
+			*why = "invalid size (e.g. 1048576, 512KiB, 1MiB)";
+			return -1;
+		}
+		break;
+	case CT_BOOL: {
+		static const char *const yes[] = { "true", "yes", "on", "1", NULL };
+		static const char *const no[] = { "false", "no", "off", "0", NULL };
+		int i;
+
+		for (i = 0; yes[i] != NULL; i++)
+			if (strcasecmp(value, yes[i]) == 0) {
+				*(bool *)field = true;
+				return 0;
+			}
+		for (i = 0; no[i] != NULL; i++)
+			if (strcasecmp(value, no[i]) == 0) {
+				*(bool *)field = false;
+				return 0;
+			}
+		*why = "invalid boolean (true or false)";
+		return -1;
+	}
+	case CT_LOGLEVEL: {
+		static const char *const levels[] = { "error", "warn", "info", "debug" };
+		int i;
+
+		for (i = 0; i < 4; i++)
+			if (strcmp(value, levels[i]) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		*why = "invalid log level (error, warn, info, debug)";
+		return -1;
+	}
+	case CT_DURATION_LIST:
+	case CT_NET_LIST: {
+		char buf[1024], *tok, *save = NULL;
+		int n = 0;
+		int max = k->type == CT_NET_LIST ? CONFIG_MAX_ALLOW : CONFIG_MAX_RETRIES;
+
+		if (strlen(value) >= sizeof(buf)) {
+			*why = "value too long";
+			return -1;
+		}
+		strcpy(buf, value);
+		for (tok = strtok_r(buf, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save)) {
+			tok = trim(tok);
+			if (n == max) {
+				*why = "too many entries";
+				return -1;
+			}
+			if (k->type == CT_NET_LIST) {
+				if (config_parse_net(tok, &cfg->status_allow[n]) < 0) {
+					*why = "invalid address or CIDR";
+					return -1;
+				}
+			} else {
+				if (config_parse_duration_ms(tok, &v) < 0 ||
+				    v < k->min || v > k->max) {
+					*why = "invalid duration list";
+					return -1;
+				}
+				cfg->retry_schedule_ms[n] = v;
+			}
+			n++;
+		}
+		if (k->type == CT_NET_LIST) {
+			cfg->status_allow_count = n;
+		} else {
+			if (n == 0) {
+				*why = "empty list";
+				return -1;
+			}
+			cfg->retry_count = n;
+		}
+		return 0;
+	}
+	}
+	if (v < k->min || v > k->max) {
+		*why = "value out of range";
+		return -1;
+	}
+	if (k->type == CT_INT)
+		*(int *)field = (int)v;
+	else
+		*(int64_t *)field = v;
+	return 0;
+}
+
+/* Reads a whole small file into buf.  Returns its length, or -1. */
+static ssize_t
+read_small_file(const char *path, unsigned char *buf, size_t size)
+{
+	ssize_t n, total = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)total < size) {
+		n = read(fd, buf + total, size - (size_t)total);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	close(fd);
+	return total;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void
+load_secrets(struct config *cfg, struct errbuf *e)
+{
+	unsigned char buf[300];
+	ssize_t n;
+	int i;
+
+	n = read_small_file(cfg->jwt_secret_file, buf, sizeof(buf));
+	if (n < 0) {
+		err_add(e, "jwt_secret_file: cannot read %s: %s",
+		    cfg->jwt_secret_file, strerror(errno));
+	} else {
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			n--;
+		if (n < 32)
+			err_add(e, "jwt_secret_file: %s holds %zd bytes; at least 32 are required",
+			    cfg->jwt_secret_file, n);
+		else if ((size_t)n > sizeof(cfg->jwt_secret))
+			err_add(e, "jwt_secret_file: %s is longer than %zu bytes",
+			    cfg->jwt_secret_file, sizeof(cfg->jwt_secret));
+		else {
+			memcpy(cfg->jwt_secret, buf, (size_t)n);
+			cfg->jwt_secret_len = (size_t)n;
+		}
+	}
+
+	n = read_small_file(cfg->encryption_key_file, buf, sizeof(buf));
+	if (n < 0) {
+		err_add(e, "encryption_key_file: cannot read %s: %s",
+		    cfg->encryption_key_file, strerror(errno));
+	} else if (n == 32) {
+		memcpy(cfg->encryption_key, buf, 32);
+	} else {
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			n--;
+		if (n != 64) {
+			err_add(e, "encryption_key_file: %s must hold 32 raw bytes or 64 hex digits",
+			    cfg->encryption_key_file);
+		} else {
+			for (i = 0; i < 32; i++) {
+				int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+
+				if (hi < 0 || lo < 0) {
+					err_add(e, "encryption_key_file: %s: not hex",
+					    cfg->encryption_key_file);
+					break;
+				}
+				cfg->encryption_key[i] = (unsigned char)(hi << 4 | lo);
+			}
+		}
+	}
+	explicit_bzero(buf, sizeof(buf));
+}
+
+static void
+validate(struct config *cfg, const char *name, struct errbuf *e)
+{
+	static const char *const required[] = { "database", "app_url",
+	    "jwt_secret_file", "encryption_key_file" };
+	size_t i;
+
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		const struct config_key *k = key_find(required[i]);
+		char *v = *(char **)((char *)cfg + k->offset);
+
+		if (v == NULL || *v == '\0')
+			err_add(e, "%s: required key '%s' is not set", name, required[i]);
+	}
+	if (cfg->listen != NULL && strncmp(cfg->listen, "unix:", 5) != 0 &&
+	    strrchr(cfg->listen, ':') == NULL)
+		err_add(e, "%s: listen: expected unix:/path or host:port", name);
+	if (cfg->app_url != NULL && *cfg->app_url != '\0') {
+		size_t len = strlen(cfg->app_url);
+
+		if (strncmp(cfg->app_url, "http://", 7) != 0 &&
+		    strncmp(cfg->app_url, "https://", 8) != 0)
+			err_add(e, "%s: app_url: must start with http:// or https://", name);
+		while (len > 0 && cfg->app_url[len - 1] == '/')
+			cfg->app_url[--len] = '\0';
+	}
+}
+
+struct config *
+config_parse(const char *name, const char *text, bool use_env,
+    bool read_secrets, char *err, size_t errlen)
+{
+	struct errbuf e = { err, errlen, 0, 0 };
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char *copy = NULL, *line, *next;
+	unsigned lineno = 0;
+	const char *why;
+	size_t i;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (cfg == NULL) {
+		err_add(&e, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < NKEYS; i++) {
+		if (config_keys[i].def == NULL)
+			continue;
+		if (key_set(cfg, &config_keys[i], config_keys[i].def, &why) < 0)
+			err_add(&e, "default for %s: %s", config_keys[i].name, why);
+	}
+	{
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cfg->workers = (int)(cores > 0 ? (cores > 64 ? 128 : 2 * cores) : 2);
+	}
+
+	if (text != NULL) {
+		copy = strdup(text);
+		if (copy == NULL) {
+			err_add(&e, "out of memory");
+			goto out;
+		}
+		for (line = copy; line != NULL; line = next) {
+			char *eq, *key, *value;
+			const struct config_key *k;
+
+			next = strchr(line, '\n');
+			if (next != NULL)
+				*next++ = '\0';
+			lineno++;
+			line = trim(line);
+			if (*line == '\0' || *line == '#')
+				continue;
+			eq = strchr(line, '=');
+			if (eq == NULL) {
+				err_add(&e, "%s:%u: expected 'key = value'", name, lineno);
+				continue;
+			}
+			*eq = '\0';
+			key = trim(line);
+			value = trim(eq + 1);
+			k = key_find(key);
+			if (k == NULL) {
+				char esc[128];
+
+				err_add(&e, "%s:%u: unknown key '%s'", name, lineno,
+				    log_escape(esc, sizeof(esc), key, strlen(key)));
+				continue;
+			}
+			if (key_set(cfg, k, value, &why) < 0) {
+				char esc[128];
+
+				err_add(&e, "%s:%u: %s: %s '%s'", name, lineno, k->name,
+				    why, log_escape(esc, sizeof(esc), value, strlen(value)));
+			}
+		}
+	}
+
+	if (use_env) {
+		for (i = 0; i < NKEYS; i++) {
+			char envname[64] = "HOSTLINK_";
+			size_t j, o = strlen(envname);
+			const char *v;
+
+			for (j = 0; config_keys[i].name[j] != '\0'; j++)
+				envname[o++] = (char)toupper((unsigned char)config_keys[i].name[j]);
+			envname[o] = '\0';
+			v = getenv(envname);
+			if (v == NULL)
+				continue;
+			if (key_set(cfg, &config_keys[i], v, &why) < 0) {
+				char esc[128];
+
+				err_add(&e, "environment %s: %s '%s'", envname, why,
+				    log_escape(esc, sizeof(esc), v, strlen(v)));
+			}
+		}
+	}
+
+	validate(cfg, name, &e);
+	if (e.count == 0 && read_secrets)
+		load_secrets(cfg, &e);
+out:
+	free(copy);
+	if (e.count > 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *
+config_load(const char *path, char *err, size_t errlen)
+{
+	struct config *cfg;
+	char *text = NULL;
+	FILE *f;
+	long size;
+
+	if (path == NULL)
+		return config_parse("(defaults)", NULL, true, true, err, errlen);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
+	    size > 1 << 20 || fseek(f, 0, SEEK_SET) != 0) {
+		snprintf(err, errlen, "%s: cannot read (or larger than 1 MiB)", path);
+		fclose(f);
+		return NULL;
+	}
+	text = malloc((size_t)size + 1);
+	if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size) {
+		snprintf(err, errlen, "%s: cannot read", path);
+		free(text);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	text[size] = '\0';
+	if (memchr(text, '\0', (size_t)size) != NULL) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		free(text);
+		return NULL;
+	}
+	cfg = config_parse(path, text, true, true, err, errlen);
+	free(text);
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < NKEYS; i++)
+		if (config_keys[i].type == CT_STRING)
+			free(*(char **)((char *)cfg + config_keys[i].offset));
+	explicit_bzero(cfg, sizeof(*cfg));
+	free(cfg);
+}

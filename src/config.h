@@ -1,0 +1,79 @@
+/* config.h - hostlink.conf: table-driven keys, environment overrides, validation. */
+#ifndef HOSTLINK_CONFIG_H
+#define HOSTLINK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_RETRIES 32
+#define CONFIG_MAX_ALLOW 16
+#define CONFIG_ERRLEN 512
+
+/* One allowed network for /status and /metrics. */
+struct config_net {
+	int family;              /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int prefix;
+};
+
+struct config {
+	char *listen;
+	int listen_mode;
+	int listen_backlog;
+	int workers;
+	int64_t max_requests;
+	int64_t request_timeout_ms;
+	int64_t shutdown_timeout_ms;
+	int64_t slow_request_ms;
+	char *database;
+	int64_t statement_timeout_ms;
+	char *app_url;
+	char *jwt_secret_file;
+	char *encryption_key_file;
+	int64_t session_token_ttl_ms;
+	int64_t hosted_properties_ttl_ms;
+	int64_t link_session_ttl_ms;
+	int64_t max_body;
+	bool webhook_allow_private;
+	int64_t retry_schedule_ms[CONFIG_MAX_RETRIES];
+	int retry_count;
+	int log_level;
+	char *log_file;
+	char *scoreboard_file;
+	struct config_net status_allow[CONFIG_MAX_ALLOW];
+	int status_allow_count;
+
+	/* Loaded by config_load() from the files named above. */
+	unsigned char jwt_secret[256];
+	size_t jwt_secret_len;
+	unsigned char encryption_key[32];
+};
+
+/* Default path: $HOSTLINK_CONFIG, else SYSCONFDIR/hostlink/hostlink.conf. */
+const char *config_default_path(void);
+
+/* Loads defaults, then the file at path (NULL: defaults only), then the
+ * HOSTLINK_<KEY> environment, then validates and reads the secret files.
+ * Returns a new config, or NULL with every problem found written to err
+ * ("FILE:LINE: ..." lines).  Free with config_free(). */
+struct config *config_load(const char *path, char *err, size_t errlen);
+
+/* Like config_load() on a string instead of a file (tests, fuzzing);
+ * name labels error messages; environment overrides are not applied
+ * when use_env is false, and secret files are not read when
+ * read_secrets is false. */
+struct config *config_parse(const char *name, const char *text, bool use_env,
+    bool read_secrets, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/* Parsers shared with tests.  Return 0, or -1 on a malformed value. */
+int config_parse_duration_ms(const char *s, int64_t *out);
+int config_parse_size(const char *s, int64_t *out);
+int config_parse_net(const char *s, struct config_net *out);
+
+/* Whether the textual address (REMOTE_ADDR) is within one of the nets. */
+bool config_addr_allowed(const struct config *cfg, const char *addr);
+
+#endif

@@ -1,0 +1,21 @@
+/* crypto.h - hashing, randomness, encodings and constant-time comparison. */
+#ifndef HOSTLINK_CRYPTO_H
+#define HOSTLINK_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CRYPTO_SHA256_LEN 32
+
+void crypto_sha256(const void *data, size_t len, unsigned char out[CRYPTO_SHA256_LEN]);
+/* Fills buf with CSPRNG bytes.  Returns 0, or -1 when the generator fails. */
+int crypto_random(void *buf, size_t len) __attribute__((warn_unused_result));
+/* Constant-time equality of two equal-length buffers. */
+bool crypto_equal(const void *a, const void *b, size_t len);
+
+/* Writes 2*len lowercase hex digits and a NUL to out. */
+void crypto_hex(const unsigned char *in, size_t len, char *out);
+/* Base64url without padding; out needs 4*ceil(len/3)+1 bytes.  Returns length. */
+size_t crypto_b64url(const unsigned char *in, size_t len, char *out);
+
+#endif

@@ -1,0 +1,199 @@
+/* db.c - the worker's PostgreSQL connection: prepared statements, reconnects. */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "scoreboard.h"
+
+static PGconn *conn;
+static const struct config *db_cfg;
+static unsigned conn_gen;           /* bumps on every new connection */
+static unsigned stmt_seq;           /* names statements s1, s2, ... */
+static int64_t last_attempt_ms = -1000000;
+static bool in_tx;
+
+static bool
+db_connect(void)
+{
+	static const char *const keys[] = { "application_name", "connect_timeout",
+	    "dbname", NULL };
+	const char *values[] = { "hostlinkd", "3", db_cfg->database, NULL };
+	char set[96];
+	PGresult *res;
+
+	last_attempt_ms = scoreboard_now_ms();
+	if (conn != NULL)
+		PQfinish(conn);
+	conn = PQconnectdbParams(keys, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		log_warn("database connection failed: %s",
+		    conn != NULL ? PQerrorMessage(conn) : "out of memory");
+		if (conn != NULL)
+			PQfinish(conn);
+		conn = NULL;
+		return false;
+	}
+	snprintf(set, sizeof(set), "SET statement_timeout = %lld",
+	    (long long)db_cfg->statement_timeout_ms);
+	res = PQexec(conn, set);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_warn("database setup failed: %s", PQerrorMessage(conn));
+		PQclear(res);
+		PQfinish(conn);
+		conn = NULL;
+		return false;
+	}
+	PQclear(res);
+	conn_gen++;
+	in_tx = false;
+	return true;
+}
+
+void
+db_init_worker(const struct config *cfg)
+{
+	db_cfg = cfg;
+	(void)db_connect();
+}
+
+void
+db_close(void)
+{
+	if (conn != NULL)
+		PQfinish(conn);
+	conn = NULL;
+}
+
+bool
+db_available(void)
+{
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+		return true;
+	if (db_cfg == NULL)
+		return false;
+	if (scoreboard_now_ms() - last_attempt_ms < 250)
+		return false;
+	if (conn != NULL)
+		log_warn("database connection lost; reconnecting");
+	return db_connect();
+}
+
+bool
+db_ok(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+const char *
+db_sqlstate(const PGresult *res)
+{
+	const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return s != NULL ? s : "";
+}
+
+/* One attempt.  Returns the result, or NULL when the connection failed. */
+static PGresult *
+exec_once(struct db_stmt *stmt, const char *const *params)
+{
+	PGresult *res;
+
+	if (stmt->prepared_gen != conn_gen) {
+		if (stmt->name[0] == '\0')
+			snprintf(stmt->name, sizeof(stmt->name), "s%u", ++stmt_seq);
+		res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+		if (!db_ok(res)) {
+			if (PQstatus(conn) != CONNECTION_OK) {
+				PQclear(res);
+				return NULL;
+			}
+			/* A bad statement is a bug: report it like an SQL error. */
+			log_error("prepare %s failed: %s", stmt->name, PQerrorMessage(conn));
+			return res;
+		}
+		PQclear(res);
+		stmt->prepared_gen = conn_gen;
+	}
+	res = PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+	if (!db_ok(res) && PQstatus(conn) != CONNECTION_OK) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+PGresult *
+db_exec(struct db_stmt *stmt, const char *const *params)
+{
+	PGresult *res;
+
+	if (!db_available())
+		return NULL;
+	res = exec_once(stmt, params);
+	if (res != NULL)
+		return res;
+	/* The connection died (say, PostgreSQL restarted since our last
+	 * query).  Outside a transaction nothing ran: reconnect and retry. */
+	if (in_tx) {
+		in_tx = false;
+		return NULL;
+	}
+	log_warn("database connection lost; reconnecting");
+	last_attempt_ms = -1000000;
+	if (!db_connect())
+		return NULL;
+	return exec_once(stmt, params);
+}
+
+static int
+simple(const char *sql)
+{
+	PGresult *res;
+	int rc;
+
+	if (!db_available())
+		return -1;
+	res = PQexec(conn, sql);
+	rc = db_ok(res) ? 0 : -1;
+	if (rc < 0)
+		log_warn("%s failed: %s", sql, PQerrorMessage(conn));
+	PQclear(res);
+	return rc;
+}
+
+int
+db_begin(void)
+{
+	if (simple("BEGIN") < 0) {
+		/* A connection that died while idle can be replaced safely. */
+		if (conn == NULL || PQstatus(conn) == CONNECTION_OK || !db_connect() ||
+		    simple("BEGIN") < 0)
+			return -1;
+	}
+	in_tx = true;
+	return 0;
+}
+
+int
+db_commit(void)
+{
+	int rc = simple("COMMIT");
+
+	in_tx = false;
+	return rc;
+}
+
+void
+db_rollback(void)
+{
+	if (conn != NULL && PQtransactionStatus(conn) != PQTRANS_IDLE)
+		(void)simple("ROLLBACK");
+	in_tx = false;
+}

@@ -1,0 +1,47 @@
+/* db.h - the worker's PostgreSQL connection: prepared statements, reconnects. */
+#ifndef HOSTLINK_DB_H
+#define HOSTLINK_DB_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+struct config;
+
+/* A prepared statement, declared next to the code that uses it:
+ *   static struct db_stmt get_org = DB_STMT("SELECT ... WHERE id = $1", 1);
+ * It is prepared once per connection, on first use. */
+struct db_stmt {
+	const char *sql;
+	int nparams;
+	unsigned prepared_gen;      /* connection generation it was prepared on */
+	char name[24];
+};
+#define DB_STMT(sql_, n_) { (sql_), (n_), 0, { 0 } }
+
+/* After fork: remembers the settings and tries to connect once.  A
+ * failure is not fatal: requests get 503 until the database is back. */
+void db_init_worker(const struct config *cfg);
+void db_close(void);
+
+/* Whether a usable connection exists, reconnecting (at most every
+ * 250 ms) when it does not. */
+bool db_available(void);
+
+/* Runs a prepared statement with text parameters (NULL = SQL NULL).
+ * Returns the result, which the caller PQclear()s, also for SQL errors
+ * (check with db_ok()); returns NULL when the database is unreachable,
+ * after one reconnect-and-retry when that is safe (outside a transaction). */
+PGresult *db_exec(struct db_stmt *stmt, const char *const *params);
+
+/* True for PGRES_COMMAND_OK / PGRES_TUPLES_OK. */
+bool db_ok(const PGresult *res);
+/* The SQLSTATE of a failed result, or "" . */
+const char *db_sqlstate(const PGresult *res);
+
+/* Transactions: return 0, or -1 when the database failed (answer 503). */
+int db_begin(void);
+int db_commit(void);
+void db_rollback(void);
+
+#endif

@@ -1,0 +1,29 @@
+/* log.h - one-line log records to stderr, a file or syslog. */
+#ifndef HOSTLINK_LOG_H
+#define HOSTLINK_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* Opens the destination: NULL or "" = stderr, "syslog", or a file path
+ * (appended).  Returns 0, or -1 with a message on stderr. */
+int log_open(const char *dest, enum log_level level);
+/* Reopens a file destination (SIGUSR1); a no-op for stderr and syslog. */
+int log_reopen(void);
+void log_set_level(enum log_level level);
+int log_enabled(enum log_level level);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+
+/* Copies untrusted bytes into dst (size dstsz, always NUL-terminated),
+ * escaping anything outside printable ASCII, '"' and '\\' as \xHH.
+ * Truncates with "..." when dst is too small.  Returns dst. */
+char *log_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+
+#endif

@@ -1,0 +1,194 @@
+/* request.c - one FastCGI request: parameters, body, identity, and its parsing. */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "request.h"
+
+const char *
+request_param(const struct request *req, const char *name)
+{
+	size_t n = strlen(name);
+	char **e;
+
+	if (req->envp == NULL)
+		return NULL;
+	for (e = req->envp; *e != NULL; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+int
+request_parse_uri(struct request *req, const char *uri)
+{
+	char *q;
+	size_t len;
+
+	if (uri == NULL || uri[0] != '/')
+		return 400;
+	req->uri = strdup(uri);
+	if (req->uri == NULL)
+		return 503;
+	q = strchr(req->uri, '?');
+	if (q != NULL) {
+		*q = '\0';
+		req->query = q + 1;
+	} else {
+		req->query = "";
+	}
+	req->path = req->uri;
+	len = strlen(req->path);
+	if (len > REQUEST_MAX_PATH)
+		return 414;
+	/* One trailing slash is forgiven: /api/x/ is /api/x. */
+	if (len > 1 && req->path[len - 1] == '/')
+		req->path[len - 1] = '\0';
+	return 0;
+}
+
+int
+request_parse_length(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+
+	*out = 0;
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		if (v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+bool
+request_id_sane(const char *id)
+{
+	size_t n;
+
+	if (id == NULL)
+		return false;
+	for (n = 0; id[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)id[n];
+
+		if (n >= REQUEST_ID_LEN)
+			return false;
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+			return false;
+	}
+	return n > 0;
+}
+
+bool
+request_is_json_type(const char *ct)
+{
+	static const char json[] = "application/json";
+	size_t n = sizeof(json) - 1;
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	if (strncasecmp(ct, json, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static int
+hexdig(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decodes len bytes of s; plus_space turns '+' into ' ' (query strings). */
+static char *
+decode(const char *s, size_t len, bool plus_space)
+{
+	char *out = malloc(len + 1);
+	size_t i, o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (len - i < 3)
+				goto bad;
+			hi = hexdig((unsigned char)s[i + 1]);
+			lo = hexdig((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0)
+				goto bad;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '+' && plus_space) {
+			c = ' ';
+		}
+		if (c == '\0')
+			goto bad;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+char *
+request_decode_segment(const char *s, size_t len)
+{
+	return decode(s, len, false);
+}
+
+char *
+request_query_get(const struct request *req, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = req->query;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, '&');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (len > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=')
+			return decode(p + nlen + 1, len - nlen - 1, true);
+		if (len == nlen && strncmp(p, name, nlen) == 0)
+			return strdup("");
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+void
+request_cleanup(struct request *req)
+{
+	int i;
+
+	free(req->uri);
+	free(req->body);
+	if (req->json != NULL)
+		json_object_put(req->json);
+	for (i = 0; i < req->nparams; i++)
+		free(req->params[i]);
+	memset(req, 0, sizeof(*req));
+}

@@ -1,0 +1,80 @@
+/* request.h - one FastCGI request: parameters, body, identity, and its parsing. */
+#ifndef HOSTLINK_REQUEST_H
+#define HOSTLINK_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#define REQUEST_MAX_PATH 2048
+#define REQUEST_MAX_PARAMS 4
+#define REQUEST_ID_LEN 64
+
+struct config;
+struct route;
+
+/* Who a request authenticated as (API key or token). */
+struct request_auth {
+	char org_id[37];
+	char environment[5];        /* "test" or "live" */
+	char api_key_id[37];
+};
+
+struct request {
+	FCGX_Request *fcgx;         /* NULL in unit tests */
+	char **envp;
+	const struct config *cfg;
+
+	const char *method;
+	char *uri;                  /* REQUEST_URI, owned */
+	char *path;                 /* points into uri (query cut off) */
+	const char *query;          /* after '?', or "" */
+	const char *remote_addr;
+	char request_id[REQUEST_ID_LEN + 1];
+
+	char *body;                 /* NUL-terminated copy, owned */
+	size_t body_len;
+	json_object *json;          /* parsed body for JSON routes, owned */
+
+	const struct route *route;
+	int route_index;
+	char *params[REQUEST_MAX_PARAMS];   /* decoded path parameters, owned */
+	int nparams;
+
+	struct request_auth auth;
+
+	int status;                 /* sent status, 0 until a response is sent */
+	int64_t start_us;
+};
+
+/* Reads a parameter (HTTP header as HTTP_X_FOO); NULL when absent. */
+const char *request_param(const struct request *req, const char *name);
+
+/* Splits REQUEST_URI into path and query.  Returns 0, or the HTTP status
+ * to answer with (400 malformed, 414 too long). */
+int request_parse_uri(struct request *req, const char *uri);
+
+/* Parses CONTENT_LENGTH: NULL or "" is 0.  Returns 0, or -1 on garbage. */
+int request_parse_length(const char *s, int64_t *out);
+
+/* Whether a caller-supplied X-Request-Id is safe to echo and log. */
+bool request_id_sane(const char *id);
+
+/* Whether a Content-Type names JSON (application/json, parameters allowed). */
+bool request_is_json_type(const char *ct);
+
+/* Decodes %XX escapes of a path segment into a new string.  Returns NULL
+ * for malformed escapes, a NUL byte or invalid length. */
+char *request_decode_segment(const char *s, size_t len);
+
+/* Looks up a query-string parameter, percent-decoded ('+' is a space).
+ * Returns a new string or NULL when absent or malformed. */
+char *request_query_get(const struct request *req, const char *name);
+
+/* Releases everything the request owns. */
+void request_cleanup(struct request *req);
+
+#endif

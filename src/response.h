@@ -1,0 +1,34 @@
+/* response.h - writing responses: JSON bodies and the error envelope. */
+#ifndef HOSTLINK_RESPONSE_H
+#define HOSTLINK_RESPONSE_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+struct request;
+
+/* Sends status with body (may be NULL/0).  extra_headers is NULL or
+ * complete "Name: value\r\n" lines.  Takes nothing over. */
+void response_send(struct request *req, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len);
+/* Sends obj as JSON and releases it (json_object_put). */
+void response_json(struct request *req, int status, json_object *obj);
+/* Sends the SPEC error envelope. */
+void response_error(struct request *req, int status, const char *error,
+    const char *message);
+/* Like response_error with extra header lines (Allow, Retry-After). */
+void response_error_h(struct request *req, int status, const char *error,
+    const char *message, const char *extra_headers);
+/* 503 DATABASE_UNAVAILABLE with Retry-After. */
+void response_unavailable(struct request *req);
+
+/* "Not Found" etc., and "NOT_FOUND" etc. */
+const char *response_reason(int status);
+const char *response_error_type(int status);
+
+/* Builds the envelope object (for tests and the response path). */
+json_object *response_envelope(int status, const char *error,
+    const char *message, const char *request_id);
+
+#endif

@@ -1,0 +1,88 @@
+/* router.c - routes as data: method, path pattern, authentication, handler. */
+#include "autoconf.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+#include "router.h"
+
+/* Matches one pattern; on success stores decoded captures in req. */
+static enum router_result
+match_pattern(const char *pattern, const char *path, struct request *req,
+    bool capture)
+{
+	const char *p = pattern, *s = path;
+	int n = 0;
+
+	while (*p != '\0' && *s != '\0') {
+		if (*p == '{') {
+			const char *pend = strchr(p, '}');
+			size_t seglen = strcspn(s, "/");
+
+			if (pend == NULL || seglen == 0)
+				goto nomatch;
+			if (capture) {
+				char *v;
+
+				if (n == REQUEST_MAX_PARAMS)
+					goto nomatch;
+				v = request_decode_segment(s, seglen);
+				if (v == NULL) {
+					while (n > 0)
+						free(req->params[--n]);
+					return ROUTER_BAD_PATH;
+				}
+				req->params[n++] = v;
+			}
+			p = pend + 1;
+			s += seglen;
+			continue;
+		}
+		if (*p != *s)
+			goto nomatch;
+		p++;
+		s++;
+	}
+	if (*p == '\0' && *s == '\0') {
+		if (capture)
+			req->nparams = n;
+		return ROUTER_FOUND;
+	}
+nomatch:
+	while (n > 0)
+		free(req->params[--n]);
+	return ROUTER_NOT_FOUND;
+}
+
+enum router_result
+router_match(const struct route *table, size_t n, struct request *req,
+    int *index, char *allow, size_t allowlen)
+{
+	bool path_known = false;
+	size_t i, used = 0;
+
+	allow[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (match_pattern(table[i].pattern, req->path, req, false) != ROUTER_FOUND)
+			continue;
+		if (strcmp(table[i].method, req->method) != 0) {
+			int w;
+
+			/* List each method once, in table order. */
+			if (strstr(allow, table[i].method) == NULL) {
+				w = snprintf(allow + used, allowlen - used, "%s%s",
+				    used > 0 ? ", " : "", table[i].method);
+				if (w > 0 && (size_t)w < allowlen - used)
+					used += (size_t)w;
+			}
+			path_known = true;
+			continue;
+		}
+		*index = (int)i;
+		return match_pattern(table[i].pattern, req->path, req, true);
+	}
+	return path_known ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
+}

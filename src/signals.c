@@ -1,0 +1,114 @@
+/* signals.c - handlers that only record; the loops act on what was recorded. */
+#include "autoconf.h"
+
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "signals.h"
+
+static volatile sig_atomic_t pending[NSIG];
+static sigset_t wait_mask;
+
+static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD };
+#define NHANDLED (sizeof(handled) / sizeof(handled[0]))
+
+static void
+record(int sig)
+{
+	pending[sig] = 1;
+}
+
+static void
+set_action(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = fn == record ? SA_RESTART : 0;
+	if (sig == SIGCHLD && fn == record)
+		sa.sa_flags |= SA_NOCLDSTOP;
+	sigaction(sig, &sa, NULL);
+}
+
+void
+signals_init(enum signals_role role)
+{
+	sigset_t block;
+	size_t i;
+
+	sigemptyset(&block);
+	for (i = 0; i < NHANDLED; i++) {
+		int sig = handled[i];
+
+		pending[sig] = 0;
+		switch (role) {
+		case SIGNALS_MASTER:
+			set_action(sig, record);
+			sigaddset(&block, sig);
+			break;
+		case SIGNALS_WORKER:
+			/* SIGTERM kills at once (fast stop); SIGINT from a
+			 * terminal is the master's to handle. */
+			if (sig == SIGTERM || sig == SIGCHLD) {
+				set_action(sig, SIG_DFL);
+			} else if (sig == SIGINT) {
+				set_action(sig, SIG_IGN);
+			} else {
+				set_action(sig, record);
+				sigaddset(&block, sig);
+			}
+			break;
+		case SIGNALS_SINGLE:
+			if (sig == SIGCHLD) {
+				set_action(sig, SIG_DFL);
+			} else {
+				set_action(sig, record);
+				sigaddset(&block, sig);
+			}
+			break;
+		}
+	}
+	set_action(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_SETMASK, &block, NULL);
+	sigemptyset(&wait_mask);
+}
+
+int
+signals_wait(struct pollfd *fds, nfds_t nfds, int timeout_ms)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+		tsp = &ts;
+	}
+	return ppoll(fds, nfds, tsp, &wait_mask);
+}
+
+bool
+signals_take(int sig)
+{
+	if (!pending[sig])
+		return false;
+	pending[sig] = 0;
+	return true;
+}
+
+void
+signals_reset(void)
+{
+	sigset_t none;
+	size_t i;
+
+	for (i = 0; i < NHANDLED; i++) {
+		set_action(handled[i], SIG_DFL);
+		pending[handled[i]] = 0;
+	}
+	set_action(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}

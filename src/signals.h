@@ -1,0 +1,20 @@
+/* signals.h - handlers that only record; the loops act on what was recorded. */
+#ifndef HOSTLINK_SIGNALS_H
+#define HOSTLINK_SIGNALS_H
+
+#include <poll.h>
+#include <stdbool.h>
+
+enum signals_role { SIGNALS_MASTER, SIGNALS_WORKER, SIGNALS_SINGLE };
+
+/* Installs the role's handlers and blocks the handled signals; they are
+ * delivered only inside signals_wait(), so no check-then-sleep race exists. */
+void signals_init(enum signals_role role);
+/* ppoll() with the handled signals unblocked.  Returns as ppoll does. */
+int signals_wait(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+/* Whether sig arrived since the last call; clears it. */
+bool signals_take(int sig);
+/* Restores default dispositions and an empty mask (before exec or in a child). */
+void signals_reset(void);
+
+#endif

@@ -1,0 +1,334 @@
+/* worker.c - a worker process: accept loop and the request pipeline. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "auth.h"
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "router.h"
+#include "scoreboard.h"
+#include "signals.h"
+#include "worker.h"
+
+#define DRAIN_LIMIT (64 << 20)      /* bytes read and dropped after a 413 */
+
+static struct scoreboard *worker_sb;
+
+const struct scoreboard *
+worker_scoreboard(void)
+{
+	return worker_sb;
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+set_request_id(struct request *req)
+{
+	const char *id = request_param(req, "HTTP_X_REQUEST_ID");
+	unsigned char rnd[16];
+
+	if (request_id_sane(id)) {
+		snprintf(req->request_id, sizeof(req->request_id), "%s", id);
+		return;
+	}
+	if (crypto_random(rnd, sizeof(rnd)) < 0)
+		memset(rnd, 0, sizeof(rnd));
+	crypto_hex(rnd, sizeof(rnd), req->request_id);
+}
+
+/* Reads CONTENT_LENGTH bytes.  Returns 0, or sends the error and -1. */
+static int
+read_body(struct request *req)
+{
+	int64_t len;
+	int n;
+
+	if (request_parse_length(request_param(req, "CONTENT_LENGTH"), &len) < 0) {
+		response_error(req, 400, "INVALID_CONTENT_LENGTH",
+		    "Content-Length is not a number");
+		return -1;
+	}
+	if (len > req->cfg->max_body) {
+		char buf[16384];
+		int64_t drained = 0;
+
+		/* Read what the front server sends, so it sees our answer
+		 * rather than a reset connection. */
+		while (drained < len && drained < DRAIN_LIMIT &&
+		    (n = FCGX_GetStr(buf, sizeof(buf), req->fcgx->in)) > 0)
+			drained += n;
+		response_error(req, 413, "PAYLOAD_TOO_LARGE",
+		    "Request body is larger than the limit");
+		return -1;
+	}
+	req->body = malloc((size_t)len + 1);
+	if (req->body == NULL) {
+		response_error(req, 503, "OUT_OF_MEMORY", "Out of memory; retry shortly");
+		return -1;
+	}
+	req->body_len = 0;
+	while ((int64_t)req->body_len < len) {
+		n = FCGX_GetStr(req->body + req->body_len,
+		    (int)(len - (int64_t)req->body_len), req->fcgx->in);
+		if (n <= 0)
+			break;
+		req->body_len += (size_t)n;
+	}
+	req->body[req->body_len] = '\0';
+	if ((int64_t)req->body_len < len) {
+		response_error(req, 400, "INCOMPLETE_BODY",
+		    "Request body is shorter than Content-Length");
+		return -1;
+	}
+	return 0;
+}
+
+/* Validates a JSON body: must be an object.  Returns 0 or sends 4xx. */
+static int
+parse_json_body(struct request *req)
+{
+	const char *ct = request_param(req, "CONTENT_TYPE");
+	struct json_tokener *tok;
+	json_object *obj;
+
+	if (req->body_len == 0)
+		return 0;
+	if (!request_is_json_type(ct)) {
+		response_error(req, 415, "UNSUPPORTED_MEDIA_TYPE",
+		    "Content-Type must be application/json");
+		return -1;
+	}
+	if (memchr(req->body, '\0', req->body_len) != NULL) {
+		response_error(req, 400, "INVALID_JSON", "Request body contains a NUL byte");
+		return -1;
+	}
+	tok = json_tokener_new_ex(64);
+	if (tok == NULL) {
+		response_error(req, 503, "OUT_OF_MEMORY", "Out of memory; retry shortly");
+		return -1;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != req->body_len) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "Request body is not valid JSON: %s",
+		    obj == NULL || json_tokener_get_error(tok) != json_tokener_success
+		    ? json_tokener_error_desc(json_tokener_get_error(tok))
+		    : "trailing data");
+		json_object_put(obj);
+		json_tokener_free(tok);
+		response_error(req, 400, "INVALID_JSON", msg);
+		return -1;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		response_error(req, 400, "INVALID_JSON", "Request body must be a JSON object");
+		return -1;
+	}
+	req->json = obj;
+	return 0;
+}
+
+static void
+dispatch(struct request *req)
+{
+	const char *uri = request_param(req, "REQUEST_URI");
+	char allow[64], hdr[96];
+	const struct route *r;
+	int rc;
+
+	req->method = request_param(req, "REQUEST_METHOD");
+	if (req->method == NULL)
+		req->method = "GET";
+	rc = request_parse_uri(req, uri);
+	if (rc == 414) {
+		response_error(req, 414, "URI_TOO_LONG", "Request path is too long");
+		return;
+	}
+	if (rc != 0) {
+		response_error(req, 400, "BAD_REQUEST", "Malformed request URI");
+		return;
+	}
+	switch (router_match(routes, routes_count, req, &req->route_index,
+	    allow, sizeof(allow))) {
+	case ROUTER_NOT_FOUND:
+		response_error(req, 404, "NOT_FOUND", "No such resource");
+		return;
+	case ROUTER_BAD_METHOD:
+		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+		response_error_h(req, 405, "METHOD_NOT_ALLOWED",
+		    "Method not allowed for this resource", hdr);
+		return;
+	case ROUTER_BAD_PATH:
+		response_error(req, 400, "BAD_REQUEST", "Malformed percent-encoding in path");
+		return;
+	case ROUTER_FOUND:
+		break;
+	}
+	r = &routes[req->route_index];
+	req->route = r;
+	if (read_body(req) < 0)
+		return;
+	switch (r->auth) {
+	case AUTH_NONE:
+		break;
+	case AUTH_OPS:
+		if (!config_addr_allowed(req->cfg, req->remote_addr)) {
+			response_error(req, 403, "FORBIDDEN",
+			    "Not allowed from this address");
+			return;
+		}
+		break;
+	case AUTH_API_KEY:
+		if (auth_api_key(req) < 0)
+			return;
+		break;
+	}
+	if ((r->flags & ROUTE_JSON) && parse_json_body(req) < 0)
+		return;
+	if ((r->flags & ROUTE_DB) && !db_available()) {
+		response_unavailable(req);
+		return;
+	}
+	r->handler(req);
+	db_rollback();      /* a handler that left a transaction open is a bug */
+	if (req->status == 0) {
+		log_error("rid=%s handler sent no response", req->request_id);
+		response_error(req, 500, "INTERNAL_ERROR", "Internal error");
+	}
+}
+
+static void
+handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
+{
+	struct request req;
+	char esc[600];
+	const char *uri;
+	int64_t dur;
+
+	memset(&req, 0, sizeof(req));
+	req.fcgx = fcgx;
+	req.envp = fcgx->envp;
+	req.cfg = cfg;
+	req.route_index = SB_MAX_ROUTES - 1;
+	req.start_us = now_us();
+	req.remote_addr = request_param(&req, "REMOTE_ADDR");
+	set_request_id(&req);
+	uri = request_param(&req, "REQUEST_URI");
+	if (uri == NULL)
+		uri = "";
+	scoreboard_busy(worker_sb, slot,
+	    request_param(&req, "REQUEST_METHOD") != NULL
+	    ? request_param(&req, "REQUEST_METHOD") : "-", uri);
+
+	dispatch(&req);
+
+	dur = now_us() - req.start_us;
+	log_escape(esc, sizeof(esc), uri, strlen(uri));
+	log_info("rid=%s %s %s %d %.3fms", req.request_id,
+	    req.method != NULL ? req.method : "-", esc, req.status, (double)dur / 1000.0);
+	if (dur / 1000 >= cfg->slow_request_ms)
+		log_warn("rid=%s slow request: %.3fms", req.request_id, (double)dur / 1000.0);
+	scoreboard_idle(worker_sb, slot, req.route_index, req.status, dur,
+	    cfg->slow_request_ms);
+	request_cleanup(&req);
+}
+
+int
+worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
+    int slot, int single)
+{
+	FCGX_Request fcgx;
+	uint64_t served = 0;
+	const char *fault;
+	int flags;
+
+	worker_sb = sb;
+	signals_init(single ? SIGNALS_SINGLE : SIGNALS_WORKER);
+	atomic_store(&sb->slots[slot].pid, (int)getpid());
+	fault = getenv("HOSTLINK_FAULT_INJECT");
+	if (fault != NULL && strcmp(fault, "worker_init_exit") == 0) {
+		log_error("fault injection: worker exits during start-up");
+		return 1;
+	}
+	/* Non-blocking, so a worker that loses the race for a connection
+	 * returns to ppoll() instead of sleeping in accept(). */
+	flags = fcntl(listen_fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK);
+	db_init_worker(cfg);
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, listen_fd, 0) != 0) {
+		log_error("FastCGI initialisation failed");
+		return 1;
+	}
+	atomic_store(&sb->slots[slot].state, SB_IDLE);
+
+	for (;;) {
+		struct pollfd pfd;
+		int rc;
+
+		if (signals_take(SIGUSR1))
+			log_reopen();
+		if (signals_take(SIGQUIT) || signals_take(SIGTERM) ||
+		    signals_take(SIGINT))
+			break;
+		(void)signals_take(SIGHUP);
+		if (cfg->max_requests > 0 && served >= (uint64_t)cfg->max_requests)
+			break;
+		/* A connection kept open by the front server is waited on
+		 * itself; otherwise the shared listening socket. */
+		pfd.fd = fcgx.ipcFd >= 0 ? fcgx.ipcFd : listen_fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		rc = signals_wait(&pfd, 1, -1);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			break;
+		}
+		if (rc == 0)
+			continue;
+		rc = FCGX_Accept_r(&fcgx);
+		if (rc < 0) {
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
+			    rc == -ECONNABORTED)
+				continue;
+			log_error("accept failed: %s", strerror(-rc));
+			break;
+		}
+		handle(cfg, &fcgx, slot);
+		FCGX_Finish_r(&fcgx);
+		served++;
+	}
+	atomic_store(&sb->slots[slot].state, SB_EXITING);
+	FCGX_Free(&fcgx, 1);
+	db_close();
+	return 0;
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""hostlink test runner.
+
+    tests/run.py [FILTER...]
+
+Runs every unit-test program tests/unit/test_* of the build directory (TAP:
+each "ok"/"not ok" line is one test) and every test_* function of every
+tests/integration/test_*.py module (each function is one test).  With FILTER
+arguments, only tests whose name contains one of them run (names look like
+"unit/test_config: parses durations" and "test_http.test_ping").
+
+Binaries are taken from $HOSTLINK_BUILDDIR (or $HOSTLINK_BUILD_DIR), default
+the repository root.  A test that cannot run because something is missing
+fails; nothing is skipped.  The last line is "N passed, N failed"; the exit
+status is 1 when anything failed or nothing ran.
+"""
+
+import glob
+import importlib
+import inspect
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILDDIR = os.path.abspath(os.environ.get("HOSTLINK_BUILDDIR")
+                           or os.environ.get("HOSTLINK_BUILD_DIR") or ROOT)
+os.environ["HOSTLINK_BUILDDIR"] = BUILDDIR
+UNIT_TIMEOUT = int(os.environ.get("HOSTLINK_UNIT_TIMEOUT", "300"))
+TEST_TIMEOUT = int(os.environ.get("HOSTLINK_TEST_TIMEOUT", "120"))
+
+TAP_RESULT = re.compile(r"^(not )?ok\b\s*(\d+)?\s*(?:-\s*)?(.*)$")
+TAP_PLAN = re.compile(r"^1\.\.(\d+)")
+
+
+class Totals:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def result(self, ok, name, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok - %s" % name)
+        else:
+            self.failed += 1
+            print("not ok - %s" % name)
+            for line in detail.rstrip("\n").splitlines():
+                print("#   %s" % line)
+        sys.stdout.flush()
+
+
+def selected(name, filters):
+    return not filters or any(f in name for f in filters)
+
+
+def unit_programs():
+    progs = []
+    for path in sorted(glob.glob(os.path.join(BUILDDIR, "tests", "unit", "test_*"))):
+        base = os.path.basename(path)
+        if "." in base or not os.path.isfile(path) or not os.access(path, os.X_OK):
+            continue   # test_x.c, .o, .log, .trs ...
+        progs.append(path)
+    return progs
+
+
+def run_unit(path, filters, totals):
+    prog = "unit/" + os.path.basename(path)
+    env = dict(os.environ, srcdir=ROOT, top_srcdir=ROOT, top_builddir=BUILDDIR)
+    try:
+        r = subprocess.run([path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, cwd=BUILDDIR, env=env,
+                           timeout=UNIT_TIMEOUT)
+        out, rc = r.stdout.decode("utf-8", "replace"), r.returncode
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace")
+        rc = "timeout after %ds" % UNIT_TIMEOUT
+    except OSError as e:
+        totals.result(False, prog, "cannot run: %s" % e)
+        return
+    planned, results, any_failed, diag = None, 0, False, []
+    for line in out.splitlines():
+        m = TAP_PLAN.match(line)
+        if m:
+            planned = int(m.group(1))
+            continue
+        m = TAP_RESULT.match(line)
+        if not m:
+            diag.append(line)
+            continue
+        results += 1
+        desc = m.group(3).strip()
+        # "ok 3 - name # DIRECTIVE reason": a directive means it did not really pass
+        text, hashmark, directive = desc.partition(" # ")
+        name = "%s: %s" % (prog, text.strip() or ("test %s" % (m.group(2) or results)))
+        ok = not m.group(1) and not hashmark
+        if not ok:
+            any_failed = True
+        if selected(name, filters) or selected(prog, filters):
+            detail = ""
+            if not ok:
+                detail = ("directive: %s\n" % directive if hashmark else "") + "\n".join(diag[-30:])
+            totals.result(ok, name, detail)
+        diag = []
+    tail = "\n".join(out.splitlines()[-30:])
+    if not selected(prog, filters):
+        return
+    if rc != 0 and not any_failed:
+        totals.result(False, prog + ": exit status", "exited with %s\n%s" % (rc, tail))
+    if planned is None and results == 0:
+        totals.result(False, prog + ": TAP output", "no TAP results\n" + tail)
+    elif planned is not None and (planned != results or planned == 0):
+        totals.result(False, prog + ": TAP plan", "planned %d, ran %d\n%s" % (planned, results, tail))
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise TestTimeout("test took longer than %ds" % TEST_TIMEOUT)
+
+
+def integration_tests(filters, totals):
+    idir = os.path.join(ROOT, "tests", "integration")
+    sys.path.insert(0, idir)
+    signal.signal(signal.SIGALRM, _alarm)
+    for path in sorted(glob.glob(os.path.join(idir, "test_*.py"))):
+        modname = os.path.basename(path)[:-3]
+        try:
+            mod = importlib.import_module(modname)
+        except Exception:  # noqa: BLE001
+            if selected(modname, filters):
+                totals.result(False, modname + " (import)", traceback.format_exc())
+            continue
+        funcs = [(n, f) for n, f in vars(mod).items()
+                 if n.startswith("test_") and inspect.isfunction(f) and f.__module__ == modname]
+        funcs.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
+        for name, func in funcs:
+            full = "%s.%s" % (modname, name)
+            if not selected(full, filters):
+                continue
+            t0 = time.monotonic()
+            signal.alarm(TEST_TIMEOUT)
+            try:
+                func()
+                ok, detail = True, ""
+            except BaseException as e:  # noqa: BLE001 - a test's failure is a result
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                ok, detail = False, traceback.format_exc()
+            finally:
+                signal.alarm(0)
+            if os.environ.get("HOSTLINK_TEST_TIMES"):
+                detail += "\n(%.2fs)" % (time.monotonic() - t0)
+                print("# %s: %.2fs" % (full, time.monotonic() - t0))
+            totals.result(ok, full, detail)
+    # Stop everything the harness started before the summary line.
+    harness = sys.modules.get("harness")
+    if harness is not None:
+        harness._run_cleanups()
+
+
+def main(argv):
+    filters = [a for a in argv if not a.startswith("-")]
+    totals = Totals()
+    print("# build directory: %s" % BUILDDIR)
+    progs = unit_programs()
+    if not progs and selected("unit/", filters):
+        totals.result(False, "unit (programs)",
+                      "no unit-test programs in %s/tests/unit (build with `make check`?)" % BUILDDIR)
+    for path in progs:
+        run_unit(path, filters, totals)
+    integration_tests(filters, totals)
+    print("%d passed, %d failed" % (totals.passed, totals.failed))
+    sys.stdout.flush()
+    return 1 if totals.failed or not totals.passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,53 @@
+/* test_crypto.c - hashing, encodings, API-key format and log escaping. */
+#include "autoconf.h"
+
+#include <string.h>
+
+#include "auth.h"
+#include "crypto.h"
+#include "log.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	unsigned char h[CRYPTO_SHA256_LEN];
+	char hex[65], b64[64], key[AUTH_KEY_LEN + 1], key2[AUTH_KEY_LEN + 1];
+	char lookup[AUTH_LOOKUP_LEN + 1], hash[65], lookup2[AUTH_LOOKUP_LEN + 1], hash2[65];
+	char esc[64];
+
+	crypto_sha256("abc", 3, h);
+	crypto_hex(h, sizeof(h), hex);
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	    "sha256('abc')");
+	crypto_b64url((const unsigned char *)"\xfb\xff", 2, b64);
+	is_str(b64, "-_8", "base64url alphabet, no padding");
+	crypto_b64url((const unsigned char *)"foobar", 6, b64);
+	is_str(b64, "Zm9vYmFy", "base64url of foobar");
+	crypto_b64url((const unsigned char *)"f", 1, b64);
+	is_str(b64, "Zg", "base64url of one byte");
+	ok(crypto_equal("abcd", "abcd", 4) && !crypto_equal("abcd", "abce", 4),
+	    "constant-time equality");
+
+	ok(auth_key_generate("test", key, lookup, hash) == 0, "generate test key");
+	ok(strncmp(key, "hl_test_", 8) == 0 && strlen(key) == AUTH_KEY_LEN, "key shape");
+	ok(auth_key_wellformed(key), "generated key is well-formed");
+	ok(auth_key_generate("live", key2, lookup2, hash2) == 0 &&
+	    strncmp(key2, "hl_live_", 8) == 0, "generate live key");
+	ok(strcmp(key, key2) != 0 && strcmp(hash, hash2) != 0, "keys differ");
+	ok(auth_key_generate("prod", key2, lookup2, hash2) < 0, "unknown environment refused");
+	auth_key_hash(key, lookup2, hash2);
+	ok(strcmp(hash, hash2) == 0 && strcmp(lookup, lookup2) == 0 &&
+	    strncmp(hash, lookup, AUTH_LOOKUP_LEN) == 0, "hash is stable; lookup is its prefix");
+	ok(!auth_key_wellformed(NULL), "NULL key");
+	ok(!auth_key_wellformed("hl_test_short"), "short key");
+	ok(!auth_key_wellformed("hl_prod_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "bad env");
+	ok(!auth_key_wellformed("hl_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'"), "quote");
+	ok(auth_key_wellformed("hl_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "shape ok");
+
+	log_escape(esc, sizeof(esc), "a\"b\\c\nd\x01\xff", 9);
+	is_str(esc, "a\\x22b\\x5cc\\x0ad\\x01\\xff", "log escape");
+	log_escape(esc, 12, "0123456789abcdef", 16);
+	is_str(esc, "01234567...", "log escape truncates to fit");
+	return tap_done();
+}
