@@ -41,10 +41,7 @@ api_healthz(struct request *req)
 void
 api_status(struct request *req)
 {
-	char *full = request_query_get(req, "full");
-
-	response_json(req, 200, status_json(worker_scoreboard(), full != NULL));
-	free(full);
+	response_json(req, 200, status_json(worker_scoreboard(), 1));
 }
 
 void

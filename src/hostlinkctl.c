@@ -73,6 +73,7 @@ connect_db(const struct config *cfg)
 		PQfinish(conn);
 		return NULL;
 	}
+	PQclear(PQexec(conn, "SET client_min_messages = warning"));
 	return conn;
 }
 

@@ -83,7 +83,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	struct timeval tv;
 	struct tm tm;
 	va_list ap;
-	int n, m;
+	int n, m, i;
 
 	if (level > log_level)
 		return;
@@ -105,9 +105,15 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	if (m < 0)
 		m = 0;
+	if ((size_t)(n + m) > sizeof(line) - 2)
+		m = (int)sizeof(line) - 2 - n;
+	/* One record, one line: fold the newlines libraries put in messages. */
+	for (i = n; i < n + m; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
 	n += m;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
 	line[n++] = '\n';
 	/* One write per record so concurrent workers never interleave. */
 	(void)!write(log_fd, line, (size_t)n);
