@@ -2,9 +2,14 @@
 #include "autoconf.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <strings.h>
+#include <time.h>
 #include <string.h>
 
 #include "auth.h"
+#include "config.h"
+#include "log.h"
 #include "db.h"
 #include "request.h"
 #include "response.h"
@@ -14,6 +19,10 @@
 static struct db_stmt find_key = DB_STMT(
     "SELECT id, org_id, environment, encode(key_hash, 'hex') FROM api_keys "
     "WHERE lookup = $1 AND revoked_at IS NULL", 1);
+
+static struct db_stmt live_jti = DB_STMT(
+    "SELECT 1 FROM session_tokens WHERE jti = $1 AND revoked_at IS NULL "
+    "AND expires_at > now()", 1);
 
 bool
 auth_key_wellformed(const char *s)
@@ -107,5 +116,58 @@ auth_api_key(struct request *req)
 	snprintf(req->auth.environment, sizeof(req->auth.environment), "%s",
 	    PQgetvalue(res, found, 2));
 	PQclear(res);
+	return 0;
+}
+
+int
+auth_token(struct request *req, bool any_use, bool check_jti)
+{
+	const char *h = request_param(req, "HTTP_AUTHORIZATION");
+	struct token_claims *c = &req->auth.token;
+	const char *why, *params[1];
+	PGresult *res;
+	bool live;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		response_error(req, 401, "INVALID_TOKEN", "Authorization Token Missing");
+		return -1;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	if (*h == '\0') {
+		response_error(req, 401, "INVALID_TOKEN", "Authorization Token Missing");
+		return -1;
+	}
+	if (token_verify(req->cfg->jwt_secret, req->cfg->jwt_secret_len, h,
+	    (int64_t)time(NULL), c, &why) < 0) {
+		log_debug("rid=%s token refused: %s", req->request_id, why);
+		response_error(req, 401, "INVALID_TOKEN",
+		    strcmp(why, "token expired") == 0 ? "Token Expired" : "Invalid Token");
+		return -1;
+	}
+	if (!any_use && c->use != TOKEN_SESSION) {
+		response_error(req, 401, "INVALID_TOKEN", "A session token is required");
+		return -1;
+	}
+	req->auth.bearer = h;
+	memcpy(req->auth.org_id, c->org_id, sizeof(req->auth.org_id));
+	memcpy(req->auth.environment, c->environment, sizeof(req->auth.environment));
+	if (!check_jti)
+		return 0;
+	params[0] = c->jti;
+	res = db_exec(&live_jti, params);
+	if (res == NULL || !db_ok(res)) {
+		if (res != NULL)
+			PQclear(res);
+		response_unavailable(req);
+		return -1;
+	}
+	live = PQntuples(res) == 1;
+	PQclear(res);
+	if (!live) {
+		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
+		return -1;
+	}
 	return 0;
 }

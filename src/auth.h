@@ -26,4 +26,9 @@ void auth_key_hash(const char *key, char *lookup, char *hash_hex);
  * sending the 401 or 503 response itself. */
 int auth_api_key(struct request *req);
 
+/* Verifies the Bearer token (any_use: session or link; else session
+ * only), fills req->auth, and unless check_jti is false confirms in the
+ * database that its jti is live.  Returns 0, or -1 after sending 401/503. */
+int auth_token(struct request *req, bool any_use, bool check_jti);
+
 #endif

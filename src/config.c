@@ -57,6 +57,7 @@ static const struct config_key config_keys[] = {
 	{ "max_body", CT_SIZE, OFF(max_body), "1MiB", 1024, 1LL << 30 },
 	{ "webhook_allow_private", CT_BOOL, OFF(webhook_allow_private), "false", 0, 0 },
 	{ "webhook_retry_schedule", CT_DURATION_LIST, OFF(retry_schedule_ms), "0,5s,5m,30m,2h,5h,10h,10h", 0, 7 * DAY_MS },
+	{ "sweep_interval", CT_DURATION, OFF(sweep_interval_ms), "60s", 100, DAY_MS },
 	{ "log_level", CT_LOGLEVEL, OFF(log_level), "info", 0, 0 },
 	{ "log_file", CT_STRING, OFF(log_file), "", 0, 0 },
 	{ "scoreboard_file", CT_STRING, OFF(scoreboard_file), "/run/hostlink/hostlink.scoreboard", 0, 0 },

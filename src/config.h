@@ -38,6 +38,7 @@ struct config {
 	bool webhook_allow_private;
 	int64_t retry_schedule_ms[CONFIG_MAX_RETRIES];
 	int retry_count;
+	int64_t sweep_interval_ms;
 	int log_level;
 	char *log_file;
 	char *scoreboard_file;

@@ -1,6 +1,9 @@
 /* crypto.c - hashing, randomness, encodings and constant-time comparison. */
 #include "autoconf.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -13,6 +16,25 @@ crypto_sha256(const void *data, size_t len, unsigned char out[CRYPTO_SHA256_LEN]
 	unsigned int outlen = CRYPTO_SHA256_LEN;
 
 	EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL);
+}
+
+void
+crypto_sha256_parts(const void *const *parts, const size_t *lens, int n,
+    unsigned char out[CRYPTO_SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int outlen = CRYPTO_SHA256_LEN;
+	int i;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		memset(out, 0, CRYPTO_SHA256_LEN);
+		EVP_MD_CTX_free(ctx);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		EVP_DigestUpdate(ctx, parts[i], lens[i]);
+	EVP_DigestFinal_ex(ctx, out, &outlen);
+	EVP_MD_CTX_free(ctx);
 }
 
 int
@@ -69,4 +91,57 @@ crypto_b64url(const unsigned char *in, size_t len, char *out)
 	}
 	out[o] = '\0';
 	return o;
+}
+
+long
+crypto_b64url_decode(const char *in, size_t len, unsigned char *out)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	long o = 0;
+	size_t i;
+
+	while (len > 0 && in[len - 1] == '=')
+		len--;
+	if (len % 4 == 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)in[i], v;
+
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '-' || c == '+')
+			v = 62;
+		else if (c == '_' || c == '/')
+			v = 63;
+		else
+			return -1;
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return o;
+}
+
+int
+crypto_uuid(char out[37])
+{
+	unsigned char b[16];
+	char hex[33];
+
+	if (crypto_random(b, sizeof(b)) < 0)
+		return -1;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	crypto_hex(b, sizeof(b), hex);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+	    hex + 16, hex + 20);
+	return 0;
 }

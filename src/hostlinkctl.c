@@ -12,9 +12,11 @@
 
 #include "auth.h"
 #include "config.h"
+#include "db.h"
 #include "migrate.h"
 #include "scoreboard.h"
 #include "status.h"
+#include "sweep.h"
 
 static const char *config_path;
 
@@ -30,6 +32,7 @@ usage(FILE *f)
 	    "  apikey list --org ID                  list an org's keys\n"
 	    "  apikey revoke ID                      revoke a key\n"
 	    "  status                                the running pool's status\n"
+	    "  sweep --once                          delete expired rows now\n"
 	    "  config check                          validate the configuration\n"
 	    "Output is JSON on stdout; errors go to stderr with a non-zero exit.\n");
 }
@@ -240,6 +243,32 @@ cmd_status(const struct config *cfg)
 	return 0;
 }
 
+static int
+cmd_sweep(const struct config *cfg)
+{
+	json_object *counts = json_object_new_object(), *o;
+	long total;
+
+	db_init_worker(cfg);
+	if (!db_available()) {
+		json_object_put(counts);
+		db_close();
+		return fail("sweep: the database is unavailable");
+	}
+	total = sweep_run(NULL, counts);
+	db_close();
+	if (total < 0) {
+		json_object_put(counts);
+		return fail("sweep: failed");
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "deleted", counts);
+	json_object_object_add(o, "total", json_object_new_int64(total));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED));
+	json_object_put(o);
+	return 0;
+}
+
 /* Finds "--name VALUE" in argv[from..argc). */
 static const char *
 option(int argc, char **argv, int from, const char *name)
@@ -295,6 +324,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "status") == 0) {
 		rc = cmd_status(cfg);
+		goto out;
+	}
+	if (strcmp(cmd, "sweep") == 0 && strcmp(sub, "--once") == 0 && optind + 2 == argc) {
+		rc = cmd_sweep(cfg);
 		goto out;
 	}
 	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "org") != 0 &&

@@ -21,6 +21,7 @@
 #include "pool.h"
 #include "scoreboard.h"
 #include "signals.h"
+#include "sweep.h"
 #include "worker.h"
 
 #define TICK_MS 100
@@ -172,8 +173,9 @@ free_slot(const struct scoreboard *sb)
 	return -1;
 }
 
+/* Forks a child of the given kind into a free slot.  Returns 0 or -1. */
 static int
-spawn_worker(struct pool *p)
+spawn(struct pool *p, int kind)
 {
 	struct sb_slot *s;
 	int slot = free_slot(p->sb);
@@ -186,7 +188,7 @@ spawn_worker(struct pool *p)
 	s = &p->sb->slots[slot];
 	atomic_store(&s->state, SB_STARTING);
 	atomic_store(&s->requests, 0);
-	s->kind = SB_WORKER;
+	s->kind = kind;
 	s->generation = p->generation;
 	s->killed = 0;
 	s->started_ms = scoreboard_now_ms();
@@ -199,24 +201,31 @@ spawn_worker(struct pool *p)
 		return -1;
 	}
 	if (pid == 0) {
-		int rc = worker_main(p->cfg, p->listen_fd, p->sb, slot, 0);
+		int rc;
 
+		if (kind == SB_BACKGROUND) {
+			close(p->listen_fd);
+			rc = sweep_main(p->cfg, p->sb, slot);
+		} else {
+			rc = worker_main(p->cfg, p->listen_fd, p->sb, slot, 0);
+		}
 		_exit(rc);
 	}
 	atomic_store(&s->pid, (int)pid);
 	return 0;
 }
 
+/* Live children of a kind in a generation (-1: any generation). */
 static int
-live_workers(const struct pool *p, int generation)
+live_children(const struct pool *p, int kind, int generation)
 {
 	int i, n = 0;
 
 	for (i = 0; i < SB_MAX_SLOTS; i++) {
 		const struct sb_slot *s = &p->sb->slots[i];
 
-		if (atomic_load(&s->pid) != 0 && s->kind == SB_WORKER &&
-		    s->generation == generation)
+		if (atomic_load(&s->pid) != 0 && s->kind == kind &&
+		    (generation < 0 || s->generation == generation))
 			n++;
 	}
 	return n;
@@ -307,7 +316,7 @@ watchdog(struct pool *p)
 
 		if (pid == 0 || s->killed)
 			continue;
-		if (atomic_load(&s->state) == SB_BUSY &&
+		if (s->kind == SB_WORKER && atomic_load(&s->state) == SB_BUSY &&
 		    now - atomic_load(&s->req_start_ms) > p->cfg->request_timeout_ms) {
 			char esc[300];
 
@@ -356,7 +365,8 @@ reload(struct pool *p)
 	p->crashes = 0;
 	p->next_spawn_ms = 0;
 	for (i = 0; i < next->workers; i++)
-		spawn_worker(p);
+		spawn(p, SB_WORKER);
+	spawn(p, SB_BACKGROUND);
 	signal_workers(p, SIGQUIT, p->generation);
 	p->old_deadline_ms = scoreboard_now_ms() + next->shutdown_timeout_ms;
 	log_info("reloaded configuration; %d workers (generation %d)",
@@ -405,7 +415,8 @@ pool_run(struct config *cfg, const char *config_path, int listen_fd)
 	p->sb->workers = cfg->workers;
 	signals_init(SIGNALS_MASTER);
 	for (i = 0; i < cfg->workers; i++)
-		spawn_worker(p);
+		spawn(p, SB_WORKER);
+	spawn(p, SB_BACKGROUND);
 	log_info("hostlinkd started: %d workers on %s", cfg->workers, cfg->listen);
 
 	for (;;) {
@@ -430,7 +441,7 @@ pool_run(struct config *cfg, const char *config_path, int listen_fd)
 		now = scoreboard_now_ms();
 
 		if (p->stopping) {
-			if (scoreboard_count(p->sb, ~0u) == 0)
+			if (live_children(p, SB_WORKER, -1) + live_children(p, SB_BACKGROUND, -1) == 0)
 				break;
 			if (now > p->stop_deadline_ms) {
 				log_warn("workers still running at the deadline; killing them");
@@ -440,9 +451,12 @@ pool_run(struct config *cfg, const char *config_path, int listen_fd)
 			continue;
 		}
 		watchdog(p);
-		live = live_workers(p, p->generation);
+		if (now >= p->next_spawn_ms &&
+		    live_children(p, SB_BACKGROUND, p->generation) == 0)
+			spawn(p, SB_BACKGROUND);
+		live = live_children(p, SB_WORKER, p->generation);
 		while (live < p->cfg->workers && now >= p->next_spawn_ms) {
-			if (spawn_worker(p) < 0)
+			if (spawn(p, SB_WORKER) < 0)
 				break;
 			live++;
 			/* While crashing, start one at a time. */

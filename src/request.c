@@ -186,6 +186,7 @@ request_cleanup(struct request *req)
 
 	free(req->uri);
 	free(req->body);
+	free(req->captured);
 	if (req->json != NULL)
 		json_object_put(req->json);
 	for (i = 0; i < req->nparams; i++)

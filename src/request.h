@@ -9,6 +9,8 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include "token.h"
+
 #define REQUEST_MAX_PATH 2048
 #define REQUEST_MAX_PARAMS 4
 #define REQUEST_ID_LEN 64
@@ -20,7 +22,9 @@ struct route;
 struct request_auth {
 	char org_id[37];
 	char environment[5];        /* "test" or "live" */
-	char api_key_id[37];
+	char api_key_id[37];        /* API-key requests */
+	const char *bearer;         /* token requests: the raw token */
+	struct token_claims token;  /* token requests: its verified claims */
 };
 
 struct request {
@@ -47,6 +51,9 @@ struct request {
 	struct request_auth auth;
 
 	int status;                 /* sent status, 0 until a response is sent */
+	bool capture;               /* keep a copy of the response body */
+	char *captured;             /* that copy, owned */
+	bool idempotent_owner;      /* this request holds its Idempotency-Key */
 	int64_t start_us;
 };
 

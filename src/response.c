@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "request.h"
@@ -64,6 +65,13 @@ response_send(struct request *req, int status, const char *content_type,
 	if (req->status != 0)
 		return;         /* one response per request */
 	req->status = status;
+	if (req->capture) {
+		req->captured = malloc(len + 1);
+		if (req->captured != NULL) {
+			memcpy(req->captured, body != NULL ? body : "", len);
+			req->captured[len] = '\0';
+		}
+	}
 	if (req->fcgx == NULL)
 		return;
 	n = snprintf(head, sizeof(head),

@@ -10,11 +10,15 @@ enum auth_kind {
 	AUTH_NONE,      /* public */
 	AUTH_OPS,       /* REMOTE_ADDR within status_allow */
 	AUTH_API_KEY,   /* x-api-key */
+	AUTH_SESSION,   /* Bearer session token */
+	AUTH_HOSTED,    /* Bearer session or link token (the hosted page) */
 };
 
 enum route_flags {
 	ROUTE_JSON = 1 << 0,    /* a body, if any, must be a JSON object */
 	ROUTE_DB = 1 << 1,      /* needs the database */
+	ROUTE_IDEMPOTENT = 1 << 2,  /* honours Idempotency-Key */
+	ROUTE_JTI_IN_SQL = 1 << 3,  /* the handler's statement checks revocation */
 };
 
 typedef void (*route_handler)(struct request *req);

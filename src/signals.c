@@ -98,6 +98,18 @@ signals_take(int sig)
 	return true;
 }
 
+bool
+signals_stop_pending(void)
+{
+	sigset_t set;
+
+	if (pending[SIGQUIT] || pending[SIGINT])
+		return true;
+	if (sigpending(&set) < 0)
+		return false;
+	return sigismember(&set, SIGQUIT) == 1 || sigismember(&set, SIGINT) == 1;
+}
+
 void
 signals_reset(void)
 {

@@ -14,6 +14,9 @@ void signals_init(enum signals_role role);
 int signals_wait(struct pollfd *fds, nfds_t nfds, int timeout_ms);
 /* Whether sig arrived since the last call; clears it. */
 bool signals_take(int sig);
+/* Whether SIGQUIT or SIGINT waits, blocked, to be delivered (long loops
+ * poll this between steps). */
+bool signals_stop_pending(void);
 /* Restores default dispositions and an empty mask (before exec or in a child). */
 void signals_reset(void);
 

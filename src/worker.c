@@ -17,6 +17,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
+#include "idempotency.h"
 #include "log.h"
 #include "request.h"
 #include "response.h"
@@ -209,6 +210,11 @@ dispatch(struct request *req)
 		if (auth_api_key(req) < 0)
 			return;
 		break;
+	case AUTH_SESSION:
+	case AUTH_HOSTED:
+		if (auth_token(req, r->auth == AUTH_HOSTED, !(r->flags & ROUTE_JTI_IN_SQL)) < 0)
+			return;
+		break;
 	}
 	if ((r->flags & ROUTE_JSON) && parse_json_body(req) < 0)
 		return;
@@ -216,8 +222,12 @@ dispatch(struct request *req)
 		response_unavailable(req);
 		return;
 	}
+	if ((r->flags & ROUTE_IDEMPOTENT) && idempotency_begin(req) != 0)
+		return;
 	r->handler(req);
 	db_rollback();      /* a handler that left a transaction open is a bug */
+	if (req->idempotent_owner)
+		idempotency_finish(req);
 	if (req->status == 0) {
 		log_error("rid=%s handler sent no response", req->request_id);
 		response_error(req, 500, "INTERNAL_ERROR", "Internal error");

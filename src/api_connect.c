@@ -1,0 +1,156 @@
+/* api_connect.c - POST /connect-url and GET /hosted-properties: the stash, byte for byte.
+ * Each runs one prepared statement that also checks the token's jti. */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+#include "request.h"
+#include "response.h"
+
+static struct db_stmt stash = DB_STMT(
+    "WITH t AS (SELECT jti, company_id FROM session_tokens "
+    "  WHERE jti = $2 AND revoked_at IS NULL AND expires_at > now()), "
+    "cfg AS (INSERT INTO connect_configs (company_id, config_id) "
+    "  SELECT company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) "
+    "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at) "
+    "SELECT $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond' FROM t "
+    "ON CONFLICT (token_hash) DO UPDATE SET body = EXCLUDED.body, "
+    "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at "
+    "RETURNING 1", 5);
+static struct db_stmt fetch = DB_STMT(
+    "SELECT t.revoked_at IS NULL AND t.expires_at > now(), h.body "
+    "FROM session_tokens t LEFT JOIN hosted_properties h "
+    "  ON h.token_hash = $1 AND h.jti = t.jti AND h.expires_at > now() "
+    "WHERE t.jti = $2", 2);
+
+/* "\x<hex of SHA-256 of the bearer token>", a bytea literal. */
+static void
+token_hash(const struct request *req, char out[2 + 2 * CRYPTO_SHA256_LEN + 1])
+{
+	unsigned char h[CRYPTO_SHA256_LEN];
+
+	crypto_sha256(req->auth.bearer, strlen(req->auth.bearer), h);
+	out[0] = '\\';
+	out[1] = 'x';
+	crypto_hex(h, sizeof(h), out + 2);
+}
+
+/* Appends s percent-encoded (all but RFC 3986 unreserved) to out. */
+static size_t
+pct_encode(const char *s, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+void
+api_connect_url(struct request *req)
+{
+	char hash[2 + 2 * CRYPTO_SHA256_LEN + 1], ttl[24];
+	char *la = request_query_get(req, "linked_account_id");
+	char *config_id = request_query_get(req, "config_id");
+	const char *params[5];
+	char *url = NULL;
+	json_object *o;
+	PGresult *res;
+	size_t n;
+
+	if (la != NULL && strcmp(la, req->auth.token.linked_account_id) != 0) {
+		response_error(req, 403, "LINKED_ACCOUNT_MISMATCH",
+		    "linked_account_id does not match the session token");
+		goto out;
+	}
+	if (config_id != NULL && (*config_id == '\0' || strlen(config_id) > 256)) {
+		response_error(req, 400, "VALIDATION_ERROR",
+		    "'config_id' must be 1 to 256 characters");
+		goto out;
+	}
+	token_hash(req, hash);
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)req->cfg->hosted_properties_ttl_ms);
+	params[0] = hash;
+	params[1] = req->auth.token.jti;
+	params[2] = req->body_len > 0 ? req->body : "{}";
+	params[3] = config_id;
+	params[4] = ttl;
+	res = db_exec(&stash, params);
+	if (res == NULL || !db_ok(res)) {
+		if (res != NULL)
+			PQclear(res);
+		response_unavailable(req);
+		goto out;
+	}
+	n = (size_t)PQntuples(res);
+	PQclear(res);
+	if (n != 1) {
+		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
+		goto out;
+	}
+	n = strlen(req->cfg->app_url);
+	url = malloc(n + strlen(req->auth.bearer) + 32 +
+	    (config_id != NULL ? 3 * strlen(config_id) : 0));
+	if (url == NULL) {
+		response_error(req, 503, "OUT_OF_MEMORY", "Out of memory; retry shortly");
+		goto out;
+	}
+	n = (size_t)sprintf(url, "%s/connect/%s", req->cfg->app_url, req->auth.bearer);
+	if (config_id != NULL) {
+		n += (size_t)sprintf(url + n, "?config_id=");
+		pct_encode(config_id, url + n);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "hosted_url", json_object_new_string(url));
+	response_json(req, 200, o);
+out:
+	free(url);
+	free(la);
+	free(config_id);
+}
+
+void
+api_hosted_properties(struct request *req)
+{
+	char hash[2 + 2 * CRYPTO_SHA256_LEN + 1];
+	const char *params[2];
+	PGresult *res;
+
+	token_hash(req, hash);
+	params[0] = hash;
+	params[1] = req->auth.token.jti;
+	res = db_exec(&fetch, params);
+	if (res == NULL || !db_ok(res)) {
+		if (res != NULL)
+			PQclear(res);
+		response_unavailable(req);
+		return;
+	}
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
+	else if (PQgetisnull(res, 0, 1))
+		response_error(req, 404, "HOSTED_PROPERTIES_NOT_FOUND",
+		    "No hosted properties for this token (none stashed, or expired)");
+	else
+		response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 1),
+		    (size_t)PQgetlength(res, 0, 1));
+	PQclear(res);
+}

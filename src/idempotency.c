@@ -1,0 +1,138 @@
+/* idempotency.c - Idempotency-Key: a retried POST gets the first response. */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "db.h"
+#include "idempotency.h"
+#include "request.h"
+#include "response.h"
+
+/* Takes a new key, or one whose 24 hours are over. */
+static struct db_stmt claim = DB_STMT(
+    "INSERT INTO idempotency_keys (org_id, environment, key, fingerprint, expires_at) "
+    "VALUES ($1, $2, $3, $4, now() + interval '24 hours') "
+    "ON CONFLICT (org_id, environment, key) DO UPDATE SET "
+    "fingerprint = EXCLUDED.fingerprint, status = NULL, response = NULL, "
+    "created_at = now(), expires_at = EXCLUDED.expires_at "
+    "WHERE idempotency_keys.expires_at <= now() RETURNING 1", 4);
+static struct db_stmt lookup = DB_STMT(
+    "SELECT fingerprint = $4, status, response FROM idempotency_keys "
+    "WHERE org_id = $1 AND environment = $2 AND key = $3", 4);
+static struct db_stmt store = DB_STMT(
+    "UPDATE idempotency_keys SET status = $4, response = $5 "
+    "WHERE org_id = $1 AND environment = $2 AND key = $3", 5);
+static struct db_stmt release = DB_STMT(
+    "DELETE FROM idempotency_keys WHERE org_id = $1 AND environment = $2 AND key = $3", 3);
+
+static int
+key_ok(const char *k)
+{
+	size_t n = 0;
+
+	for (; k[n] != '\0'; n++)
+		if ((unsigned char)k[n] < 0x21 || (unsigned char)k[n] > 0x7e || n >= 255)
+			return 0;
+	return n > 0;
+}
+
+int
+idempotency_begin(struct request *req)
+{
+	const char *key = request_param(req, "HTTP_IDEMPOTENCY_KEY");
+	const char *method = req->method, *uri = request_param(req, "REQUEST_URI");
+	unsigned char fp[CRYPTO_SHA256_LEN];
+	char fphex[2 + 2 * CRYPTO_SHA256_LEN + 1];
+	const char *params[4];
+	PGresult *res;
+	const void *parts[3];
+	size_t lens[3];
+
+	if (key == NULL)
+		return 0;
+	if (!key_ok(key)) {
+		response_error(req, 400, "INVALID_IDEMPOTENCY_KEY",
+		    "Idempotency-Key must be 1 to 255 visible ASCII characters");
+		return 1;
+	}
+	/* The fingerprint covers method, URI (path and query) and body. */
+	parts[0] = method;
+	lens[0] = strlen(method) + 1;
+	parts[1] = uri != NULL ? uri : "";
+	lens[1] = uri != NULL ? strlen(uri) + 1 : 1;
+	parts[2] = req->body != NULL ? req->body : "";
+	lens[2] = req->body_len;
+	crypto_sha256_parts(parts, lens, 3, fp);
+	fphex[0] = '\\';
+	fphex[1] = 'x';
+	crypto_hex(fp, sizeof(fp), fphex + 2);
+
+	params[0] = req->auth.org_id;
+	params[1] = req->auth.environment;
+	params[2] = key;
+	params[3] = fphex;
+	res = db_exec(&claim, params);
+	if (res == NULL || !db_ok(res))
+		goto unavailable;
+	if (PQntuples(res) == 1) {
+		PQclear(res);
+		req->idempotent_owner = true;
+		req->capture = true;
+		return 0;
+	}
+	PQclear(res);
+	res = db_exec(&lookup, params);
+	if (res == NULL || !db_ok(res))
+		goto unavailable;
+	if (PQntuples(res) != 1) {
+		/* Expired and swept between our two statements: rare; ask for a retry. */
+		PQclear(res);
+		response_error(req, 409, "IDEMPOTENCY_KEY_IN_USE",
+		    "A request with this Idempotency-Key is in progress; retry shortly");
+		return 1;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		response_error(req, 409, "IDEMPOTENCY_KEY_REUSED",
+		    "This Idempotency-Key was used with a different request");
+	} else if (PQgetisnull(res, 0, 1)) {
+		response_error(req, 409, "IDEMPOTENCY_KEY_IN_USE",
+		    "A request with this Idempotency-Key is in progress; retry shortly");
+	} else {
+		const char *body = PQgetvalue(res, 0, 2);
+
+		response_send(req, atoi(PQgetvalue(res, 0, 1)), "application/json",
+		    "Idempotent-Replayed: true\r\n", body, strlen(body));
+	}
+	PQclear(res);
+	return 1;
+unavailable:
+	if (res != NULL)
+		PQclear(res);
+	response_unavailable(req);
+	return 1;
+}
+
+void
+idempotency_finish(struct request *req)
+{
+	const char *params[5];
+	char status[16];
+	PGresult *res;
+
+	params[0] = req->auth.org_id;
+	params[1] = req->auth.environment;
+	params[2] = request_param(req, "HTTP_IDEMPOTENCY_KEY");
+	if (req->status >= 500 || req->captured == NULL) {
+		res = db_exec(&release, params);
+	} else {
+		snprintf(status, sizeof(status), "%d", req->status);
+		params[3] = status;
+		params[4] = req->captured;
+		res = db_exec(&store, params);
+	}
+	if (res != NULL)
+		PQclear(res);
+}

@@ -1,0 +1,24 @@
+/* sweep.h - deletes expired rows in bounded batches; the background child's work. */
+#ifndef HOSTLINK_SWEEP_H
+#define HOSTLINK_SWEEP_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+struct config;
+struct scoreboard;
+
+#define SWEEP_BATCH 1000
+
+/* Deletes expired rows of every time-limited table, SWEEP_BATCH rows per
+ * statement, until none are left or *stop becomes true.  Adds the counts
+ * per table to counts (may be NULL).  Uses the db.c connection.
+ * Returns the total deleted, or -1 when the database failed. */
+long sweep_run(volatile bool *stop, json_object *counts);
+
+/* The background child: sweeps every sweep_interval until SIGQUIT/SIGTERM.
+ * Returns the exit status. */
+int sweep_main(const struct config *cfg, struct scoreboard *sb, int slot);
+
+#endif
