@@ -28,8 +28,9 @@ static struct db_stmt list = DB_STMT(
     " 'total', (SELECT count(*) FROM companies WHERE org_id = $1 AND environment = $2"
     "   AND linked_account_id IS NOT NULL))::text", 4);
 static struct db_stmt delete_one = DB_STMT(
-    "DELETE FROM companies WHERE org_id = $1 AND environment = $2 "
-    "AND linked_account_id = $3 RETURNING id", 3);
+    "DELETE FROM companies c WHERE org_id = $1 AND environment = $2 "
+    "AND linked_account_id = $3 RETURNING c.id, json_build_object('id', c.id, "
+    "'name', c.name, 'linked_account_id', c.linked_account_id)::text", 3);
 static struct db_stmt revoke_all = DB_STMT(
     "WITH c AS (SELECT id FROM companies WHERE org_id = $1 AND environment = $2 "
     "  AND linked_account_id = $3), "
@@ -145,26 +146,15 @@ api_linked_account_list(struct request *req)
 void
 api_linked_account_delete(struct request *req)
 {
-	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
-	PGresult *res = db_exec(&delete_one, params);
 	json_object *o;
+	char id[37];
 
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+	if (company_delete(req, &delete_one, "Linked account", id) < 0)
 		return;
-	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		response_error(req, 404, "NOT_FOUND", "Linked account not found");
-		return;
-	}
 	o = json_object_new_object();
 	json_object_object_add(o, "linked_account_id", json_object_new_string(req->params[0]));
-	json_object_object_add(o, "company_id", json_object_new_string(PQgetvalue(res, 0, 0)));
+	json_object_object_add(o, "company_id", json_object_new_string(id));
 	json_object_object_add(o, "deleted", json_object_new_boolean(1));
-	PQclear(res);
 	response_json(req, 200, o);
 }
 

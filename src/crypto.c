@@ -2,10 +2,12 @@
 #include "autoconf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "crypto.h"
@@ -143,5 +145,104 @@ crypto_uuid(char out[37])
 	crypto_hex(b, sizeof(b), hex);
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
 	    hex + 16, hex + 20);
+	return 0;
+}
+
+#define GCM_NONCE 12
+#define GCM_TAG 16
+
+int
+crypto_seal(const unsigned char key[32], const char *aad, const void *pt,
+    size_t len, unsigned char **out, size_t *outlen)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	unsigned char *buf;
+	int n, rc = -1;
+
+	*out = NULL;
+	if (len > (1u << 30))
+		return -1;
+	buf = malloc(GCM_NONCE + len + GCM_TAG);
+	if (buf == NULL || crypto_random(buf, GCM_NONCE) < 0)
+		goto out;
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GCM_NONCE, NULL) != 1 ||
+	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, buf) != 1 ||
+	    EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
+	    EVP_EncryptUpdate(ctx, buf + GCM_NONCE, &n, pt, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, buf + GCM_NONCE + n, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, buf + GCM_NONCE + len) != 1)
+		goto out;
+	*out = buf;
+	*outlen = GCM_NONCE + len + GCM_TAG;
+	buf = NULL;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+int
+crypto_open(const unsigned char key[32], const char *aad,
+    const unsigned char *in, size_t len, char **pt, size_t *ptlen)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	size_t clen;
+	char *buf = NULL;
+	int n, rc = -1;
+
+	*pt = NULL;
+	if (len < GCM_NONCE + GCM_TAG)
+		return -1;
+	clen = len - GCM_NONCE - GCM_TAG;
+	buf = malloc(clen + 1);
+	ctx = EVP_CIPHER_CTX_new();
+	if (buf == NULL || ctx == NULL ||
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GCM_NONCE, NULL) != 1 ||
+	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, in) != 1 ||
+	    EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
+	    EVP_DecryptUpdate(ctx, (unsigned char *)buf, &n, in + GCM_NONCE, (int)clen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG,
+	    (void *)(in + GCM_NONCE + clen)) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, (unsigned char *)buf + n, &n) != 1)
+		goto out;
+	buf[clen] = '\0';
+	*pt = buf;
+	if (ptlen != NULL)
+		*ptlen = clen;
+	buf = NULL;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (buf != NULL) {
+		explicit_bzero(buf, clen + 1);
+		free(buf);
+	}
+	return rc;
+}
+
+void
+crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[CRYPTO_SHA256_LEN])
+{
+	unsigned int outlen = CRYPTO_SHA256_LEN;
+
+	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &outlen) == NULL)
+		memset(out, 0, CRYPTO_SHA256_LEN);
+}
+
+int
+crypto_random_b64url(size_t nbytes, char *out)
+{
+	unsigned char buf[64];
+
+	if (nbytes > sizeof(buf) || crypto_random(buf, nbytes) < 0)
+		return -1;
+	crypto_b64url(buf, nbytes, out);
+	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }

@@ -29,4 +29,21 @@ long crypto_b64url_decode(const char *in, size_t len, unsigned char *out);
  * into out (37 bytes).  Returns 0, or -1 when the generator fails. */
 int crypto_uuid(char out[37]) __attribute__((warn_unused_result));
 
+/* AES-256-GCM: out = 12-byte nonce | ciphertext | 16-byte tag, bound to
+ * aad (a purpose such as "credentials:<connection id>").  *out is
+ * malloc'd.  Returns 0, or -1 on failure. */
+int crypto_seal(const unsigned char key[32], const char *aad, const void *pt,
+    size_t len, unsigned char **out, size_t *outlen);
+/* Reverses crypto_seal; *pt is malloc'd and NUL-terminated.  Returns 0,
+ * or -1 when the data was altered, the key or aad differ, or on failure. */
+int crypto_open(const unsigned char key[32], const char *aad,
+    const unsigned char *in, size_t len, char **pt, size_t *ptlen);
+
+/* HMAC-SHA256 of data under key into out. */
+void crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[CRYPTO_SHA256_LEN]);
+
+/* Random bytes as base64url: nbytes of entropy, out needs 4*nbytes/3+4. */
+int crypto_random_b64url(size_t nbytes, char *out) __attribute__((warn_unused_result));
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "db.h"
 #include "log.h"
 #include "scoreboard.h"
@@ -23,7 +24,7 @@ db_connect(void)
 	static const char *const keys[] = { "application_name", "connect_timeout",
 	    "dbname", NULL };
 	const char *values[] = { "hostlinkd", "3", db_cfg->database, NULL };
-	char set[96];
+	char *set, *app;
 	PGresult *res;
 
 	last_attempt_ms = scoreboard_now_ms();
@@ -38,9 +39,13 @@ db_connect(void)
 		conn = NULL;
 		return false;
 	}
-	snprintf(set, sizeof(set), "SET statement_timeout = %lld",
-	    (long long)db_cfg->statement_timeout_ms);
-	res = PQexec(conn, set);
+	app = PQescapeLiteral(conn, db_cfg->app_url, strlen(db_cfg->app_url));
+	if (app == NULL || asprintf(&set, "SET statement_timeout = %lld; "
+	    "SET hostlink.app_url = %s", (long long)db_cfg->statement_timeout_ms, app) < 0)
+		set = NULL;
+	PQfreemem(app);
+	res = set != NULL ? PQexec(conn, set) : NULL;
+	free(set);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_warn("database setup failed: %s", PQerrorMessage(conn));
 		PQclear(res);
@@ -196,4 +201,25 @@ db_rollback(void)
 	if (conn != NULL && PQtransactionStatus(conn) != PQTRANS_IDLE)
 		(void)simple("ROLLBACK");
 	in_tx = false;
+}
+
+char *
+db_bytea(const void *b, size_t n)
+{
+	char *s = malloc(2 * n + 3);
+
+	if (s == NULL)
+		return NULL;
+	s[0] = '\\';
+	s[1] = 'x';
+	crypto_hex(b, n, s + 2);
+	return s;
+}
+
+unsigned char *
+db_get_bytea(const PGresult *res, int row, int col, size_t *n)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), n);
 }

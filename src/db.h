@@ -3,6 +3,7 @@
 #define HOSTLINK_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <libpq-fe.h>
 
@@ -38,6 +39,11 @@ PGresult *db_exec(struct db_stmt *stmt, const char *const *params);
 bool db_ok(const PGresult *res);
 /* The SQLSTATE of a failed result, or "" . */
 const char *db_sqlstate(const PGresult *res);
+
+/* A bytea parameter ("\\x" + hex) for n bytes; malloc'd, NULL when out of memory. */
+char *db_bytea(const void *b, size_t n);
+/* A bytea result value, decoded; free with PQfreemem().  NULL when SQL NULL. */
+unsigned char *db_get_bytea(const PGresult *res, int row, int col, size_t *n);
 
 /* Transactions: return 0, or -1 when the database failed (answer 503). */
 int db_begin(void);

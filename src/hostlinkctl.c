@@ -289,6 +289,10 @@ main(int argc, char **argv)
 	const char *cmd, *sub;
 	int ch, rc;
 
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
 		switch (ch) {
 		case 'c':

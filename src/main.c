@@ -43,6 +43,10 @@ main(int argc, char **argv)
 	struct config *cfg;
 	int check = 0, ch, fd;
 
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
 		switch (ch) {
 		case 'c':

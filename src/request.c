@@ -163,8 +163,14 @@ request_decode_segment(const char *s, size_t len)
 char *
 request_query_get(const struct request *req, const char *name)
 {
+	return request_form_get(req->query, name);
+}
+
+char *
+request_form_get(const char *form, const char *name)
+{
 	size_t nlen = strlen(name);
-	const char *p = req->query;
+	const char *p = form;
 
 	while (p != NULL && *p != '\0') {
 		const char *end = strchr(p, '&');

@@ -81,6 +81,10 @@ char *request_decode_segment(const char *s, size_t len);
  * Returns a new string or NULL when absent or malformed. */
 char *request_query_get(const struct request *req, const char *name);
 
+/* Looks up name in an application/x-www-form-urlencoded string (a query
+ * string or a form body).  Returns a new decoded string or NULL. */
+char *request_form_get(const char *form, const char *name);
+
 /* Releases everything the request owns. */
 void request_cleanup(struct request *req);
 

@@ -23,6 +23,8 @@ static struct {
 	{ "hosted_properties", BATCH_DELETE("hosted_properties") },
 	{ "session_tokens", BATCH_DELETE("session_tokens") },
 	{ "idempotency_keys", BATCH_DELETE("idempotency_keys") },
+	{ "oauth_states", BATCH_DELETE("oauth_states") },
+	{ "rate_limits", BATCH_DELETE("rate_limits") },
 };
 
 long
