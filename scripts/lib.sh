@@ -1,4 +1,5 @@
 # scripts/lib.sh - shell helpers shared by scripts/run, scripts/test and bench/run.
+# shellcheck shell=bash
 # Source it from bash; it defines functions and variables only (prefix hl_ / HL_).
 
 # shellcheck disable=SC2034  # HL_* variables are used by the sourcing scripts
@@ -10,7 +11,7 @@ HL_PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libjson-c-dev libjwt-dev libpq-dev libcurl4-openssl-dev libssl-dev
 	postgresql nginx apache2 libapache2-mod-fcgid
-	wrk curl spawn-fcgi clang python3 valgrind openssl
+	wrk curl spawn-fcgi clang python3 valgrind openssl procps
 )
 
 hl_log() { printf '%s: %s\n' "${HL_PROG:-hostlink}" "$*" >&2; }
@@ -50,6 +51,9 @@ hl_install_packages() {
 		printf '#!/bin/sh\n# written by hostlink scripts/lib.sh during apt-get install\nexit 101\n' >"$policy"
 		chmod 755 "$policy"
 		made_policy=1
+		# Do not leave it behind when interrupted (callers set their traps later).
+		trap 'rm -f /usr/sbin/policy-rc.d; exit 130' INT
+		trap 'rm -f /usr/sbin/policy-rc.d; exit 143' TERM
 	fi
 	local rc=0
 	{
@@ -59,7 +63,10 @@ hl_install_packages() {
 		fi
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" </dev/null
 	} || rc=$?
-	[ "$made_policy" -eq 1 ] && rm -f "$policy"
+	if [ "$made_policy" -eq 1 ]; then
+		rm -f "$policy"
+		trap - INT TERM
+	fi
 	for svc in nginx apache2 postgresql; do
 		if [[ " ${was_running[*]} " != *" $svc "* ]] && hl_service_running "$svc"; then
 			hl_log "stopping $svc started by the package install"
