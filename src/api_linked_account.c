@@ -13,7 +13,7 @@
 #include "valid.h"
 
 static struct db_stmt upsert = DB_STMT(
-    LINKED_ACCOUNT_UPSERT_SQL "RETURNING hl_linked_account(companies)::text", 5);
+    LINKED_ACCOUNT_UPSERT_CTE "SELECT hl_linked_account(c.r)::text FROM c", 5);
 static struct db_stmt get_one = DB_STMT(
     "SELECT hl_linked_account(c)::text FROM companies c "
     "WHERE org_id = $1 AND environment = $2 AND linked_account_id = $3", 3);

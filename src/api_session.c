@@ -17,10 +17,10 @@
 
 /* One statement: upsert the linked account, record the new jti. */
 static struct db_stmt issue = DB_STMT(
-    "WITH c AS (" LINKED_ACCOUNT_UPSERT_SQL "RETURNING id) "
+    LINKED_ACCOUNT_UPSERT_CTE
     "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "
     "  issued_at, expires_at) "
-    "SELECT $6::uuid, $1, $2, c.id, 'session', to_timestamp($7), to_timestamp($8) FROM c "
+    "SELECT $6::uuid, $1, $2, (c.r).id, 'session', to_timestamp($7), to_timestamp($8) FROM c "
     "RETURNING company_id", 8);
 static struct db_stmt revoke = DB_STMT(
     "WITH u AS (UPDATE session_tokens SET revoked_at = now() "
