@@ -10,6 +10,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
+#include "json.h"
 #include "request.h"
 #include "response.h"
 
@@ -81,7 +82,7 @@ api_connect_url(struct request *req)
 		    "linked_account_id does not match the session token");
 		goto out;
 	}
-	if (config_id != NULL && (*config_id == '\0' || strlen(config_id) > 256)) {
+	if (config_id != NULL && (*config_id == '\0' || json_utf8_length(config_id) > 256)) {
 		response_error(req, 400, "VALIDATION_ERROR",
 		    "'config_id' must be 1 to 256 characters");
 		goto out;
@@ -95,9 +96,7 @@ api_connect_url(struct request *req)
 	params[4] = ttl;
 	res = db_exec(&stash, params);
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		goto out;
 	}
 	n = (size_t)PQntuples(res);
@@ -139,9 +138,7 @@ api_hosted_properties(struct request *req)
 	params[1] = req->auth.token.jti;
 	res = db_exec(&fetch, params);
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0)

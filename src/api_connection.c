@@ -36,9 +36,7 @@ own_company(struct request *req)
 	int n;
 
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return -1;
 	}
 	n = PQntuples(res);
@@ -87,9 +85,7 @@ api_connection_list(struct request *req)
 		return;
 	res = db_exec(&list, params);
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	o = json_object_new_object();

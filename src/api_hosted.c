@@ -91,9 +91,7 @@ api_link_session(struct request *req)
 	params[1] = version;
 	res = db_exec(&link_company, params);
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	if (PQntuples(res) != 1) {
@@ -118,9 +116,7 @@ rate_limited(struct request *req, const char *bucket, int limit, int window_s)
 	snprintf(w, sizeof(w), "%d", window_s);
 	res = db_exec(&rate_hit, params);
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return -1;
 	}
 	hits = atoi(PQgetvalue(res, 0, 0));

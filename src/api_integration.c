@@ -162,9 +162,7 @@ api_integration_list(struct request *req)
 	PGresult *res = db_exec(&list, params);
 
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
@@ -382,9 +380,7 @@ api_integration_put(struct request *req)
 		return;
 	}
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),

@@ -51,9 +51,7 @@ static void
 send_row(struct request *req, PGresult *res, const char *not_found)
 {
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	if (PQntuples(res) == 0) {
@@ -166,9 +164,7 @@ api_linked_account_revoke_tokens(struct request *req)
 	json_object *o;
 
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {

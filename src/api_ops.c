@@ -29,9 +29,7 @@ api_healthz(struct request *req)
 	PGresult *res = db_exec(&select_one, NULL);
 
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	PQclear(res);

@@ -24,8 +24,9 @@ static struct db_stmt issue = DB_STMT(
     "RETURNING company_id", 8);
 static struct db_stmt revoke = DB_STMT(
     "WITH u AS (UPDATE session_tokens SET revoked_at = now() "
-    "  WHERE jti = $1 AND revoked_at IS NULL RETURNING jti) "
-    "DELETE FROM hosted_properties WHERE jti IN (SELECT jti FROM u)", 1);
+    "  WHERE jti = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING jti), "
+    "d AS (DELETE FROM hosted_properties WHERE jti IN (SELECT jti FROM u)) "
+    "SELECT count(*) FROM u", 1);
 
 static struct db_stmt record = DB_STMT(
     "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "
@@ -100,9 +101,12 @@ api_session_token_revoke(struct request *req)
 	json_object *o;
 
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "1") != 0) {
+		PQclear(res);
+		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
 		return;
 	}
 	PQclear(res);

@@ -204,9 +204,7 @@ api_settings_invite_rotate(struct request *req)
 	PGresult *res = db_exec(&rotate_invite, params);
 
 	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	send_invite(req, atoi(PQgetvalue(res, 0, 0)));

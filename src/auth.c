@@ -124,9 +124,7 @@ auth_token(struct request *req, bool any_use, bool check_jti)
 {
 	const char *h = request_param(req, "HTTP_AUTHORIZATION");
 	struct token_claims *c = &req->auth.token;
-	const char *why, *params[1];
-	PGresult *res;
-	bool live;
+	const char *why;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		response_error(req, 401, "INVALID_TOKEN", "Authorization Token Missing");
@@ -155,19 +153,31 @@ auth_token(struct request *req, bool any_use, bool check_jti)
 	memcpy(req->auth.environment, c->environment, sizeof(req->auth.environment));
 	if (!check_jti)
 		return 0;
-	params[0] = c->jti;
-	res = db_exec(&live_jti, params);
+	switch (auth_token_live(req)) {
+	case 1:
+		return 0;
+	case 0:
+		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
+		return -1;
+	default:
+		response_unavailable(req);
+		return -1;
+	}
+}
+
+int
+auth_token_live(struct request *req)
+{
+	const char *params[] = { req->auth.token.jti };
+	PGresult *res = db_exec(&live_jti, params);
+	int live;
+
 	if (res == NULL || !db_ok(res)) {
 		if (res != NULL)
 			PQclear(res);
-		response_unavailable(req);
 		return -1;
 	}
 	live = PQntuples(res) == 1;
 	PQclear(res);
-	if (!live) {
-		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
-		return -1;
-	}
-	return 0;
+	return live;
 }

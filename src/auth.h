@@ -31,4 +31,8 @@ int auth_api_key(struct request *req);
  * database that its jti is live.  Returns 0, or -1 after sending 401/503. */
 int auth_token(struct request *req, bool any_use, bool check_jti);
 
+/* Whether the verified token's jti is still live (not revoked, not
+ * expired, not deleted): 1, 0, or -1 when the database failed. */
+int auth_token_live(struct request *req);
+
 #endif

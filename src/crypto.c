@@ -95,6 +95,23 @@ crypto_b64url(const unsigned char *in, size_t len, char *out)
 	return o;
 }
 
+size_t
+crypto_b64(const unsigned char *in, size_t len, char *out)
+{
+	size_t n = crypto_b64url(in, len, out), i;
+
+	for (i = 0; i < n; i++) {
+		if (out[i] == '-')
+			out[i] = '+';
+		else if (out[i] == '_')
+			out[i] = '/';
+	}
+	while (n % 4 != 0)
+		out[n++] = '=';
+	out[n] = '\0';
+	return n;
+}
+
 long
 crypto_b64url_decode(const char *in, size_t len, unsigned char *out)
 {

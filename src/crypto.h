@@ -21,6 +21,8 @@ void crypto_hex(const unsigned char *in, size_t len, char *out);
 /* Base64url without padding; out needs 4*ceil(len/3)+1 bytes.  Returns length. */
 size_t crypto_b64url(const unsigned char *in, size_t len, char *out);
 
+/* Standard base64 with padding; out needs 4*ceil(len/3)+1.  Returns length. */
+size_t crypto_b64(const unsigned char *in, size_t len, char *out);
 /* Decodes base64url (padding optional) into out (room for 3*len/4+3).
  * Returns the decoded length, or -1 on invalid input. */
 long crypto_b64url_decode(const char *in, size_t len, unsigned char *out);

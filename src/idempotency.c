@@ -7,26 +7,36 @@
 
 #include "crypto.h"
 #include "db.h"
+#include "auth.h"
 #include "idempotency.h"
 #include "request.h"
 #include "response.h"
 
 /* Takes a new key, or one whose 24 hours are over. */
 static struct db_stmt claim = DB_STMT(
-    "INSERT INTO idempotency_keys (org_id, environment, key, fingerprint, expires_at) "
-    "VALUES ($1, $2, $3, $4, now() + interval '24 hours') "
-    "ON CONFLICT (org_id, environment, key) DO UPDATE SET "
+    "INSERT INTO idempotency_keys (org_id, environment, scope, key, fingerprint, expires_at) "
+    "VALUES ($1, $2, $5, $3, $4, now() + interval '24 hours') "
+    "ON CONFLICT (org_id, environment, scope, key) DO UPDATE SET "
     "fingerprint = EXCLUDED.fingerprint, status = NULL, response = NULL, "
     "created_at = now(), expires_at = EXCLUDED.expires_at "
-    "WHERE idempotency_keys.expires_at <= now() RETURNING 1", 4);
+    "WHERE idempotency_keys.expires_at <= now() RETURNING 1", 5);
 static struct db_stmt lookup = DB_STMT(
     "SELECT fingerprint = $4, status, response FROM idempotency_keys "
-    "WHERE org_id = $1 AND environment = $2 AND key = $3", 4);
+    "WHERE org_id = $1 AND environment = $2 AND scope = $5 AND key = $3", 5);
 static struct db_stmt store = DB_STMT(
     "UPDATE idempotency_keys SET status = $4, response = $5 "
-    "WHERE org_id = $1 AND environment = $2 AND key = $3", 5);
+    "WHERE org_id = $1 AND environment = $2 AND scope = $6 AND key = $3", 6);
 static struct db_stmt release = DB_STMT(
-    "DELETE FROM idempotency_keys WHERE org_id = $1 AND environment = $2 AND key = $3", 3);
+    "DELETE FROM idempotency_keys WHERE org_id = $1 AND environment = $2 AND scope = $4 "
+    "AND key = $3", 4);
+
+/* A token's keys are its own: another token of the same org never sees
+ * its responses.  API-key requests share the org environment's space. */
+static const char *
+scope(const struct request *req)
+{
+	return req->auth.bearer != NULL ? req->auth.token.jti : "key";
+}
 
 static int
 key_ok(const char *k)
@@ -46,7 +56,7 @@ idempotency_begin(struct request *req)
 	const char *method = req->method, *uri = request_param(req, "REQUEST_URI");
 	unsigned char fp[CRYPTO_SHA256_LEN];
 	char fphex[2 + 2 * CRYPTO_SHA256_LEN + 1];
-	const char *params[4];
+	const char *params[5];
 	PGresult *res;
 	const void *parts[3];
 	size_t lens[3];
@@ -57,6 +67,20 @@ idempotency_begin(struct request *req)
 		response_error(req, 400, "INVALID_IDEMPOTENCY_KEY",
 		    "Idempotency-Key must be 1 to 255 visible ASCII characters");
 		return 1;
+	}
+	/* A replay must not outlive the token that made the first request. */
+	if (req->jti_unchecked) {
+		int live = auth_token_live(req);
+
+		req->jti_unchecked = false;
+		if (live < 0) {
+			response_unavailable(req);
+			return 1;
+		}
+		if (live == 0) {
+			response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
+			return 1;
+		}
 	}
 	/* The fingerprint covers method, URI (path and query) and body. */
 	parts[0] = method;
@@ -74,6 +98,7 @@ idempotency_begin(struct request *req)
 	params[1] = req->auth.environment;
 	params[2] = key;
 	params[3] = fphex;
+	params[4] = scope(req);
 	res = db_exec(&claim, params);
 	if (res == NULL || !db_ok(res))
 		goto unavailable;
@@ -118,7 +143,7 @@ unavailable:
 void
 idempotency_finish(struct request *req)
 {
-	const char *params[5];
+	const char *params[6];
 	char status[16];
 	PGresult *res;
 
@@ -126,11 +151,13 @@ idempotency_finish(struct request *req)
 	params[1] = req->auth.environment;
 	params[2] = request_param(req, "HTTP_IDEMPOTENCY_KEY");
 	if (req->status >= 500 || req->captured == NULL) {
+		params[3] = scope(req);
 		res = db_exec(&release, params);
 	} else {
 		snprintf(status, sizeof(status), "%d", req->status);
 		params[3] = status;
 		params[4] = req->captured;
+		params[5] = scope(req);
 		res = db_exec(&store, params);
 	}
 	if (res != NULL)

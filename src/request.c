@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json.h"
 #include "request.h"
 
 const char *
@@ -157,7 +158,33 @@ bad:
 char *
 request_decode_segment(const char *s, size_t len)
 {
-	return decode(s, len, false);
+	char *v = decode(s, len, false);
+
+	if (v != NULL && !json_utf8_valid(v, strlen(v))) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+bool
+request_query_valid(const char *query)
+{
+	const char *p = query;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, "&=");
+		char *v = decode(p, len, true);
+		bool ok = v != NULL && json_utf8_valid(v, strlen(v));
+
+		free(v);
+		if (!ok)
+			return false;
+		p += len;
+		if (*p != '\0')
+			p++;
+	}
+	return true;
 }
 
 char *

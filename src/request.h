@@ -54,6 +54,7 @@ struct request {
 	bool capture;               /* keep a copy of the response body */
 	char *captured;             /* that copy, owned */
 	bool idempotent_owner;      /* this request holds its Idempotency-Key */
+	bool jti_unchecked;         /* token revocation not yet checked */
 	int64_t start_us;
 };
 
@@ -80,6 +81,10 @@ char *request_decode_segment(const char *s, size_t len);
 /* Looks up a query-string parameter, percent-decoded ('+' is a space).
  * Returns a new string or NULL when absent or malformed. */
 char *request_query_get(const struct request *req, const char *name);
+
+/* Whether every name and value of a query string decodes (percent and
+ * '+') to valid UTF-8 without NUL bytes. */
+bool request_query_valid(const char *query);
 
 /* Looks up name in an application/x-www-form-urlencoded string (a query
  * string or a form body).  Returns a new decoded string or NULL. */

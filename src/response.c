@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
+#include "db.h"
 #include "request.h"
 #include "response.h"
 
@@ -123,9 +125,29 @@ void
 response_error_h(struct request *req, int status, const char *error,
     const char *message, const char *extra_headers)
 {
-	json_object *o = response_envelope(status, error, message, req->request_id);
+	json_object *o;
 	size_t len = 0;
-	const char *s = json_object_to_json_string_length(o,
+	const char *s;
+
+	/* A revoked token hears 401 before anything about its request. */
+	if (req->jti_unchecked && status >= 400 && status < 500 && status != 401) {
+		int live;
+
+		req->jti_unchecked = false;
+		live = auth_token_live(req);
+		if (live < 0) {
+			response_unavailable(req);
+			return;
+		}
+		if (live == 0) {
+			status = 401;
+			error = "INVALID_TOKEN";
+			message = "Token Revoked";
+			extra_headers = NULL;
+		}
+	}
+	o = response_envelope(status, error, message, req->request_id);
+	s = json_object_to_json_string_length(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
 	response_send(req, status, "application/json", extra_headers, s, len);
@@ -137,6 +159,21 @@ response_error(struct request *req, int status, const char *error,
     const char *message)
 {
 	response_error_h(req, status, error, message, NULL);
+}
+
+void
+response_db_error(struct request *req, PGresult *res)
+{
+	const char *state = res != NULL ? db_sqlstate(res) : "";
+
+	if (state[0] == '2' && (state[1] == '2' || state[1] == '3')) {
+		response_error(req, 400, "INVALID_INPUT",
+		    "The request holds a value that cannot be stored");
+	} else {
+		response_unavailable(req);
+	}
+	if (res != NULL)
+		PQclear(res);
 }
 
 void

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include <json-c/json.h>
+#include <libpq-fe.h>
 
 struct request;
 
@@ -22,6 +23,10 @@ void response_error_h(struct request *req, int status, const char *error,
     const char *message, const char *extra_headers);
 /* 503 DATABASE_UNAVAILABLE with Retry-After. */
 void response_unavailable(struct request *req);
+
+/* Answers a failed statement: 400 when the database refused the input
+ * (SQLSTATE classes 22 and 23), else 503.  Clears res (may be NULL). */
+void response_db_error(struct request *req, PGresult *res);
 
 /* "Not Found" etc., and "NOT_FOUND" etc. */
 const char *response_reason(int status);

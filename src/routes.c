@@ -30,7 +30,8 @@ const struct route routes[] = {
 	  api_session_token_revoke },
 
 	{ "POST", API "/connect-url", AUTH_SESSION,
-	  ROUTE_JSON | ROUTE_DB | ROUTE_IDEMPOTENT | ROUTE_JTI_IN_SQL, api_connect_url },
+	  ROUTE_JSON | ROUTE_RAW_JSON | ROUTE_DB | ROUTE_IDEMPOTENT | ROUTE_JTI_IN_SQL,
+	  api_connect_url },
 	{ "GET", API "/hosted-properties", AUTH_SESSION, ROUTE_DB | ROUTE_JTI_IN_SQL,
 	  api_hosted_properties },
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "request.h"
 #include "response.h"
 #include "valid.h"
@@ -20,6 +21,7 @@ valid_value(const struct valid_field *f, json_object *v)
 		len = (size_t)json_object_get_string_len(v);
 		if (memchr(json_object_get_string(v), '\0', len) != NULL)
 			return "must not contain NUL characters";
+		len = json_utf8_length(json_object_get_string(v));     /* characters */
 		if ((int64_t)len < f->min)
 			return f->min == 1 ? "must not be empty" : "is too short";
 		if ((int64_t)len > f->max)

@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "idempotency.h"
+#include "json.h"
 #include "log.h"
 #include "request.h"
 #include "response.h"
@@ -107,13 +108,15 @@ read_body(struct request *req)
 	return 0;
 }
 
-/* Validates a JSON body: must be an object.  Returns 0 or sends 4xx. */
+/* Validates a JSON body strictly (it must be an object) and, unless the
+ * route takes it raw, parses it for the handler.  Returns 0 or sends 4xx. */
 static int
-parse_json_body(struct request *req)
+parse_json_body(struct request *req, bool raw)
 {
 	const char *ct = request_param(req, "CONTENT_TYPE");
-	struct json_tokener *tok;
-	json_object *obj;
+	const char *why;
+	char msg[160];
+	bool is_object;
 
 	if (req->body_len == 0)
 		return 0;
@@ -122,37 +125,23 @@ parse_json_body(struct request *req)
 		    "Content-Type must be application/json");
 		return -1;
 	}
-	if (memchr(req->body, '\0', req->body_len) != NULL) {
-		response_error(req, 400, "INVALID_JSON", "Request body contains a NUL byte");
-		return -1;
-	}
-	tok = json_tokener_new_ex(64);
-	if (tok == NULL) {
-		response_error(req, 503, "OUT_OF_MEMORY", "Out of memory; retry shortly");
-		return -1;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != req->body_len) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "Request body is not valid JSON: %s",
-		    obj == NULL || json_tokener_get_error(tok) != json_tokener_success
-		    ? json_tokener_error_desc(json_tokener_get_error(tok))
-		    : "trailing data");
-		json_object_put(obj);
-		json_tokener_free(tok);
+	why = json_validate(req->body, req->body_len, JSON_MAX_DEPTH, &is_object);
+	if (why != NULL) {
+		snprintf(msg, sizeof(msg), "Request body is not valid JSON: %s", why);
 		response_error(req, 400, "INVALID_JSON", msg);
 		return -1;
 	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
+	if (!is_object) {
 		response_error(req, 400, "INVALID_JSON", "Request body must be a JSON object");
 		return -1;
 	}
-	req->json = obj;
+	if (raw)
+		return 0;
+	req->json = json_tokener_parse(req->body);
+	if (req->json == NULL) {
+		response_error(req, 400, "INVALID_JSON", "Request body could not be parsed");
+		return -1;
+	}
 	return 0;
 }
 
@@ -172,7 +161,7 @@ dispatch(struct request *req)
 		response_error(req, 414, "URI_TOO_LONG", "Request path is too long");
 		return;
 	}
-	if (rc != 0) {
+	if (rc != 0 || !request_query_valid(req->query)) {
 		response_error(req, 400, "BAD_REQUEST", "Malformed request URI");
 		return;
 	}
@@ -214,9 +203,12 @@ dispatch(struct request *req)
 	case AUTH_HOSTED:
 		if (auth_token(req, r->auth == AUTH_HOSTED, !(r->flags & ROUTE_JTI_IN_SQL)) < 0)
 			return;
+		/* The handler's statement checks revocation; a client error
+		 * answered before it must check first (response.c). */
+		req->jti_unchecked = (r->flags & ROUTE_JTI_IN_SQL) != 0;
 		break;
 	}
-	if ((r->flags & ROUTE_JSON) && parse_json_body(req) < 0)
+	if ((r->flags & ROUTE_JSON) && parse_json_body(req, r->flags & ROUTE_RAW_JSON) < 0)
 		return;
 	if ((r->flags & ROUTE_DB) && !db_available()) {
 		response_unavailable(req);

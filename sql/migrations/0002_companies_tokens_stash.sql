@@ -55,13 +55,14 @@ CREATE TABLE connect_configs (
 CREATE TABLE idempotency_keys (
     org_id        uuid NOT NULL,
     environment   text NOT NULL,
+    scope         text NOT NULL,           -- 'key' (the org's API keys) or a token's jti
     key           text NOT NULL,
     fingerprint   bytea NOT NULL,
     status        integer,                 -- NULL while the first request runs
     response      text,
     created_at    timestamptz NOT NULL DEFAULT now(),
     expires_at    timestamptz NOT NULL,
-    PRIMARY KEY (org_id, environment, key)
+    PRIMARY KEY (org_id, environment, scope, key)
 );
 CREATE INDEX idempotency_keys_expires ON idempotency_keys (expires_at);
 

@@ -40,3 +40,78 @@ BEGIN
 END $$;
 CREATE TRIGGER events_notify AFTER INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION hl_events_notify();
+
+CREATE TABLE webhook_endpoints (
+    id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    org_id            uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+    environment       text NOT NULL CHECK (environment IN ('test', 'live')),
+    url               text NOT NULL CHECK (length(url) BETWEEN 8 AND 2048),
+    description       text,
+    events            text[] NOT NULL DEFAULT '{}',     -- empty: every event
+    secret            bytea NOT NULL,                   -- AES-256-GCM of "whsec_..."
+    previous_secret   bytea,                            -- still signs until ...
+    previous_until    timestamptz,
+    enabled           boolean NOT NULL DEFAULT true,
+    disabled_reason   text,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (org_id, environment);
+
+CREATE TABLE webhook_deliveries (
+    id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    endpoint_id       uuid NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    event_id          uuid NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    status            text NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'succeeded', 'dead')),
+    attempts          integer NOT NULL DEFAULT 0,
+    next_attempt_at   timestamptz NOT NULL DEFAULT now(),
+    lease_until       timestamptz,                      -- a dispatcher holds it until then
+    leased_by         text,                             -- "host:pid" of that dispatcher
+    last_status_code  integer,
+    last_error        text,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    delivered_at      timestamptz,
+    UNIQUE (endpoint_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
+
+-- Funnel counts of swept rows, rolled up by the sweeper before it deletes them.
+CREATE TABLE daily_stats (
+    org_id       uuid NOT NULL,
+    environment  text NOT NULL,
+    day          date NOT NULL,
+    metric       text NOT NULL,
+    n            bigint NOT NULL,
+    PRIMARY KEY (org_id, environment, day, metric)
+);
+
+-- First time a token opened the hosted page (GET /hosted/session).
+ALTER TABLE session_tokens ADD COLUMN opened_at timestamptz;
+
+CREATE FUNCTION hl_webhook(w webhook_endpoints) RETURNS json
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT json_build_object(
+        'id', w.id,
+        'url', w.url,
+        'description', w.description,
+        'events', to_json(w.events),
+        'enabled', w.enabled,
+        'disabled_reason', w.disabled_reason,
+        'created', hl_time(w.created_at)) $$;
+
+CREATE FUNCTION hl_delivery(d webhook_deliveries, event_type text) RETURNS json
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT json_build_object(
+        'id', d.id,
+        'event_id', d.event_id,
+        'event_type', event_type,
+        'status', d.status,
+        'attempts', d.attempts,
+        'last_status_code', d.last_status_code,
+        'last_error', d.last_error,
+        'next_attempt_at', CASE WHEN d.status = 'pending' THEN hl_time(d.next_attempt_at) END,
+        'created', hl_time(d.created_at),
+        'delivered_at', hl_time(d.delivered_at)) $$;
