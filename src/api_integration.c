@@ -33,7 +33,10 @@ static struct db_stmt list = DB_STMT(
 static struct db_stmt upsert = DB_STMT(
     "INSERT INTO integrations AS i (org_id, environment, key, name, auth_type, enabled, "
     "  authorize_url, token_url, client_id, client_secret, scopes, fields) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11::text[], '{}'), "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    /* An omitted secret keeps the stored one (the CHECK sees this row). */
+    "  coalesce($10, (SELECT client_secret FROM integrations WHERE org_id = $1 "
+    "  AND environment = $2 AND key = $3)), coalesce($11::text[], '{}'), "
     "  coalesce($12::jsonb, '[]')) "
     "ON CONFLICT (org_id, environment, key) DO UPDATE SET name = EXCLUDED.name, "
     "auth_type = EXCLUDED.auth_type, enabled = EXCLUDED.enabled, "

@@ -37,7 +37,7 @@ static struct db_stmt set_status = DB_STMT(
     "unlinked_at = CASE WHEN $2 = 'Unlinked' THEN now() ELSE x.unlinked_at END, "
     "deauthorized_at = CASE WHEN $2 = 'Deauthorized' THEN now() ELSE x.deauthorized_at END "
     "FROM (SELECT status AS old FROM connections WHERE id = $1 FOR UPDATE) o "
-    "WHERE x.id = $1 AND (($5 = '*' AND o.old <> $2) OR o.old = $5) "
+    "WHERE x.id = $1 AND ($5 = 'any' OR ($5 = '*' AND o.old <> $2) OR o.old = $5) "
     "RETURNING o.old, x.company_id", 5);
 static struct db_stmt set_error = DB_STMT(
     "UPDATE connections SET last_error = $2, updated_at = now() WHERE id = $1 "

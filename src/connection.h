@@ -35,7 +35,9 @@ json_object *connection_json(const char *id);
 /* Moves a connection to status (credentials sealed when creds_json is
  * not NULL, dropped when status is Unlinked), allowed only from the
  * statuses in from ("Linked", or "*" for any other), writing event in the
- * same transaction.  Returns 1 changed, 0 not allowed from its status,
+ * same transaction ("any" allows every status, the target's too: a
+ * re-authorization of a Linked connection stores its new credentials).
+ * Returns 1 changed, 0 not allowed from its status,
  * -1 database failure. */
 int connection_set_status(const struct config *cfg, const char *id, const char *status,
     const char *from, const char *creds_json, const char *error, const char *event);

@@ -297,7 +297,7 @@ api_oauth_callback(struct request *req)
 	}
 
 	if (status_code == 200) {
-		rc = connection_set_status(req->cfg, c.id, "Linked", "*", creds, NULL,
+		rc = connection_set_status(req->cfg, c.id, "Linked", "any", creds, NULL,
 		    "connection.connected");
 		if (rc < 0) {
 			response_unavailable(req);
