@@ -138,4 +138,15 @@ void api_hosted_connection_delete(struct request *req);
 void api_connect_url(struct request *req);
 void api_hosted_properties(struct request *req);
 
+/* api_webhook.c */
+void api_webhook_create(struct request *req);
+void api_webhook_list(struct request *req);
+void api_webhook_get(struct request *req);
+void api_webhook_patch(struct request *req);
+void api_webhook_delete(struct request *req);
+void api_webhook_rotate(struct request *req);
+void api_webhook_test(struct request *req);
+void api_webhook_deliveries(struct request *req);
+void api_webhook_retry(struct request *req);
+
 #endif

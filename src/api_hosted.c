@@ -47,6 +47,8 @@ static struct db_stmt page_settings = DB_STMT(
 static struct db_stmt stash = DB_STMT(
     "SELECT h.body FROM hosted_properties h WHERE h.token_hash = $1 AND h.jti = $2 "
     "AND h.expires_at > now()", 2);
+static struct db_stmt opened = DB_STMT(
+    "UPDATE session_tokens SET opened_at = now() WHERE jti = $1 AND opened_at IS NULL", 1);
 static struct db_stmt reusable = DB_STMT(
     "SELECT id FROM connections WHERE company_id = $1 AND integration_key = $2 "
     "AND status <> 'Linked' ORDER BY created_at DESC LIMIT 1", 2);
@@ -242,6 +244,14 @@ api_hosted_session(struct request *req)
 	json_object_object_add(o, "settings", settings);
 	json_object_object_add(o, "hosted_properties", PQntuples(hres) == 1 ?
 	    json_tokener_parse(PQgetvalue(hres, 0, 0)) : NULL);
+	/* The funnel's "hosted page opened": first time only. */
+	{
+		const char *p4[] = { req->auth.token.jti };
+		PGresult *ores = db_exec(&opened, p4);
+
+		if (ores != NULL)
+			PQclear(ores);
+	}
 	token = json_object_new_object();
 	json_object_object_add(token, "use", json_object_new_string(
 	    req->auth.token.use == TOKEN_SESSION ? "session" : "link"));

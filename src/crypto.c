@@ -7,7 +7,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "crypto.h"
@@ -250,6 +252,28 @@ crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
 
 	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &outlen) == NULL)
 		memset(out, 0, CRYPTO_SHA256_LEN);
+}
+
+void
+crypto_hmac_sha256_parts(const void *key, size_t keylen, const void *const *parts,
+    const size_t *lens, int n, unsigned char out[CRYPTO_SHA256_LEN])
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	size_t outlen = CRYPTO_SHA256_LEN;
+	int i, ok;
+
+	ok = ctx != NULL && EVP_MAC_init(ctx, key, keylen, params) == 1;
+	for (i = 0; ok && i < n; i++)
+		ok = EVP_MAC_update(ctx, parts[i], lens[i]) == 1;
+	if (!ok || EVP_MAC_final(ctx, out, &outlen, CRYPTO_SHA256_LEN) != 1)
+		memset(out, 0, CRYPTO_SHA256_LEN);
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
 }
 
 int

@@ -45,6 +45,10 @@ int crypto_open(const unsigned char key[32], const char *aad,
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
     size_t len, unsigned char out[CRYPTO_SHA256_LEN]);
 
+/* HMAC-SHA256 over n buffers in sequence. */
+void crypto_hmac_sha256_parts(const void *key, size_t keylen, const void *const *parts,
+    const size_t *lens, int n, unsigned char out[CRYPTO_SHA256_LEN]);
+
 /* Random bytes as base64url: nbytes of entropy, out needs 4*nbytes/3+4. */
 int crypto_random_b64url(size_t nbytes, char *out) __attribute__((warn_unused_result));
 

@@ -17,6 +17,7 @@ static unsigned conn_gen;           /* bumps on every new connection */
 static unsigned stmt_seq;           /* names statements s1, s2, ... */
 static int64_t last_attempt_ms = -1000000;
 static bool in_tx;
+static char listen_sql[96];
 
 static bool
 db_connect(void)
@@ -54,6 +55,10 @@ db_connect(void)
 		return false;
 	}
 	PQclear(res);
+	if (listen_sql[0] != '\0') {
+		res = PQexec(conn, listen_sql);
+		PQclear(res);
+	}
 	conn_gen++;
 	in_tx = false;
 	return true;
@@ -222,4 +227,33 @@ db_get_bytea(const PGresult *res, int row, int col, size_t *n)
 	if (PQgetisnull(res, row, col))
 		return NULL;
 	return PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), n);
+}
+
+void
+db_listen(const char *channel)
+{
+	snprintf(listen_sql, sizeof(listen_sql), "LISTEN %s", channel);
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+		PQclear(PQexec(conn, listen_sql));
+}
+
+int
+db_socket(void)
+{
+	return conn != NULL && PQstatus(conn) == CONNECTION_OK ? PQsocket(conn) : -1;
+}
+
+int
+db_notifications(void)
+{
+	PGnotify *n;
+	int count = 0;
+
+	if (conn == NULL || PQconsumeInput(conn) == 0)
+		return 0;
+	while ((n = PQnotifies(conn)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
 }

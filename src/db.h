@@ -45,6 +45,13 @@ char *db_bytea(const void *b, size_t n);
 /* A bytea result value, decoded; free with PQfreemem().  NULL when SQL NULL. */
 unsigned char *db_get_bytea(const PGresult *res, int row, int col, size_t *n);
 
+/* LISTENs on channel now and after every reconnect. */
+void db_listen(const char *channel);
+/* The connection's socket for poll(), or -1 when there is none. */
+int db_socket(void);
+/* Reads what arrived on the socket; returns the number of notifications. */
+int db_notifications(void);
+
 /* Transactions: return 0, or -1 when the database failed (answer 503). */
 int db_begin(void);
 int db_commit(void);

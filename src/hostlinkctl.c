@@ -17,6 +17,7 @@
 #include "scoreboard.h"
 #include "status.h"
 #include "sweep.h"
+#include "webhook.h"
 
 static const char *config_path;
 
@@ -33,6 +34,7 @@ usage(FILE *f)
 	    "  apikey revoke ID                      revoke a key\n"
 	    "  status                                the running pool's status\n"
 	    "  sweep --once                          delete expired rows now\n"
+	    "  dispatch --once                       deliver due webhooks now\n"
 	    "  config check                          validate the configuration\n"
 	    "Output is JSON on stdout; errors go to stderr with a non-zero exit.\n");
 }
@@ -269,6 +271,31 @@ cmd_sweep(const struct config *cfg)
 	return 0;
 }
 
+static int
+cmd_dispatch(const struct config *cfg)
+{
+	json_object *stats = json_object_new_object();
+	long n;
+
+	db_init_worker(cfg);
+	if (!db_available()) {
+		json_object_put(stats);
+		db_close();
+		return fail("dispatch: the database is unavailable");
+	}
+	webhook_release_orphans();
+	n = webhook_dispatch(cfg, NULL, stats);
+	db_close();
+	if (n < 0) {
+		json_object_put(stats);
+		return fail("dispatch: failed");
+	}
+	json_object_object_add(stats, "attempts", json_object_new_int64(n));
+	printf("%s\n", json_object_to_json_string_ext(stats, JSON_C_TO_STRING_SPACED));
+	json_object_put(stats);
+	return 0;
+}
+
 /* Finds "--name VALUE" in argv[from..argc). */
 static const char *
 option(int argc, char **argv, int from, const char *name)
@@ -328,6 +355,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "status") == 0) {
 		rc = cmd_status(cfg);
+		goto out;
+	}
+	if (strcmp(cmd, "dispatch") == 0 && strcmp(sub, "--once") == 0 && optind + 2 == argc) {
+		rc = cmd_dispatch(cfg);
 		goto out;
 	}
 	if (strcmp(cmd, "sweep") == 0 && strcmp(sub, "--once") == 0 && optind + 2 == argc) {

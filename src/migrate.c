@@ -83,6 +83,18 @@ migrate_apply(PGconn *conn, char *err, size_t errlen)
 			goto fail;
 		n++;
 	}
+	/* Views are replaced every time, so they follow the schema. */
+	if (run(conn, "BEGIN", err, errlen) < 0)
+		return -1;
+	if (run(conn, reporting_sql, err, errlen) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err);
+		snprintf(err, errlen, "reporting views: %s", msg);
+		goto fail;
+	}
+	if (run(conn, "COMMIT", err, errlen) < 0)
+		return -1;
 	return n;
 fail:
 	PQclear(PQexec(conn, "ROLLBACK"));

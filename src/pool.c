@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "background.h"
 #include "config.h"
 #include "log.h"
 #include "pool.h"
 #include "scoreboard.h"
 #include "signals.h"
-#include "sweep.h"
 #include "worker.h"
 
 #define TICK_MS 100
@@ -205,7 +205,7 @@ spawn(struct pool *p, int kind)
 
 		if (kind == SB_BACKGROUND) {
 			close(p->listen_fd);
-			rc = sweep_main(p->cfg, p->sb, slot);
+			rc = background_main(p->cfg, p->sb, slot);
 		} else {
 			rc = worker_main(p->cfg, p->listen_fd, p->sb, slot, 0);
 		}

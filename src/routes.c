@@ -71,6 +71,17 @@ const struct route routes[] = {
 	{ "POST", API "/invite/{code}/session", AUTH_NONE, ROUTE_JSON | ROUTE_DB,
 	  api_invite_session },
 
+	{ "POST", API "/webhooks", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT, api_webhook_create },
+	{ "GET", API "/webhooks", AUTH_API_KEY, ROUTE_DB, api_webhook_list },
+	{ "GET", API "/webhooks/{id}", AUTH_API_KEY, ROUTE_DB, api_webhook_get },
+	{ "PATCH", API "/webhooks/{id}", AUTH_API_KEY, KEY_JSON, api_webhook_patch },
+	{ "DELETE", API "/webhooks/{id}", AUTH_API_KEY, ROUTE_DB, api_webhook_delete },
+	{ "POST", API "/webhooks/{id}/rotate-secret", AUTH_API_KEY, ROUTE_DB, api_webhook_rotate },
+	{ "POST", API "/webhooks/{id}/test", AUTH_API_KEY, ROUTE_DB, api_webhook_test },
+	{ "GET", API "/webhooks/{id}/deliveries", AUTH_API_KEY, ROUTE_DB, api_webhook_deliveries },
+	{ "POST", API "/webhooks/{id}/deliveries/{did}/retry", AUTH_API_KEY, ROUTE_DB,
+	  api_webhook_retry },
+
 	{ "GET", API "/hosted/session", AUTH_HOSTED, ROUTE_DB, api_hosted_session },
 	{ "POST", API "/hosted/connections", AUTH_HOSTED, KEY_JSON, api_hosted_connection_create },
 	{ "POST", API "/hosted/connections/{cid}/credentials", AUTH_HOSTED, KEY_JSON,

@@ -42,6 +42,7 @@ struct scoreboard {
 	_Atomic uint64_t max_children_reached;
 	_Atomic int active;
 	_Atomic int max_active;
+	_Atomic long webhook_queue;       /* pending deliveries, from the background child */
 	_Atomic uint64_t by_route[SB_MAX_ROUTES][SB_NCODES];
 	_Atomic uint64_t latency_buckets[SB_NBUCKETS];
 	_Atomic uint64_t latency_count;

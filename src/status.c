@@ -176,12 +176,15 @@ status_metrics(const struct scoreboard *sb, const struct route *table,
 	    "# TYPE hostlink_respawns_total counter\nhostlink_respawns_total %llu\n"
 	    "# HELP hostlink_slow_requests_total Requests slower than slow_request.\n"
 	    "# TYPE hostlink_slow_requests_total counter\nhostlink_slow_requests_total %llu\n"
+	    "# HELP hostlink_webhook_queue_depth Webhook deliveries waiting.\n"
+	    "# TYPE hostlink_webhook_queue_depth gauge\nhostlink_webhook_queue_depth %ld\n"
 	    "# HELP hostlink_max_children_reached_total Times every worker was busy.\n"
 	    "# TYPE hostlink_max_children_reached_total counter\n"
 	    "hostlink_max_children_reached_total %llu\n",
 	    (unsigned long long)atomic_load(&sb->accepted),
 	    (unsigned long long)atomic_load(&sb->respawns),
 	    (unsigned long long)atomic_load(&sb->slow_requests),
+	    atomic_load(&sb->webhook_queue),
 	    (unsigned long long)atomic_load(&sb->max_children_reached));
 	if (b.failed) {
 		free(b.s);

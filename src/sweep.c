@@ -1,27 +1,42 @@
 /* sweep.c - deletes expired rows in bounded batches; the background child's work. */
 #include "autoconf.h"
 
-#include <signal.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "db.h"
 #include "log.h"
-#include "scoreboard.h"
 #include "signals.h"
 #include "sweep.h"
 
+#define BATCH "1000"
+#define EXPIRED(table) "DELETE FROM " table " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " \
+    table " WHERE expires_at <= now() LIMIT " BATCH "))"
 #define BATCH_DELETE(table) DB_STMT( \
-    "DELETE FROM " table " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " table \
-    " WHERE expires_at <= now() LIMIT 1000))", 0)
+    "WITH d AS (" EXPIRED(table) " RETURNING 1) SELECT count(*) FROM d", 0)
+/* Funnel counts survive the rows: rolled up into daily_stats as they go. */
+#define ROLL_UP \
+    "INSERT INTO daily_stats (org_id, environment, day, metric, n) " \
+    "SELECT org_id, environment, day, metric, count(*) FROM facts GROUP BY 1, 2, 3, 4 " \
+    "ON CONFLICT (org_id, environment, day, metric) DO UPDATE SET n = daily_stats.n + EXCLUDED.n"
 
 static struct {
 	const char *table;
 	struct db_stmt stmt;
 } sweepable[] = {
-	{ "hosted_properties", BATCH_DELETE("hosted_properties") },
-	{ "session_tokens", BATCH_DELETE("session_tokens") },
+	{ "hosted_properties", DB_STMT(
+	    "WITH d AS (" EXPIRED("hosted_properties") " RETURNING jti, created_at), "
+	    "facts AS (SELECT t.org_id, t.environment, (d.created_at AT TIME ZONE 'UTC')::date "
+	    "  AS day, 'connect_urls_created' AS metric FROM d JOIN session_tokens t ON t.jti = d.jti), "
+	    "r AS (" ROLL_UP ") SELECT count(*) FROM d", 0) },
+	{ "session_tokens", DB_STMT(
+	    "WITH d AS (" EXPIRED("session_tokens") " RETURNING org_id, environment, issued_at, "
+	    "  opened_at), "
+	    "facts AS (SELECT org_id, environment, (issued_at AT TIME ZONE 'UTC')::date AS day, "
+	    "  'sessions_issued' AS metric FROM d UNION ALL "
+	    "  SELECT org_id, environment, (opened_at AT TIME ZONE 'UTC')::date, "
+	    "  'hosted_pages_opened' FROM d WHERE opened_at IS NOT NULL), "
+	    "r AS (" ROLL_UP ") SELECT count(*) FROM d", 0) },
 	{ "idempotency_keys", BATCH_DELETE("idempotency_keys") },
 	{ "oauth_states", BATCH_DELETE("oauth_states") },
 	{ "rate_limits", BATCH_DELETE("rate_limits") },
@@ -47,7 +62,7 @@ sweep_run(volatile bool *stop, json_object *counts)
 				}
 				return -1;
 			}
-			n = atol(PQcmdTuples(res));
+			n = atol(PQgetvalue(res, 0, 0));
 			PQclear(res);
 			table_total += n;
 		} while (n >= SWEEP_BATCH && !(stop != NULL && *stop) && !signals_stop_pending());
@@ -60,31 +75,4 @@ sweep_run(volatile bool *stop, json_object *counts)
 		total += table_total;
 	}
 	return total;
-}
-
-static volatile bool stopping;
-
-int
-sweep_main(const struct config *cfg, struct scoreboard *sb, int slot)
-{
-	signals_init(SIGNALS_WORKER);
-	atomic_store(&sb->slots[slot].pid, (int)getpid());
-	atomic_store(&sb->slots[slot].state, SB_IDLE);
-	db_init_worker(cfg);
-	while (!stopping) {
-		if (signals_take(SIGUSR1))
-			log_reopen();
-		if (signals_take(SIGQUIT) || signals_take(SIGINT)) {
-			stopping = true;
-			break;
-		}
-		(void)signals_take(SIGHUP);
-		atomic_store(&sb->slots[slot].state, SB_BUSY);
-		(void)sweep_run(&stopping, NULL);
-		atomic_store(&sb->slots[slot].state, SB_IDLE);
-		signals_wait(NULL, 0, (int)(cfg->sweep_interval_ms > 3600000 ? 3600000 :
-		    cfg->sweep_interval_ms));
-	}
-	db_close();
-	return 0;
 }

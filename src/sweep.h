@@ -6,8 +6,6 @@
 
 #include <json-c/json.h>
 
-struct config;
-struct scoreboard;
 
 #define SWEEP_BATCH 1000
 
@@ -16,9 +14,5 @@ struct scoreboard;
  * per table to counts (may be NULL).  Uses the db.c connection.
  * Returns the total deleted, or -1 when the database failed. */
 long sweep_run(volatile bool *stop, json_object *counts);
-
-/* The background child: sweeps every sweep_interval until SIGQUIT/SIGTERM.
- * Returns the exit status. */
-int sweep_main(const struct config *cfg, struct scoreboard *sb, int slot);
 
 #endif

@@ -1,0 +1,70 @@
+/* background.c - the master's one background child: webhook delivery and expiry sweeping. */
+#include "autoconf.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "background.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "scoreboard.h"
+#include "signals.h"
+#include "sweep.h"
+#include "webhook.h"
+
+#define POLL_FALLBACK_S 5       /* if a NOTIFY is ever missed */
+
+int
+background_main(const struct config *cfg, struct scoreboard *sb, int slot)
+{
+	struct sb_slot *me = &sb->slots[slot];
+	int64_t next_sweep = 0;
+
+	signals_init(SIGNALS_WORKER);
+	atomic_store(&me->pid, (int)getpid());
+	atomic_store(&me->state, SB_IDLE);
+	db_listen("hostlink_events");
+	db_init_worker(cfg);
+	webhook_release_orphans();
+	for (;;) {
+		struct pollfd pfd;
+		int64_t now;
+		long depth;
+		int wait_s;
+
+		if (signals_take(SIGUSR1))
+			log_reopen();
+		if (signals_take(SIGQUIT) || signals_take(SIGINT))
+			break;
+		(void)signals_take(SIGHUP);
+		atomic_store(&me->state, SB_BUSY);
+		if (db_available()) {
+			(void)db_notifications();
+			(void)webhook_dispatch(cfg, signals_stop_pending, NULL);
+			now = scoreboard_now_ms();
+			if (now >= next_sweep) {
+				(void)sweep_run(NULL, NULL);
+				next_sweep = now + cfg->sweep_interval_ms;
+			}
+			depth = webhook_queue_depth();
+			if (depth >= 0)
+				atomic_store(&sb->webhook_queue, depth);
+		}
+		atomic_store(&me->state, SB_IDLE);
+		wait_s = webhook_next_due_s(POLL_FALLBACK_S);
+		now = scoreboard_now_ms();
+		if (next_sweep - now < (int64_t)wait_s * 1000)
+			wait_s = (int)((next_sweep - now + 999) / 1000);
+		if (wait_s < 0)
+			wait_s = 0;
+		pfd.fd = db_socket();
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		/* Without a connection, retry it after a short pause. */
+		signals_wait(&pfd, pfd.fd >= 0 ? 1 : 0, pfd.fd >= 0 ? wait_s * 1000 : 1000);
+	}
+	db_close();
+	return 0;
+}

@@ -1,0 +1,489 @@
+/* webhook.c - Standard Webhooks signing, and delivery of the outbox to endpoints:
+ * fan-out of new events, claims under a lease with SKIP LOCKED, libcurl with
+ * timeouts and no redirects, SSRF guard on the connected address, retries on
+ * webhook_retry_schedule, 410 disables the endpoint. */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+#include "log.h"
+#include "webhook.h"
+
+#define CLAIM_BATCH "10"
+#define LEASE "30 seconds"                  /* well above the request timeout */
+#define CONNECT_TIMEOUT_MS 5000L
+#define TIMEOUT_MS 10000L
+#define RESPONSE_CAP (64 * 1024)
+#define RETRY_AFTER_MAX_S (24 * 3600)
+
+static struct db_stmt fan_out = DB_STMT(
+    "WITH ev AS (SELECT id, org_id, environment, event_type FROM events "
+    "  WHERE NOT fanned_out ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED), "
+    "ins AS (INSERT INTO webhook_deliveries (endpoint_id, event_id) "
+    "  SELECT w.id, ev.id FROM ev JOIN webhook_endpoints w ON w.org_id = ev.org_id "
+    "  AND w.environment = ev.environment AND w.enabled "
+    "  AND (cardinality(w.events) = 0 OR ev.event_type = ANY (w.events)) "
+    "  ON CONFLICT DO NOTHING) "
+    "UPDATE events SET fanned_out = true WHERE id IN (SELECT id FROM ev)", 0);
+static struct db_stmt claim = DB_STMT(
+    "WITH due AS (SELECT d.id FROM webhook_deliveries d "
+    "  JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled "
+    "  WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
+    "  AND (d.lease_until IS NULL OR d.lease_until < now()) "
+    "  ORDER BY d.next_attempt_at LIMIT " CLAIM_BATCH " FOR UPDATE OF d SKIP LOCKED) "
+    "UPDATE webhook_deliveries d SET lease_until = now() + interval '" LEASE "', "
+    "leased_by = $1, attempts = d.attempts + 1, updated_at = now() "
+    "FROM due, webhook_endpoints w, events e "
+    "WHERE d.id = due.id AND w.id = d.endpoint_id AND e.id = d.event_id "
+    "RETURNING d.id, d.attempts, w.id, w.url, w.secret, "
+    "CASE WHEN w.previous_until > now() THEN w.previous_secret END, e.id, e.body::text", 1);
+static struct db_stmt record = DB_STMT(
+    "UPDATE webhook_deliveries SET status = $2, last_status_code = $3::int, last_error = $4, "
+    "next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + $5::bigint * interval '1 ms' "
+    "  ELSE next_attempt_at END, "
+    "delivered_at = CASE WHEN $2 = 'succeeded' THEN now() END, "
+    "lease_until = NULL, leased_by = NULL, updated_at = now() "
+    "WHERE id = $1 AND leased_by = $6", 6);
+static struct db_stmt disable = DB_STMT(
+    "UPDATE webhook_endpoints SET enabled = false, updated_at = now(), "
+    "disabled_reason = 'The endpoint answered 410 Gone' WHERE id = $1", 1);
+static struct db_stmt holders = DB_STMT(
+    "SELECT DISTINCT leased_by FROM webhook_deliveries WHERE lease_until > now() "
+    "AND leased_by LIKE $1", 1);
+static struct db_stmt release_holder = DB_STMT(
+    "UPDATE webhook_deliveries SET lease_until = NULL, leased_by = NULL "
+    "WHERE leased_by = $1", 1);
+static struct db_stmt depth = DB_STMT(
+    "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'", 0);
+static struct db_stmt next_due = DB_STMT(
+    "SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - now())))::bigint "
+    "FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
+    "AND w.enabled WHERE d.status = 'pending'", 0);
+
+int
+webhook_secret_new(char out[WEBHOOK_SECRET_LEN + 1])
+{
+	unsigned char b[32];
+
+	if (crypto_random(b, sizeof(b)) < 0)
+		return -1;
+	memcpy(out, "whsec_", 6);
+	crypto_b64(b, sizeof(b), out + 6);
+	explicit_bzero(b, sizeof(b));
+	return 0;
+}
+
+int
+webhook_sign(const char *secret, const char *id, long long timestamp,
+    const char *body, size_t len, char *out, size_t outlen)
+{
+	unsigned char key[96], mac[CRYPTO_SHA256_LEN];
+	char prefix[128], b64[48];
+	const void *parts[2];
+	size_t lens[2];
+	long klen;
+	int n;
+
+	if (strncmp(secret, "whsec_", 6) != 0 || strlen(secret + 6) > 120)
+		return -1;
+	klen = crypto_b64url_decode(secret + 6, strlen(secret + 6), key);
+	if (klen <= 0)
+		return -1;
+	n = snprintf(prefix, sizeof(prefix), "%s.%lld.", id, timestamp);
+	parts[0] = prefix;
+	lens[0] = (size_t)n;
+	parts[1] = body;
+	lens[1] = len;
+	crypto_hmac_sha256_parts(key, (size_t)klen, parts, lens, 2, mac);
+	explicit_bzero(key, sizeof(key));
+	crypto_b64(mac, sizeof(mac), b64);
+	return snprintf(out, outlen, "v1,%s", b64) < (int)outlen ? 0 : -1;
+}
+
+bool
+webhook_addr_private(const void *sockaddr)
+{
+	const struct sockaddr *sa = sockaddr;
+
+	if (sa->sa_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+
+		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
+		    (a >> 22) == (100u << 2 | 1) ||             /* 100.64/10 */
+		    (a >> 16) == (169u << 8 | 254) ||           /* link-local */
+		    (a >> 20) == (172u << 4 | 1) ||             /* 172.16/12 */
+		    (a >> 16) == (192u << 8 | 168) ||
+		    (a >> 8) == (192u << 16 | 0 << 8 | 0) ||    /* 192.0.0/24 */
+		    (a >> 17) == (198u << 9 | 18 << 1) ||       /* 198.18/15 */
+		    (a >> 28) >= 14;                            /* multicast, reserved */
+	}
+	if (sa->sa_family == AF_INET6) {
+		const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		static const unsigned char zero[15] = { 0 };
+
+		if (memcmp(b, mapped, 12) == 0) {
+			struct sockaddr_in v4 = { .sin_family = AF_INET };
+
+			memcpy(&v4.sin_addr, b + 12, 4);
+			return webhook_addr_private(&v4);
+		}
+		return memcmp(b, zero, 15) == 0 ||             /* :: and ::1 */
+		    (b[0] & 0xfe) == 0xfc ||                    /* fc00::/7 unique local */
+		    (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||  /* fe80::/10 link-local */
+		    b[0] == 0xff;                               /* multicast */
+	}
+	return true;
+}
+
+struct attempt {
+	const struct config *cfg;
+	bool refused;                   /* the SSRF guard stopped it */
+	size_t received;
+	long retry_after_s;
+};
+
+static curl_socket_t
+open_guarded(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct attempt *a = arg;
+
+	(void)purpose;
+	if (!a->cfg->webhook_allow_private && webhook_addr_private(&addr->addr)) {
+		a->refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
+static size_t
+discard(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct attempt *a = arg;
+
+	(void)ptr;
+	a->received += size * n;
+	return a->received > RESPONSE_CAP ? 0 : size * n;
+}
+
+static size_t
+header(char *buf, size_t size, size_t n, void *arg)
+{
+	struct attempt *a = arg;
+	size_t len = size * n;
+	char line[128];
+
+	if (len > 12 && len < sizeof(line) && strncasecmp(buf, "Retry-After:", 12) == 0) {
+		char *v, *end;
+		long s;
+
+		memcpy(line, buf, len);
+		line[len] = '\0';
+		v = line + 12;
+		while (*v == ' ')
+			v++;
+		s = strtol(v, &end, 10);
+		if (end != v && s >= 0) {
+			a->retry_after_s = s;
+		} else {
+			time_t t = curl_getdate(v, NULL);
+
+			if (t > 0)
+				a->retry_after_s = (long)(t - time(NULL));
+		}
+		if (a->retry_after_s > RETRY_AFTER_MAX_S)
+			a->retry_after_s = RETRY_AFTER_MAX_S;
+	}
+	return len;
+}
+
+/* Opens a sealed "whsec_" secret of endpoint id (malloc'd) or NULL. */
+static char *
+open_secret(const struct config *cfg, const PGresult *res, int row, int col, const char *id)
+{
+	unsigned char *ct;
+	char aad[64], *pt = NULL;
+	size_t n;
+
+	ct = db_get_bytea(res, row, col, &n);
+	if (ct == NULL)
+		return NULL;
+	snprintf(aad, sizeof(aad), "webhook:%s", id);
+	if (crypto_open(cfg->encryption_key, aad, ct, n, &pt, NULL) < 0)
+		pt = NULL;
+	PQfreemem(ct);
+	return pt;
+}
+
+/* Delivers one claimed row.  Returns the outcome: 1 delivered, 0 will
+ * retry, -1 dead (or endpoint gone). */
+static int
+deliver(const struct config *cfg, const PGresult *res, int row, const char *holder)
+{
+	const char *did = PQgetvalue(res, row, 0), *eid = PQgetvalue(res, row, 6);
+	const char *url = PQgetvalue(res, row, 3), *endpoint = PQgetvalue(res, row, 2);
+	const char *body = PQgetvalue(res, row, 7);
+	int attempt = atoi(PQgetvalue(res, row, 1));
+	struct attempt a = { cfg, false, 0, -1 };
+	char sig[200], sig_old[100], hdr[300], code_s[16], delay_s[24];
+	char *secret = open_secret(cfg, res, row, 4, endpoint);
+	char *old = open_secret(cfg, res, row, 5, endpoint);
+	struct curl_slist *headers = NULL;
+	const char *status, *error = NULL, *params[6];
+	long code = 0, delay_ms = 0;
+	long long now = (long long)time(NULL);
+	CURL *curl = NULL;
+	CURLcode rc;
+	PGresult *r;
+	int outcome;
+
+	if (secret == NULL || webhook_sign(secret, eid, now, body, strlen(body), sig,
+	    sizeof(sig)) < 0) {
+		error = "The endpoint's signing secret cannot be read";
+		goto decided;
+	}
+	/* During a rotation both secrets sign: "v1,<new> v1,<old>". */
+	if (old != NULL && webhook_sign(old, eid, now, body, strlen(body), sig_old,
+	    sizeof(sig_old)) == 0 && strlen(sig) + strlen(sig_old) + 2 < sizeof(sig)) {
+		strcat(sig, " ");
+		strcat(sig, sig_old);
+	}
+	curl = curl_easy_init();
+	if (curl == NULL) {
+		error = "Out of memory";
+		goto decided;
+	}
+	snprintf(hdr, sizeof(hdr), "webhook-id: %s", eid);
+	headers = curl_slist_append(headers, hdr);
+	snprintf(hdr, sizeof(hdr), "webhook-timestamp: %lld", now);
+	headers = curl_slist_append(headers, hdr);
+	snprintf(hdr, sizeof(hdr), "webhook-signature: %s", sig);
+	headers = curl_slist_append(headers, hdr);
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	headers = curl_slist_append(headers, "User-Agent: hostlink-webhooks/" PACKAGE_VERSION);
+	headers = curl_slist_append(headers, "Expect:");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_PROXY, "");
+	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &a);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &a);
+	rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	if (a.refused)
+		error = "Refused: the address is private or loopback (webhook_allow_private)";
+	else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && code > 0))
+		error = rc == CURLE_OPERATION_TIMEDOUT ? "Timed out" : curl_easy_strerror(rc);
+decided:
+	if (error == NULL && code >= 200 && code <= 299) {
+		status = "succeeded";
+		outcome = 1;
+	} else if (code == 410) {
+		status = "dead";
+		error = "410 Gone: endpoint disabled";
+		outcome = -1;
+	} else if (attempt >= cfg->retry_count) {
+		status = "dead";
+		outcome = -1;
+	} else {
+		status = "pending";
+		delay_ms = (long)cfg->retry_schedule_ms[attempt];
+		if (a.retry_after_s > 0 && a.retry_after_s * 1000 > delay_ms)
+			delay_ms = a.retry_after_s * 1000;
+		outcome = 0;
+	}
+	if (error == NULL && outcome != 1)
+		error = "The endpoint did not answer 2xx";
+	snprintf(code_s, sizeof(code_s), "%ld", code);
+	snprintf(delay_s, sizeof(delay_s), "%ld", delay_ms);
+	params[0] = did;
+	params[1] = status;
+	params[2] = code > 0 ? code_s : NULL;
+	params[3] = outcome == 1 ? NULL : error;
+	params[4] = delay_s;
+	params[5] = holder;
+	r = db_exec(&record, params);
+	if (r != NULL)
+		PQclear(r);
+	if (code == 410) {
+		const char *p[] = { endpoint };
+
+		r = db_exec(&disable, p);
+		if (r != NULL)
+			PQclear(r);
+		log_warn("webhook endpoint %s answered 410; disabled", endpoint);
+	}
+	log_info("webhook %s event %s attempt %d: %s%s%s", did, eid, attempt,
+	    code > 0 ? code_s : "no answer", error != NULL && outcome != 1 ? " - " : "",
+	    error != NULL && outcome != 1 ? error : "");
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	if (secret != NULL) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	if (old != NULL) {
+		explicit_bzero(old, strlen(old));
+		free(old);
+	}
+	return outcome;
+}
+
+static void
+holder_name(char *out, size_t len)
+{
+	char host[128];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, len, "%s:%d", host, (int)getpid());
+}
+
+static void
+add_stat(json_object *stats, const char *name)
+{
+	json_object *v;
+
+	if (stats == NULL)
+		return;
+	v = json_object_object_get(stats, name);
+	json_object_object_add(stats, name, json_object_new_int64(
+	    (v != NULL ? json_object_get_int64(v) : 0) + 1));
+}
+
+long
+webhook_dispatch(const struct config *cfg, bool (*stop_pending)(void), json_object *stats)
+{
+	char holder[160];
+	const char *params[] = { holder };
+	long attempts = 0;
+	PGresult *res;
+
+	holder_name(holder, sizeof(holder));
+	res = db_exec(&fan_out, NULL);
+	if (res == NULL || !db_ok(res)) {
+		if (res != NULL)
+			PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	for (;;) {
+		int i, n;
+
+		if (stop_pending != NULL && stop_pending())
+			break;
+		res = db_exec(&claim, params);
+		if (res == NULL || !db_ok(res)) {
+			if (res != NULL)
+				PQclear(res);
+			return -1;
+		}
+		n = PQntuples(res);
+		for (i = 0; i < n; i++) {
+			switch (deliver(cfg, res, i, holder)) {
+			case 1:
+				add_stat(stats, "delivered");
+				break;
+			case 0:
+				add_stat(stats, "retrying");
+				break;
+			default:
+				add_stat(stats, "dead");
+				break;
+			}
+			attempts++;
+		}
+		PQclear(res);
+		if (n == 0)
+			break;
+	}
+	return attempts;
+}
+
+void
+webhook_release_orphans(void)
+{
+	char host[128], pattern[160];
+	const char *params[1];
+	PGresult *res;
+	int i;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(pattern, sizeof(pattern), "%s:%%", host);
+	params[0] = pattern;
+	res = db_exec(&holders, params);
+	if (res == NULL || !db_ok(res)) {
+		if (res != NULL)
+			PQclear(res);
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *h = PQgetvalue(res, i, 0), *colon = strrchr(h, ':');
+		int pid = colon != NULL ? atoi(colon + 1) : 0;
+
+		if (pid > 0 && pid != (int)getpid() && kill(pid, 0) < 0 && errno == ESRCH) {
+			const char *p[] = { h };
+			PGresult *r = db_exec(&release_holder, p);
+
+			log_warn("released webhook deliveries leased by %s, which is gone", h);
+			if (r != NULL)
+				PQclear(r);
+		}
+	}
+	PQclear(res);
+}
+
+long
+webhook_queue_depth(void)
+{
+	PGresult *res = db_exec(&depth, NULL);
+	long n = -1;
+
+	if (res != NULL && db_ok(res))
+		n = atol(PQgetvalue(res, 0, 0));
+	if (res != NULL)
+		PQclear(res);
+	return n;
+}
+
+int
+webhook_next_due_s(int max)
+{
+	PGresult *res = db_exec(&next_due, NULL);
+	long s = max;
+
+	if (res != NULL && db_ok(res) && !PQgetisnull(res, 0, 0))
+		s = atol(PQgetvalue(res, 0, 0));
+	if (res != NULL)
+		PQclear(res);
+	return s < max ? (int)s : max;
+}
