@@ -32,36 +32,40 @@ struct config_key {
 	size_t offset;
 	const char *def;        /* NULL: required (strings) or computed */
 	int64_t min, max;       /* for numbers, durations (ms) and sizes */
+	const char *(*check)(const char *value);   /* extra check: NULL or why not */
 };
+
+static const char *check_listen(const char *v);
+static const char *check_url(const char *v);
 
 #define OFF(f) offsetof(struct config, f)
 #define DAY_MS (86400LL * 1000)
 
 static const struct config_key config_keys[] = {
-	{ "listen", CT_STRING, OFF(listen), "unix:/run/hostlink/hostlink.sock", 0, 0 },
-	{ "listen_mode", CT_MODE, OFF(listen_mode), "0660", 0, 07777 },
-	{ "listen_backlog", CT_INT, OFF(listen_backlog), "511", 1, 65535 },
-	{ "workers", CT_INT, OFF(workers), NULL, 1, 1024 },
-	{ "max_requests", CT_INT64, OFF(max_requests), "10000", 0, INT64_MAX },
-	{ "request_timeout", CT_DURATION, OFF(request_timeout_ms), "30s", 100, DAY_MS },
-	{ "shutdown_timeout", CT_DURATION, OFF(shutdown_timeout_ms), "30s", 0, DAY_MS },
-	{ "slow_request", CT_DURATION, OFF(slow_request_ms), "5s", 1, DAY_MS },
-	{ "database", CT_STRING, OFF(database), NULL, 0, 0 },
-	{ "statement_timeout", CT_DURATION, OFF(statement_timeout_ms), "5s", 0, DAY_MS },
-	{ "app_url", CT_STRING, OFF(app_url), NULL, 0, 0 },
-	{ "jwt_secret_file", CT_STRING, OFF(jwt_secret_file), NULL, 0, 0 },
-	{ "encryption_key_file", CT_STRING, OFF(encryption_key_file), NULL, 0, 0 },
-	{ "session_token_ttl", CT_DURATION, OFF(session_token_ttl_ms), "3d", 1000, 365 * DAY_MS },
-	{ "hosted_properties_ttl", CT_DURATION, OFF(hosted_properties_ttl_ms), "3d", 1000, 365 * DAY_MS },
-	{ "link_session_ttl", CT_DURATION, OFF(link_session_ttl_ms), "1h", 1000, 30 * DAY_MS },
-	{ "max_body", CT_SIZE, OFF(max_body), "1MiB", 1024, 1LL << 30 },
-	{ "webhook_allow_private", CT_BOOL, OFF(webhook_allow_private), "false", 0, 0 },
-	{ "webhook_retry_schedule", CT_DURATION_LIST, OFF(retry_schedule_ms), "0,5s,5m,30m,2h,5h,10h,10h", 0, 7 * DAY_MS },
-	{ "sweep_interval", CT_DURATION, OFF(sweep_interval_ms), "60s", 100, DAY_MS },
-	{ "log_level", CT_LOGLEVEL, OFF(log_level), "info", 0, 0 },
-	{ "log_file", CT_STRING, OFF(log_file), "", 0, 0 },
-	{ "scoreboard_file", CT_STRING, OFF(scoreboard_file), "/run/hostlink/hostlink.scoreboard", 0, 0 },
-	{ "status_allow", CT_NET_LIST, OFF(status_allow), "127.0.0.1, ::1", 0, 0 },
+	{ "listen", CT_STRING, OFF(listen), "unix:/run/hostlink/hostlink.sock", 0, 0, check_listen },
+	{ "listen_mode", CT_MODE, OFF(listen_mode), "0660", 0, 07777, NULL },
+	{ "listen_backlog", CT_INT, OFF(listen_backlog), "511", 1, 65535, NULL },
+	{ "workers", CT_INT, OFF(workers), NULL, 1, 1024, NULL },
+	{ "max_requests", CT_INT64, OFF(max_requests), "10000", 0, INT64_MAX, NULL },
+	{ "request_timeout", CT_DURATION, OFF(request_timeout_ms), "30s", 100, DAY_MS, NULL },
+	{ "shutdown_timeout", CT_DURATION, OFF(shutdown_timeout_ms), "30s", 0, DAY_MS, NULL },
+	{ "slow_request", CT_DURATION, OFF(slow_request_ms), "5s", 1, DAY_MS, NULL },
+	{ "database", CT_STRING, OFF(database), NULL, 0, 0, NULL },
+	{ "statement_timeout", CT_DURATION, OFF(statement_timeout_ms), "5s", 0, DAY_MS, NULL },
+	{ "app_url", CT_STRING, OFF(app_url), NULL, 0, 0, check_url },
+	{ "jwt_secret_file", CT_STRING, OFF(jwt_secret_file), NULL, 0, 0, NULL },
+	{ "encryption_key_file", CT_STRING, OFF(encryption_key_file), NULL, 0, 0, NULL },
+	{ "session_token_ttl", CT_DURATION, OFF(session_token_ttl_ms), "3d", 1000, 365 * DAY_MS, NULL },
+	{ "hosted_properties_ttl", CT_DURATION, OFF(hosted_properties_ttl_ms), "3d", 1000, 365 * DAY_MS, NULL },
+	{ "link_session_ttl", CT_DURATION, OFF(link_session_ttl_ms), "1h", 1000, 30 * DAY_MS, NULL },
+	{ "max_body", CT_SIZE, OFF(max_body), "1MiB", 1024, 1LL << 30, NULL },
+	{ "webhook_allow_private", CT_BOOL, OFF(webhook_allow_private), "false", 0, 0, NULL },
+	{ "webhook_retry_schedule", CT_DURATION_LIST, OFF(retry_schedule_ms), "0,5s,5m,30m,2h,5h,10h,10h", 0, 7 * DAY_MS, NULL },
+	{ "sweep_interval", CT_DURATION, OFF(sweep_interval_ms), "60s", 100, DAY_MS, NULL },
+	{ "log_level", CT_LOGLEVEL, OFF(log_level), "info", 0, 0, NULL },
+	{ "log_file", CT_STRING, OFF(log_file), "", 0, 0, NULL },
+	{ "scoreboard_file", CT_STRING, OFF(scoreboard_file), "/run/hostlink/hostlink.scoreboard", 0, 0, NULL },
+	{ "status_allow", CT_NET_LIST, OFF(status_allow), "127.0.0.1, ::1", 0, 0, NULL },
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -284,6 +288,8 @@ key_set(struct config *cfg, const struct config_key *k, const char *value,
 	int64_t v;
 
 	*why = NULL;
+	if (k->check != NULL && (*why = k->check(value)) != NULL)
+		return -1;
 	switch (k->type) {
 	case CT_STRING: {
 		char *copy = strdup(value);
@@ -501,6 +507,29 @@ load_secrets(struct config *cfg, struct errbuf *e)
 	explicit_bzero(buf, sizeof(buf));
 }
 
+static const char *
+check_listen(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+
+	if (strncmp(v, "unix:/", 6) == 0)
+		return strlen(v) - 5 < 108 ? NULL : "unix socket path too long";
+	if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    atoi(colon + 1) > 65535)
+		return "expected unix:/path or host:port";
+	return NULL;
+}
+
+static const char *
+check_url(const char *v)
+{
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+		return "must start with http:// or https://";
+	if (strpbrk(v, " \t\"'<>\\") != NULL)
+		return "must not contain spaces, quotes or angle brackets";
+	return NULL;
+}
+
 static void
 validate(struct config *cfg, const char *name, struct errbuf *e)
 {
@@ -515,15 +544,9 @@ validate(struct config *cfg, const char *name, struct errbuf *e)
 		if (v == NULL || *v == '\0')
 			err_add(e, "%s: required key '%s' is not set", name, required[i]);
 	}
-	if (cfg->listen != NULL && strncmp(cfg->listen, "unix:", 5) != 0 &&
-	    strrchr(cfg->listen, ':') == NULL)
-		err_add(e, "%s: listen: expected unix:/path or host:port", name);
 	if (cfg->app_url != NULL && *cfg->app_url != '\0') {
 		size_t len = strlen(cfg->app_url);
 
-		if (strncmp(cfg->app_url, "http://", 7) != 0 &&
-		    strncmp(cfg->app_url, "https://", 8) != 0)
-			err_add(e, "%s: app_url: must start with http:// or https://", name);
 		while (len > 0 && cfg->app_url[len - 1] == '/')
 			cfg->app_url[--len] = '\0';
 	}

@@ -185,6 +185,14 @@ cmd_apikey_list(PGconn *conn, const char *org)
 	PGresult *res;
 	int i, j;
 
+	res = query(conn, "SELECT 1 FROM orgs WHERE id::text = $1", 1, params);
+	if (res == NULL)
+		return 1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return fail("apikey list: no org with id '%s'", org);
+	}
+	PQclear(res);
 	res = query(conn, "SELECT k.id, k.org_id, k.environment, k.prefix, "
 	    "to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
 	    "to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "

@@ -164,6 +164,7 @@ scoreboard_idle(struct scoreboard *sb, int slot, int route, int status,
 	if (duration_us / 1000 >= slow_ms)
 		atomic_fetch_add(&sb->slow_requests, 1);
 	atomic_fetch_add(&s->requests, 1);
+	atomic_store(&s->last_duration_ms, duration_us / 1000);
 	atomic_store(&s->state, SB_IDLE);
 	atomic_fetch_sub(&sb->active, 1);
 }

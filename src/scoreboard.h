@@ -25,6 +25,7 @@ struct sb_slot {
 	int64_t started_ms;             /* monotonic */
 	int64_t started_at;             /* wall clock, seconds */
 	_Atomic int64_t req_start_ms;   /* monotonic */
+	_Atomic int64_t last_duration_ms; /* of the last finished request */
 	_Atomic uint64_t requests;
 	char method[8];
 	char uri[128];

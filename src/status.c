@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,16 +63,22 @@ status_json(const struct scoreboard *sb, int full)
 			json_object_object_add(p, "start_time", json_object_new_int64(s->started_at));
 			json_object_object_add(p, "requests",
 			    json_object_new_uint64(atomic_load(&s->requests)));
-			if (state == SB_BUSY) {
+			/* Busy: the request in hand; otherwise the last one (PHP-FPM). */
+			{
 				char method[sizeof(s->method)], uri[sizeof(s->uri)];
+				bool any = s->method[0] != '\0';
 
 				memcpy(method, s->method, sizeof(method));
 				memcpy(uri, s->uri, sizeof(uri));
 				method[sizeof(method) - 1] = uri[sizeof(uri) - 1] = '\0';
-				json_object_object_add(p, "request_method", json_object_new_string(method));
-				json_object_object_add(p, "request_uri", json_object_new_string(uri));
-				json_object_object_add(p, "request_duration_ms",
-				    json_object_new_int64(now - atomic_load(&s->req_start_ms)));
+				json_object_object_add(p, "request_method",
+				    any ? json_object_new_string(method) : NULL);
+				json_object_object_add(p, "request_uri",
+				    any ? json_object_new_string(uri) : NULL);
+				json_object_object_add(p, "request_duration_ms", !any ? NULL :
+				    json_object_new_int64(state == SB_BUSY
+				    ? now - atomic_load(&s->req_start_ms)
+				    : atomic_load(&s->last_duration_ms)));
 			}
 			json_object_array_add(procs, p);
 		}

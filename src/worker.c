@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +29,9 @@
 #include "signals.h"
 #include "worker.h"
 
-#define DRAIN_LIMIT (64 << 20)      /* bytes read and dropped after a 413 */
+#define DRAIN_LIMIT (64 << 20)      /* bytes read and dropped after a 413 ... */
+#define DRAIN_IDLE_S 1              /* ... while they keep coming, */
+#define DRAIN_TOTAL_S 5             /* ... for at most this long */
 
 static struct scoreboard *worker_sb;
 
@@ -74,12 +78,15 @@ read_body(struct request *req)
 		return -1;
 	}
 	if (len > req->cfg->max_body) {
+		struct timeval tv = { DRAIN_IDLE_S, 0 };
+		int64_t drained = 0, until = now_us() + DRAIN_TOTAL_S * 1000000LL;
 		char buf[16384];
-		int64_t drained = 0;
 
 		/* Read what the front server sends, so it sees our answer
-		 * rather than a reset connection. */
-		while (drained < len && drained < DRAIN_LIMIT &&
+		 * rather than a reset connection; but a client that sends
+		 * nothing (or trickles) gets its 413 after a short wait. */
+		setsockopt(req->fcgx->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		while (drained < len && drained < DRAIN_LIMIT && now_us() < until &&
 		    (n = FCGX_GetStr(buf, sizeof(buf), req->fcgx->in)) > 0)
 			drained += n;
 		response_error(req, 413, "PAYLOAD_TOO_LARGE",

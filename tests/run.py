@@ -82,7 +82,8 @@ def run_unit(path, filters, totals):
     except OSError as e:
         totals.result(False, prog, "cannot run: %s" % e)
         return
-    planned, results, any_failed, diag = None, 0, False, []
+    planned, results, any_failed = None, [], False
+    before = []                      # non-TAP lines since the previous result
     for line in out.splitlines():
         m = TAP_PLAN.match(line)
         if m:
@@ -90,31 +91,37 @@ def run_unit(path, filters, totals):
             continue
         m = TAP_RESULT.match(line)
         if not m:
-            diag.append(line)
+            if results:
+                results[-1]["after"].append(line)
+            before.append(line)
             continue
-        results += 1
         desc = m.group(3).strip()
         # "ok 3 - name # DIRECTIVE reason": a directive means it did not really pass
         text, hashmark, directive = desc.partition(" # ")
-        name = "%s: %s" % (prog, text.strip() or ("test %s" % (m.group(2) or results)))
-        ok = not m.group(1) and not hashmark
-        if not ok:
+        results.append({"ok": not m.group(1) and not hashmark,
+                        "name": "%s: %s" % (prog, text.strip() or "test %s" % (m.group(2) or len(results) + 1)),
+                        "directive": directive if hashmark else "",
+                        "before": before, "after": []})
+        before = []
+    for r in results:
+        if not r["ok"]:
             any_failed = True
-        if selected(name, filters) or selected(prog, filters):
+        if selected(r["name"], filters) or selected(prog, filters):
             detail = ""
-            if not ok:
-                detail = ("directive: %s\n" % directive if hashmark else "") + "\n".join(diag[-30:])
-            totals.result(ok, name, detail)
-        diag = []
+            if not r["ok"]:
+                diag = r["after"] or r["before"]
+                detail = ("directive: %s\n" % r["directive"] if r["directive"] else "") + \
+                    "\n".join(diag[-30:])
+            totals.result(r["ok"], r["name"], detail)
     tail = "\n".join(out.splitlines()[-30:])
     if not selected(prog, filters):
         return
     if rc != 0 and not any_failed:
         totals.result(False, prog + ": exit status", "exited with %s\n%s" % (rc, tail))
-    if planned is None and results == 0:
+    if planned is None and not results:
         totals.result(False, prog + ": TAP output", "no TAP results\n" + tail)
-    elif planned is not None and (planned != results or planned == 0):
-        totals.result(False, prog + ": TAP plan", "planned %d, ran %d\n%s" % (planned, results, tail))
+    elif planned is not None and (planned != len(results) or planned == 0):
+        totals.result(False, prog + ": TAP plan", "planned %d, ran %d\n%s" % (planned, len(results), tail))
 
 
 class TestTimeout(Exception):

@@ -11,7 +11,6 @@ import os
 import socket
 import struct
 import sys
-import time
 
 VERSION = 1
 BEGIN_REQUEST = 1

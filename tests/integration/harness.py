@@ -251,7 +251,7 @@ class Proc:
     def alive(self):
         return self.popen.poll() is None
 
-    def signal(self, sig):
+    def kill(self, sig):
         if self.alive():
             os.kill(self.pid, sig)
 
@@ -472,7 +472,7 @@ class Instance:
         return r.json()
 
     def worker_pids(self):
-        return sorted(p["pid"] for p in self.status()["processes"])
+        return sorted(p["pid"] for p in workers(self.status()))
 
     def ctl(self, args, **kw):
         return ctl(args, conf=self.conf, **kw)
@@ -547,6 +547,12 @@ def env():
             _env_error = repr(e)
             raise
     return _env
+
+
+def workers(status):
+    """The request workers in a /status document (hostlinkd also lists its
+    background child there, as kind "background")."""
+    return [p for p in status["processes"] if p.get("kind", "worker") == "worker"]
 
 
 # ---------------------------------------------------------------------------
@@ -650,11 +656,19 @@ def wait_http(port, path, timeout=15, proc=None):
 # Front servers with the shipped configuration files
 
 def web_root():
-    """The repository's web/ if it has an index.html, else a stand-in page."""
+    """A copy of the repository's web/ (the web server's user must be able to
+    read it, wherever the checkout is), or a stand-in page when web/ has no
+    index.html yet."""
     web = os.path.join(ROOT, "web")
-    if os.path.isfile(os.path.join(web, "index.html")):
-        return web
     d = tmpdir("web")
+    if os.path.isfile(os.path.join(web, "index.html")):
+        shutil.rmtree(d)
+        shutil.copytree(web, d)
+        for root, dirs, files in os.walk(d):
+            for n in dirs + files:
+                chmod_world(os.path.join(root, n))
+        os.chmod(d, 0o755)
+        return d
     write_file(os.path.join(d, "index.html"),
                "<!doctype html><title>hostlink</title><p>hostlink test page</p>\n")
     write_file(os.path.join(d, "app.js"), "/* stand-in */\n")
@@ -731,7 +745,12 @@ http {{
 
 
 APACHE_MODULES = ["mpm_event", "unixd", "authz_core", "mime", "dir", "alias", "rewrite",
-                  "headers", "proxy", "proxy_fcgi", "fcgid", "setenvif"]
+                  "headers", "proxy", "proxy_fcgi", "fcgid", "setenvif", "unique_id"]
+
+
+def _apache_builtin_modules():
+    r = subprocess.run([need("apache2"), "-l"], stdout=subprocess.PIPE, timeout=30)
+    return r.stdout.decode()
 
 
 class Apache:
@@ -751,8 +770,9 @@ class Apache:
         self.run = os.path.join(self.dir, "run")
         os.mkdir(self.run)
         shutil.chown(self.run, WEB_USER, WEB_USER)
+        builtin = _apache_builtin_modules()
         mods = "\n".join("LoadModule %s_module /usr/lib/apache2/modules/mod_%s.so" % (m, m)
-                         for m in APACHE_MODULES)
+                         for m in APACHE_MODULES if "mod_%s.c" % m not in builtin)
         d = self.dir
         common = """\
 ServerRoot {d}

@@ -91,7 +91,9 @@ test_errors(void)
 		{ BASE "status_allow = 300.1.1.1\n", "t.conf:5: status_allow: invalid address" },
 		{ "app_url = http://x\njwt_secret_file = a\nencryption_key_file = b\n",
 		  "t.conf: required key 'database' is not set" },
-		{ BASE "app_url = ftp://x\n", "t.conf: app_url: must start with http" },
+		{ BASE "app_url = ftp://x\n", "t.conf:5: app_url: must start with http" },
+		{ BASE "listen = nowhere\n", "t.conf:5: listen: expected unix:/path or host:port" },
+		{ BASE "listen = 127.0.0.1:99999\n", "t.conf:5: listen: expected" },
 	};
 	size_t i;
 

@@ -1,0 +1,44 @@
+/* fuzz_request.c - libFuzzer target: request URI, query string, form and length parsing, routing. */
+#include "autoconf.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+#include "router.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD" };
+	struct request req;
+	char *s, allow[64], *v;
+	int64_t len;
+	int idx;
+
+	if (size < 1)
+		return 0;
+	s = malloc(size);
+	memcpy(s, data + 1, size - 1);
+	s[size - 1] = '\0';
+	memset(&req, 0, sizeof(req));
+	req.method = methods[data[0] % 6];
+	if (request_parse_uri(&req, s) == 0 && request_query_valid(req.query)) {
+		(void)router_match(routes, routes_count, &req, &idx, allow, sizeof(allow));
+		v = request_query_get(&req, "config_id");
+		free(v);
+		v = request_query_get(&req, "linked_account_id");
+		free(v);
+	}
+	request_cleanup(&req);
+	v = request_form_get(s, "state");
+	free(v);
+	(void)request_parse_length(s, &len);
+	(void)request_id_sane(s);
+	(void)request_is_json_type(s);
+	free(s);
+	return 0;
+}
