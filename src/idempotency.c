@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "crypto.h"
 #include "db.h"
 #include "auth.h"
@@ -36,6 +37,32 @@ static const char *
 scope(const struct request *req)
 {
 	return req->auth.bearer != NULL ? req->auth.token.jti : "key";
+}
+
+static void
+aad(char *out, size_t len, const struct request *req, const char *scope, const char *key)
+{
+	snprintf(out, len, "idempotency:%s:%s:%s:%s", req->auth.org_id, req->auth.environment,
+	    scope, key);
+}
+
+/* The stored response, decrypted (malloc'd), or NULL. */
+static char *
+open_response(const struct request *req, const PGresult *res, const char *scope,
+    const char *key)
+{
+	unsigned char *ct;
+	char a[400], *pt = NULL;
+	size_t n;
+
+	ct = db_get_bytea(res, 0, 2, &n);
+	if (ct == NULL)
+		return NULL;
+	aad(a, sizeof(a), req, scope, key);
+	if (crypto_open(req->cfg->encryption_key, a, ct, n, &pt, NULL) < 0)
+		pt = NULL;
+	PQfreemem(ct);
+	return pt;
 }
 
 static int
@@ -126,10 +153,17 @@ idempotency_begin(struct request *req)
 		response_error(req, 409, "IDEMPOTENCY_KEY_IN_USE",
 		    "A request with this Idempotency-Key is in progress; retry shortly");
 	} else {
-		const char *body = PQgetvalue(res, 0, 2);
+		char *body = open_response(req, res, scope(req), key);
 
-		response_send(req, atoi(PQgetvalue(res, 0, 1)), "application/json",
-		    "Idempotent-Replayed: true\r\n", body, strlen(body));
+		if (body == NULL) {
+			response_error(req, 409, "IDEMPOTENCY_KEY_REUSED",
+			    "The first response for this Idempotency-Key cannot be read");
+		} else {
+			response_send(req, atoi(PQgetvalue(res, 0, 1)), "application/json",
+			    "Idempotent-Replayed: true\r\n", body, strlen(body));
+			explicit_bzero(body, strlen(body));
+			free(body);
+		}
 	}
 	PQclear(res);
 	return 1;
@@ -144,21 +178,36 @@ void
 idempotency_finish(struct request *req)
 {
 	const char *params[6];
-	char status[16];
+	char status[16], *sealed = NULL;
 	PGresult *res;
 
 	params[0] = req->auth.org_id;
 	params[1] = req->auth.environment;
 	params[2] = request_param(req, "HTTP_IDEMPOTENCY_KEY");
-	if (req->status >= 500 || req->captured == NULL) {
+	/* Responses hold tokens and secrets: they are kept sealed. */
+	if (req->status < 500 && req->captured != NULL) {
+		unsigned char *ct;
+		char a[400];
+		size_t n;
+
+		aad(a, sizeof(a), req, scope(req), params[2]);
+		if (crypto_seal(req->cfg->encryption_key, a, req->captured, strlen(req->captured),
+		    &ct, &n) == 0) {
+			sealed = db_bytea(ct, n);
+			free(ct);
+		}
+	}
+	if (sealed == NULL) {
+		/* A 5xx, or nothing to keep: free the key so a retry runs again. */
 		params[3] = scope(req);
 		res = db_exec(&release, params);
 	} else {
 		snprintf(status, sizeof(status), "%d", req->status);
 		params[3] = status;
-		params[4] = req->captured;
+		params[4] = sealed;
 		params[5] = scope(req);
 		res = db_exec(&store, params);
+		free(sealed);
 	}
 	if (res != NULL)
 		PQclear(res);

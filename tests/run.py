@@ -172,6 +172,62 @@ def integration_tests(filters, totals):
         harness._run_cleanups()
 
 
+RESULT_LINE = re.compile(r"^(not )?ok\b(?:\s+\d+)?\s*(?:-\s*)?(.*)$")
+
+
+def run_suite(name, cmd, filters, totals, timeout, cwd=ROOT, env=None):
+    """Runs a command that prints "ok - x" / "not ok - x" lines (with "#"
+    detail lines); each line is one test, prefixed with name.  A non-zero
+    exit without a failed line, or no result at all, is a failure."""
+    if not selected(name, filters):
+        return
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, cwd=cwd, timeout=timeout,
+                           env=dict(os.environ, **(env or {})))
+        out, rc = r.stdout.decode("utf-8", "replace"), r.returncode
+    except subprocess.TimeoutExpired as e:
+        out, rc = (e.stdout or b"").decode("utf-8", "replace"), "timeout after %ds" % timeout
+    except OSError as e:
+        totals.result(False, name, "cannot run %s: %s" % (cmd[0], e))
+        return
+    results, failed = [], False
+    for line in out.splitlines():
+        m = RESULT_LINE.match(line)
+        if m:
+            results.append([not m.group(1), "%s/%s" % (name, m.group(2).strip()), []])
+            failed = failed or bool(m.group(1))
+        elif results and line.startswith("#"):
+            results[-1][2].append(line.lstrip("# "))
+    for ok, test, detail in results:
+        totals.result(ok, test, "\n".join(detail[-40:]))
+    tail = "\n".join(out.splitlines()[-30:])
+    if not results:
+        totals.result(False, name, "no results (exit %s)\n%s" % (rc, tail))
+    elif rc != 0 and not failed:
+        totals.result(False, name + ": exit status", "exited with %s\n%s" % (rc, tail))
+
+
+def valgrind_units(progs, filters, totals):
+    """Every unit program once more under valgrind: no leaks, no errors."""
+    for path in progs:
+        name = "valgrind/" + os.path.basename(path)
+        if not selected(name, filters):
+            continue
+        try:
+            r = subprocess.run(["valgrind", "--quiet", "--leak-check=full",
+                                "--show-leak-kinds=definite,indirect,possible",
+                                "--errors-for-leak-kinds=definite,indirect,possible",
+                                "--error-exitcode=99", path],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, cwd=BUILDDIR, timeout=UNIT_TIMEOUT)
+            out = r.stdout.decode("utf-8", "replace")
+            totals.result(r.returncode == 0, name,
+                          "" if r.returncode == 0 else "\n".join(out.splitlines()[-40:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            totals.result(False, name, "cannot run under valgrind: %s" % e)
+
+
 def main(argv):
     filters = [a for a in argv if not a.startswith("-")]
     totals = Totals()
@@ -182,7 +238,14 @@ def main(argv):
                       "no unit-test programs in %s/tests/unit (build with `make check`?)" % BUILDDIR)
     for path in progs:
         run_unit(path, filters, totals)
+    if not os.environ.get("HOSTLINK_SANITIZED"):     # valgrind and ASan do not mix
+        valgrind_units(progs, filters, totals)
     integration_tests(filters, totals)
+    run_suite("fuzz", [os.path.join(ROOT, "tests", "fuzz", "run")], filters, totals,
+              timeout=900)
+    browser = os.path.join(ROOT, "tests", "browser", "run.mjs")
+    if os.path.exists(browser):
+        run_suite("browser", ["node", browser], filters, totals, timeout=900)
     print("%d passed, %d failed" % (totals.passed, totals.failed))
     sys.stdout.flush()
     return 1 if totals.failed or not totals.passed else 0

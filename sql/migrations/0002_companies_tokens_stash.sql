@@ -59,7 +59,7 @@ CREATE TABLE idempotency_keys (
     key           text NOT NULL,
     fingerprint   bytea NOT NULL,
     status        integer,                 -- NULL while the first request runs
-    response      text,
+    response      bytea,                   -- AES-256-GCM: responses hold tokens and secrets
     created_at    timestamptz NOT NULL DEFAULT now(),
     expires_at    timestamptz NOT NULL,
     PRIMARY KEY (org_id, environment, scope, key)
