@@ -162,15 +162,8 @@ void
 api_integration_list(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment };
-	PGresult *res = db_exec(&list, params);
 
-	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
-		return;
-	}
-	response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
-	    (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
+	response_db_text(req, db_exec(&list, params), "Integrations");
 }
 
 static bool
@@ -382,11 +375,5 @@ api_integration_put(struct request *req)
 		response_error(req, 400, "VALIDATION_ERROR", "'oauth2.client_secret' is required");
 		return;
 	}
-	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
-		return;
-	}
-	response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
-	    (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
+	response_db_text(req, res, "Integration");
 }

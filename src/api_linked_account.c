@@ -46,24 +46,6 @@ const struct valid_field linked_account_fields[] = {
 	{ NULL, 0, false, 0, 0 },
 };
 
-/* Sends a single-text-column result as the JSON body, or 404/503. */
-static void
-send_row(struct request *req, PGresult *res, const char *not_found)
-{
-	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
-		return;
-	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		response_error(req, 404, "NOT_FOUND", not_found);
-		return;
-	}
-	response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
-	    (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
-}
-
 /* The members of a linked-account body as statement parameters:
  * params[2..4] = linked_account_id, name, udf (NULL when absent). */
 void
@@ -88,7 +70,7 @@ api_linked_account_put(struct request *req)
 	if (valid_body(req, linked_account_fields) < 0)
 		return;
 	linked_account_params(req, params);
-	send_row(req, db_exec(&upsert, params), "Linked account not found");
+	response_db_text(req, db_exec(&upsert, params), "Linked account");
 }
 
 void
@@ -96,7 +78,7 @@ api_linked_account_get(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
 
-	send_row(req, db_exec(&get_one, params), "Linked account not found");
+	response_db_text(req, db_exec(&get_one, params), "Linked account");
 }
 
 /* Parses a positive page parameter; returns 0, or -1 after sending 400. */
@@ -138,7 +120,7 @@ api_linked_account_list(struct request *req)
 	params[1] = req->auth.environment;
 	params[2] = page_s;
 	params[3] = size_s;
-	send_row(req, db_exec(&list, params), "Not found");
+	response_db_text(req, db_exec(&list, params), "Linked account");
 }
 
 void

@@ -139,26 +139,6 @@ new_secret(const struct request *req, const char *id, char secret[WEBHOOK_SECRET
 	return *hex != NULL ? 0 : -1;
 }
 
-static void
-send_text(struct request *req, PGresult *res, const char *what)
-{
-	char msg[64];
-
-	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
-		return;
-	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		snprintf(msg, sizeof(msg), "%s not found", what);
-		response_error(req, 404, "NOT_FOUND", msg);
-		return;
-	}
-	response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
-	    (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
-}
-
 void
 api_webhook_create(struct request *req)
 {
@@ -199,7 +179,7 @@ api_webhook_list(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment };
 
-	send_text(req, db_exec(&list, params), "Webhook");
+	response_db_text(req, db_exec(&list, params), "Webhook");
 }
 
 void
@@ -207,7 +187,7 @@ api_webhook_get(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
 
-	send_text(req, db_exec(&get_one, params), "Webhook");
+	response_db_text(req, db_exec(&get_one, params), "Webhook");
 }
 
 void
@@ -228,7 +208,7 @@ api_webhook_patch(struct request *req)
 	params[5] = ev;
 	v = json_object_object_get(req->json, "enabled");
 	params[6] = v == NULL ? NULL : json_object_get_boolean(v) ? "t" : "f";
-	send_text(req, db_exec(&patch, params), "Webhook");
+	response_db_text(req, db_exec(&patch, params), "Webhook");
 }
 
 void
@@ -293,7 +273,7 @@ api_webhook_test(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
 
-	send_text(req, db_exec(&ping, params), "Webhook");
+	response_db_text(req, db_exec(&ping, params), "Webhook");
 }
 
 void
@@ -324,7 +304,7 @@ api_webhook_deliveries(struct request *req)
 		return;
 	}
 	PQclear(res);
-	send_text(req, db_exec(&deliveries, params), "Webhook");
+	response_db_text(req, db_exec(&deliveries, params), "Webhook");
 	free(status);
 }
 
@@ -334,5 +314,5 @@ api_webhook_retry(struct request *req)
 	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0],
 	    req->params[1] };
 
-	send_text(req, db_exec(&retry, params), "Delivery");
+	response_db_text(req, db_exec(&retry, params), "Delivery");
 }

@@ -28,18 +28,6 @@ mac(const struct config *cfg, const char *label, const unsigned char *data,
 }
 
 static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 uuid_bytes(const char *s, unsigned char out[16])
 {
 	int o = 0;
@@ -51,8 +39,8 @@ uuid_bytes(const char *s, unsigned char out[16])
 			s++;
 			continue;
 		}
-		hi = hexval((unsigned char)s[0]);
-		lo = hi < 0 ? -1 : hexval((unsigned char)s[1]);
+		hi = crypto_hexval((unsigned char)s[0]);
+		lo = hi < 0 ? -1 : crypto_hexval((unsigned char)s[1]);
 		if (lo < 0)
 			return -1;
 		out[o++] = (unsigned char)(hi << 4 | lo);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -441,18 +442,6 @@ read_small_file(const char *path, unsigned char *buf, size_t size)
 	return total;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 load_secrets(struct config *cfg, struct errbuf *e)
 {
@@ -493,7 +482,7 @@ load_secrets(struct config *cfg, struct errbuf *e)
 			    cfg->encryption_key_file);
 		} else {
 			for (i = 0; i < 32; i++) {
-				int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+				int hi = crypto_hexval(buf[2 * i]), lo = crypto_hexval(buf[2 * i + 1]);
 
 				if (hi < 0 || lo < 0) {
 					err_add(e, "encryption_key_file: %s: not hex",

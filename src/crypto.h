@@ -16,6 +16,8 @@ int crypto_random(void *buf, size_t len) __attribute__((warn_unused_result));
 /* Constant-time equality of two equal-length buffers. */
 bool crypto_equal(const void *a, const void *b, size_t len);
 
+/* The value of a hex digit, or -1. */
+int crypto_hexval(int c);
 /* Writes 2*len lowercase hex digits and a NUL to out. */
 void crypto_hex(const unsigned char *in, size_t len, char *out);
 /* Base64url without padding; out needs 4*ceil(len/3)+1 bytes.  Returns length. */

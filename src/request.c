@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "crypto.h"
 #include "json.h"
 #include "request.h"
 
@@ -107,17 +108,6 @@ request_is_json_type(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
-static int
-hexdig(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes len bytes of s; plus_space turns '+' into ' ' (query strings). */
 static char *
 decode(const char *s, size_t len, bool plus_space)
@@ -135,8 +125,8 @@ decode(const char *s, size_t len, bool plus_space)
 
 			if (len - i < 3)
 				goto bad;
-			hi = hexdig((unsigned char)s[i + 1]);
-			lo = hexdig((unsigned char)s[i + 2]);
+			hi = crypto_hexval((unsigned char)s[i + 1]);
+			lo = crypto_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			c = (char)(hi << 4 | lo);

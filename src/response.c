@@ -177,6 +177,25 @@ response_db_error(struct request *req, PGresult *res)
 }
 
 void
+response_db_text(struct request *req, PGresult *res, const char *what)
+{
+	char msg[96];
+
+	if (res == NULL || !db_ok(res)) {
+		response_db_error(req, res);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		snprintf(msg, sizeof(msg), "%s not found", what);
+		response_error(req, 404, "NOT_FOUND", msg);
+	} else {
+		response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
+		    (size_t)PQgetlength(res, 0, 0));
+	}
+	PQclear(res);
+}
+
+void
 response_unavailable(struct request *req)
 {
 	response_error_h(req, 503, "DATABASE_UNAVAILABLE",

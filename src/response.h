@@ -28,6 +28,11 @@ void response_unavailable(struct request *req);
  * (SQLSTATE classes 22 and 23), else 503.  Clears res (may be NULL). */
 void response_db_error(struct request *req, PGresult *res);
 
+/* Answers a one-column result: its first row's text as the JSON body,
+ * 404 NOT_FOUND "<what> not found" when it has no rows, or as
+ * response_db_error() when the statement failed.  Clears res. */
+void response_db_text(struct request *req, PGresult *res, const char *what);
+
 /* "Not Found" etc., and "NOT_FOUND" etc. */
 const char *response_reason(int status);
 const char *response_error_type(int status);
