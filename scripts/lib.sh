@@ -11,8 +11,14 @@ HL_PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libjson-c-dev libjwt-dev libpq-dev libcurl4-openssl-dev libssl-dev
 	postgresql nginx apache2 libapache2-mod-fcgid
-	wrk curl spawn-fcgi clang python3 valgrind openssl procps
+	wrk curl jq spawn-fcgi clang python3 valgrind openssl procps
+	chromium
 )
+# The browser tests run on Node.js: Debian's, unless the machine has one already
+# (a vendor nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	HL_PACKAGES+=(nodejs npm)
+fi
 
 hl_log() { printf '%s: %s\n' "${HL_PROG:-hostlink}" "$*" >&2; }
 hl_die() { hl_log "error: $*"; exit 1; }

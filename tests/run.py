@@ -241,11 +241,13 @@ def main(argv):
     if not os.environ.get("HOSTLINK_SANITIZED"):     # valgrind and ASan do not mix
         valgrind_units(progs, filters, totals)
     integration_tests(filters, totals)
-    run_suite("fuzz", [os.path.join(ROOT, "tests", "fuzz", "run")], filters, totals,
-              timeout=900)
-    browser = os.path.join(ROOT, "tests", "browser", "run.mjs")
-    if os.path.exists(browser):
-        run_suite("browser", ["node", browser], filters, totals, timeout=900)
+    # Fuzzing (sanitized already) and the browser run once, on the normal build.
+    if not os.environ.get("HOSTLINK_SANITIZED"):
+        run_suite("fuzz", [os.path.join(ROOT, "tests", "fuzz", "run")], filters, totals,
+                  timeout=900)
+        browser = os.path.join(ROOT, "tests", "browser", "run.mjs")
+        if os.path.exists(browser):
+            run_suite("browser", ["node", browser], filters, totals, timeout=900)
     print("%d passed, %d failed" % (totals.passed, totals.failed))
     sys.stdout.flush()
     return 1 if totals.failed or not totals.passed else 0

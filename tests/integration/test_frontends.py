@@ -12,7 +12,7 @@ import shutil
 import harness as H
 
 PROFILE = "/api/v2/public/profile"
-CSP_PARTS = ("default-src 'self'", "frame-ancestors 'none'")
+CSP_PARTS = ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'")
 _backend = None
 
 

@@ -1,0 +1,615 @@
+#!/usr/bin/env node
+// Browser tests of the hosted Connect page (web/) against the real stack:
+// PostgreSQL + hostlinkd + nginx with the shipped nginx/hostlink.conf, started
+// by stack.py, driven in headless Debian chromium through playwright-core.
+//
+//   cd tests/browser && npm install --no-audit --no-fund && node run.mjs [filter...]
+//
+// Prints "ok - name" / "not ok - name" (+ "# detail" lines) per test and exits
+// non-zero when one fails.  Screenshots (1280x800 and 375x740) go to out/.
+// Environment: CHROMIUM (default /usr/bin/chromium), HOSTLINK_BUILDDIR (where
+// hostlinkd/hostlinkctl are, default the repository root), BROWSER_TIMEOUT_MS.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(dirname(HERE));
+const OUT = join(HERE, 'out');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const STEP_MS = Number(process.env.BROWSER_TIMEOUT_MS || 15000);
+const TEST_MS = 45000;
+const DESKTOP = { width: 1280, height: 800 };
+const MOBILE = { width: 375, height: 740 };
+const EXPIRED = 'This link has expired or is no longer valid';
+const XSS = '<script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>';
+
+// playwright-core from node_modules; installed from package-lock.json (npm ci)
+// when missing.  Never downloads browsers: chromium is Debian's.
+async function loadPlaywright() {
+  try {
+    return await import('playwright-core');
+  } catch (e) {
+    if (existsSync(join(HERE, 'node_modules', 'playwright-core'))) throw e;
+    console.log('# playwright-core missing: npm ci --no-audit --no-fund in ' + HERE);
+    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HERE, encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' } });
+    if (r.status !== 0) throw new Error('npm ci failed (' + r.status + '):\n' + (r.stdout || '') + (r.stderr || r.error || ''));
+    return import('playwright-core');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The stack
+
+function startStack() {
+  return new Promise((resolve, reject) => {
+    const log = [];
+    const child = spawn('python3', [join(HERE, 'stack.py')], {
+      cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: process.env,
+    });
+    let buf = '';
+    const timer = setTimeout(() => {
+      reject(new Error('stack.py did not start within 90 s:\n' + log.join('')));
+      child.kill('SIGTERM');
+    }, 90000);
+    child.stderr.on('data', (d) => log.push(d.toString()));
+    child.stdout.on('data', (d) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('{')) {
+          clearTimeout(timer);
+          const info = JSON.parse(line);
+          info.child = child;
+          info.log = log;
+          resolve(info);
+        }
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error('stack.py exited with ' + code + ':\n' + log.join('')));
+    });
+  });
+}
+
+function stopStack(stack) {
+  return new Promise((resolve) => {
+    if (!stack || stack.child.exitCode !== null) { resolve(); return; }
+    const t = setTimeout(() => { stack.child.kill('SIGKILL'); resolve(); }, 20000);
+    stack.child.removeAllListeners('exit');
+    stack.child.on('exit', () => { clearTimeout(t); resolve(); });
+    stack.child.stdin.end(); // stack.py stops everything when stdin closes
+  });
+}
+
+// ---------------------------------------------------------------------------
+// API helpers (the org's side, with the API key)
+
+let S; // the stack info: base_url, api_key, jwt_secret_file, ...
+
+async function req(method, path, { key, token, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (key) h['x-api-key'] = key;
+  if (token) h.Authorization = 'Bearer ' + token;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const r = await fetch(S.base_url + '/api/v2/public' + path, {
+    method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual',
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: r.status, json, text, headers: r.headers };
+}
+
+async function ok(method, path, opts = {}) {
+  const r = await req(method, path, { key: S.api_key, ...opts });
+  if (r.status !== 200) throw new Error(`${method} ${path} -> ${r.status} ${r.text}`);
+  return r.json;
+}
+
+const uid = () => randomBytes(5).toString('hex');
+
+async function sessionToken(name) {
+  const la = 'la-' + uid();
+  const out = await ok('POST', '/session-token', { body: { linked_account_id: la, name: name || 'Company ' + la } });
+  const acct = await ok('GET', '/linked-account/' + la);
+  return { token: out.token, linkedAccountId: la, companyId: acct.company_id };
+}
+
+async function connectUrl(stash) {
+  const s = await sessionToken();
+  const r = await req('POST', '/connect-url', { token: s.token, body: stash });
+  if (r.status !== 200) throw new Error('connect-url -> ' + r.status + ' ' + r.text);
+  return { ...s, url: r.json.hosted_url };
+}
+
+async function connections(companyId) {
+  return (await ok('GET', `/companies/${companyId}/connections`)).results;
+}
+
+// A Linked sandbox connection made without the browser (for the disconnect test).
+async function linkSandbox(token) {
+  const out = await ok('POST', '/hosted/connections', { key: null, token, body: { platformKey: 'sandbox' } });
+  const state = new URL(out.next.url).searchParams.get('state');
+  const r = await fetch(S.base_url + '/api/v2/public/sandbox/authorize', {
+    method: 'POST', redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ state, decision: 'approve' }).toString(),
+  });
+  const cb = await fetch(r.headers.get('location'), { redirect: 'manual' });
+  if (cb.status !== 302) throw new Error('callback -> ' + cb.status);
+  return out.connection.id;
+}
+
+function b64urlJson(part) {
+  return JSON.parse(Buffer.from(part, 'base64url').toString());
+}
+
+// A token signed with the server's key whose exp has passed.
+function expiredCopy(token) {
+  const [hdr, payload] = token.split('.');
+  const claims = b64urlJson(payload);
+  const now = Math.floor(Date.now() / 1000);
+  claims.iat = now - 7200;
+  claims.exp = now - 3600;
+  let key = readFileSync(S.jwt_secret_file);
+  if (key[key.length - 1] === 0x0a) key = key.subarray(0, key.length - 1);
+  const signing = hdr + '.' + Buffer.from(JSON.stringify(claims)).toString('base64url');
+  return signing + '.' + createHmac('sha256', key).update(signing).digest('base64url');
+}
+
+// ---------------------------------------------------------------------------
+// Tiny test framework
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+class Failure extends Error {}
+
+function assert(cond, msg) {
+  if (!cond) throw new Failure(msg);
+}
+
+function eq(actual, expected, what) {
+  if (actual !== expected) {
+    throw new Failure(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  }
+}
+
+async function poll(fn, what, timeout = STEP_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) { last = e; }
+    if (Date.now() > deadline) throw new Failure(`timed out waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+
+// Screenshot at desktop and phone width (the page keeps its state).
+async function shots(page, name) {
+  await page.setViewportSize(DESKTOP);
+  await page.screenshot({ path: join(OUT, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize(MOBILE);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+  await page.screenshot({ path: join(OUT, `${name}-mobile.png`), fullPage: true });
+  await page.setViewportSize(DESKTOP);
+  assert(overflow <= MOBILE.width, `${name}: page is ${overflow}px wide at 375px (horizontal scrolling)`);
+}
+
+async function h1(page) {
+  const l = page.locator('main h1');
+  await l.first().waitFor({ timeout: STEP_MS });
+  return (await l.first().textContent()).trim();
+}
+
+async function waitH1(page, pattern) {
+  return poll(async () => {
+    const t = await page.locator('main h1').first().textContent({ timeout: 500 }).catch(() => '');
+    return pattern.test(t || '') ? t.trim() : false;
+  }, 'a heading matching ' + pattern);
+}
+
+const rgb = (hex) => {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
+};
+
+async function computed(page, selector, prop) {
+  return page.locator(selector).first().evaluate((el, p) => getComputedStyle(el)[p], prop);
+}
+
+async function statusText(page) {
+  return poll(async () => (await page.locator('#status').textContent()) || false, 'a status message');
+}
+
+async function approveSandbox(page, decision = 'Approve') {
+  await page.waitForURL(/\/api\/v2\/public\/sandbox\/authorize\?state=/, { timeout: STEP_MS });
+  await page.getByRole('button', { name: decision }).click();
+}
+
+async function linkedCount(companyId, platform = 'sandbox') {
+  return (await connections(companyId)).filter((c) => c.integrationKey === platform && c.status === 'Linked').length;
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+test('connect URL: the page shows the stashed name and applies the colours and logo', async ({ page }) => {
+  const c = await connectUrl({ name: 'Acme Test', color: '#aa2200', bgColor: '#fff8f0',
+    logo: 'https://logo.example.test/acme.svg' });
+  await page.route('https://logo.example.test/**', (route) => route.fulfill({
+    status: 200, contentType: 'image/svg+xml',
+    body: '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="32"><rect width="96" height="32" rx="6" fill="#aa2200"/></svg>',
+  }));
+  const resp = await page.goto(c.url);
+  const csp = resp.headers()['content-security-policy'] || '';
+  for (const d of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' https: data:",
+    "connect-src 'self'", "form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"]) {
+    assert(csp.includes(d), `CSP lacks ${d}: ${csp}`);
+  }
+  await page.locator('#brand.ready').waitFor({ timeout: STEP_MS });
+  eq((await page.locator('#brand-name').textContent()).trim(), 'Acme Test', 'brand name');
+  eq(await h1(page), 'Connect your accounts', 'h1');
+  assert((await page.title()).includes('Acme Test'), 'title mentions the name: ' + await page.title());
+  eq(await computed(page, 'body', 'backgroundColor'), rgb('#fff8f0'), 'page background');
+  eq(await computed(page, '#main', 'borderTopColor'), rgb('#aa2200'), 'card accent colour');
+  const img = page.locator('#brand-mark img');
+  await poll(() => img.evaluate((el) => el.complete && el.naturalWidth > 0), 'the logo to load');
+  eq(await img.getAttribute('src'), 'https://logo.example.test/acme.svg', 'logo src');
+  // the platform list: sandbox first, and searchable
+  await page.locator('#platforms .platform').first().waitFor();
+  eq((await page.locator('#platforms li:not([hidden]) .row-title').first().textContent()), 'Sandbox', 'first platform');
+  eq(await page.locator('#no-connections').isVisible(), true, 'empty connections message');
+  eq(await page.getByLabel('Search platforms').count(), 1, 'labelled search box');
+  await shots(page, 'connect-home');
+});
+
+test('connect URL: sandbox consent, Approve, done screen, connection Linked', async ({ page }) => {
+  const c = await connectUrl({ name: 'Acme Test', color: '#aa2200', bgColor: '#fff8f0' });
+  await page.goto(c.url);
+  await page.getByRole('button', { name: /Sandbox/ }).click();
+  await approveSandbox(page);
+  eq(await waitH1(page, /connected/), 'Sandbox is connected', 'done heading');
+  assert(page.url() === c.url, 'done parameters are removed from the address: ' + page.url());
+  eq((await page.locator('#brand-name').textContent()).trim(), 'Acme Test', 'brand name on the done screen');
+  eq(await computed(page, '#back-to-list', 'backgroundColor'), rgb('#aa2200'), 'primary button colour');
+  assert((await statusText(page)).includes('Sandbox is connected'), 'announced in the live region');
+  await shots(page, 'connect-done');
+  eq(await linkedCount(c.companyId), 1, 'Linked sandbox connections (API)');
+  await page.getByRole('button', { name: 'Back to connections' }).click();
+  const row = page.locator('#connections li[data-status="Linked"]');
+  await row.waitFor({ timeout: STEP_MS });
+  eq((await row.locator('.badge').textContent()), 'Connected', 'status badge');
+  await shots(page, 'connect-linked');
+});
+
+test('connect URL: Deny shows "User cancelled." and Try again works', async ({ page }) => {
+  const c = await connectUrl({ name: 'Deny Co' });
+  await page.goto(c.url);
+  await page.getByRole('button', { name: /Sandbox/ }).click();
+  await approveSandbox(page, 'Deny');
+  eq(await waitH1(page, /not connected/), 'Sandbox was not connected', 'done heading');
+  eq((await page.locator('#done-message').textContent()), 'User cancelled.', 'error message');
+  await shots(page, 'connect-denied');
+  eq(await linkedCount(c.companyId), 0, 'no Linked connection');
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await approveSandbox(page);
+  eq(await waitH1(page, /connected/), 'Sandbox is connected', 'second attempt');
+  eq(await linkedCount(c.companyId), 1, 'Linked after the retry');
+});
+
+test('stable link: company redirect URL, sandbox round trip back to the link page', async ({ page }) => {
+  await ok('PUT', '/settings/link', { body: { page_title: 'Connect your books',
+    body_text: 'Acme Lending needs read-only access to your accounting data.',
+    theme: { color: '#0f766e', bgColor: '#eef6f5' } } });
+  try {
+    await linkJourney(page);
+  } finally {
+    await ok('PUT', '/settings/link', { body: {} }); // the other tests expect the defaults
+  }
+});
+
+async function linkJourney(page) {
+  const name = 'Link Co ' + uid();
+  const co = await ok('POST', '/companies', { body: { name } });
+  await page.goto(co.redirect);
+  eq(await h1(page), 'Connect your books', 'page_title from link settings');
+  assert((await page.locator('main .lead').first().textContent()).includes('read-only access'), 'body_text shown');
+  eq((await page.locator('#brand-name').textContent()).trim(), name, 'company name');
+  eq(await computed(page, 'body', 'backgroundColor'), rgb('#eef6f5'), 'settings theme background');
+  const stored = await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('hostlink.link.')).length);
+  eq(stored, 1, 'link token kept in sessionStorage');
+  await shots(page, 'link-home');
+  await page.getByRole('button', { name: /Sandbox/ }).click();
+  await approveSandbox(page);
+  eq(await waitH1(page, /connected/), 'Sandbox is connected', 'done heading');
+  assert(page.url() === co.redirect, 'back on the link page: ' + page.url());
+  eq(await linkedCount(co.id), 1, 'Linked (API)');
+  // reload: the list, from the same tab's token
+  await page.reload();
+  await page.locator('#connections li[data-status="Linked"]').waitFor({ timeout: STEP_MS });
+}
+
+test('invite: company name form (label, validation), then the sandbox flow', async ({ page }) => {
+  const { invite_url: inviteUrl } = await ok('GET', '/settings/invite');
+  await page.goto(inviteUrl);
+  eq(await h1(page), 'Get started', 'invite heading');
+  const input = page.getByLabel('Company name');
+  eq(await input.count(), 1, 'labelled company name input');
+  eq(await input.getAttribute('required'), '', 'required');
+  await shots(page, 'invite-form');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  eq(await input.getAttribute('aria-invalid'), 'true', 'aria-invalid on empty submit');
+  eq(await page.locator('#company-name-error').textContent(), 'Enter your company name.', 'validation message');
+  assert(await input.evaluate((el) => el === document.activeElement), 'focus moves to the invalid input');
+  const name = 'Invite Co ' + uid();
+  await input.fill(name);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.locator('#platforms').waitFor({ timeout: STEP_MS });
+  eq((await page.locator('#brand-name').textContent()).trim(), name, 'the new company');
+  const found = await ok('GET', '/companies?query=' + encodeURIComponent(name));
+  eq(found.totalResults, 1, 'company created');
+  await page.getByRole('button', { name: /Sandbox/ }).click();
+  await approveSandbox(page);
+  eq(await waitH1(page, /connected/), 'Sandbox is connected', 'done heading');
+  assert(page.url().startsWith(S.base_url + '/link/'), 'back on the company link page: ' + page.url());
+  eq(await linkedCount(found.results[0].id), 1, 'Linked (API)');
+});
+
+test('API-key platform: search, labelled form, validation, credentials stored', async ({ page }) => {
+  await ok('PUT', '/integrations/acmebooks', { body: { name: 'Acme Books', authType: 'api_key', enabled: true,
+    fields: [{ name: 'api_key', label: 'API key', secret: true }, { name: 'account_id', label: 'Account ID', secret: false }] } });
+  const c = await connectUrl({ name: 'Keys Co', color: '#4338ca' });
+  await page.goto(c.url);
+  const search = page.getByLabel('Search platforms');
+  await search.fill('acme');
+  await poll(async () => (await page.locator('#platforms li:not([hidden])').count()) === 1, 'the filter');
+  eq(await page.locator('#platforms li:not([hidden]) .row-title').textContent(), 'Acme Books', 'filtered platform');
+  await search.fill('zzz-nothing');
+  await page.locator('#no-platforms').waitFor({ timeout: STEP_MS });
+  eq(await page.locator('#platforms li:not([hidden])').count(), 0, 'nothing matches');
+  await search.fill('');
+  await page.getByRole('button', { name: /Acme Books/ }).click();
+  eq(await waitH1(page, /Acme Books/), 'Connect Acme Books', 'form heading');
+  const key = page.getByLabel('API key', { exact: true });
+  const acct = page.getByLabel('Account ID');
+  eq(await key.getAttribute('type'), 'password', 'secret field type');
+  eq(await acct.getAttribute('type'), 'text', 'plain field type');
+  eq(await key.getAttribute('required'), '', 'required');
+  await shots(page, 'apikey-form');
+  await page.getByRole('button', { name: 'Connect', exact: true }).click();
+  eq(await key.getAttribute('aria-invalid'), 'true', 'API key invalid');
+  eq(await acct.getAttribute('aria-invalid'), 'true', 'Account ID invalid');
+  eq(await page.locator('#field-0-error').textContent(), 'Enter your API key.', 'message');
+  assert(await key.evaluate((el) => el === document.activeElement), 'focus on the first invalid field');
+  await shots(page, 'apikey-invalid');
+  await key.fill('sk_live_0123456789');
+  await page.getByRole('button', { name: 'Show API key' }).click();
+  eq(await key.getAttribute('type'), 'text', 'revealed');
+  await acct.fill('ACC-42');
+  await page.getByRole('button', { name: 'Connect', exact: true }).click();
+  eq(await waitH1(page, /connected/), 'Acme Books is connected', 'done heading');
+  const conn = (await connections(c.companyId)).find((x) => x.integrationKey === 'acmebooks');
+  eq(conn.status, 'Linked', 'status (API)');
+  const creds = await ok('GET', `/companies/${c.companyId}/connections/${conn.id}/credentials`);
+  eq(JSON.stringify(creds.credentials), JSON.stringify({ api_key: 'sk_live_0123456789', account_id: 'ACC-42' }), 'credentials');
+});
+
+test('expired, revoked, forged and unknown tokens and links show a clear screen', async ({ page }) => {
+  const check = async (url, what) => {
+    await page.goto(url);
+    eq(await waitH1(page, /expired|valid/), EXPIRED, what);
+  };
+  const s = await sessionToken();
+  await check(S.base_url + '/connect/not-a-token', 'garbage token');
+  await check(S.base_url + '/connect/' + expiredCopy(s.token), 'expired token');
+  await shots(page, 'expired');
+  const revoked = await sessionToken();
+  eq((await req('DELETE', '/session-token', { token: revoked.token })).status, 200, 'revoke');
+  await check(S.base_url + '/connect/' + revoked.token, 'revoked token');
+  await check(S.base_url + '/link/' + 'A'.repeat(48), 'unknown link');
+  const co = await ok('POST', '/companies', { body: { name: 'Rotated ' + uid() } });
+  await ok('POST', `/companies/${co.id}/link/rotate`);
+  await check(co.redirect, 'rotated link');
+  await page.goto(S.base_url + '/invite/' + 'B'.repeat(40));
+  await page.getByLabel('Company name').fill('Nobody');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  eq(await waitH1(page, /expired|valid/), EXPIRED, 'unknown invite');
+  // a link whose company was deleted while the page was open
+  const gone = await ok('POST', '/companies', { body: { name: 'Gone ' + uid() } });
+  await page.goto(gone.redirect);
+  await page.locator('#platforms').waitFor({ timeout: STEP_MS });
+  eq((await req('DELETE', '/companies/' + gone.id, { key: S.api_key })).status, 204, 'delete company');
+  await page.getByRole('button', { name: /Sandbox/ }).click();
+  eq(await waitH1(page, /expired|valid/), EXPIRED, 'deleted company');
+});
+
+test('stash with markup renders as text; bad colours and logo are ignored', async ({ page }) => {
+  const c = await connectUrl({ name: XSS, color: 'red;background:url(https://x.test/)', bgColor: '#12345',
+    logo: 'javascript:window.__pwned=3' });
+  await page.goto(c.url);
+  await page.locator('#brand.ready').waitFor({ timeout: STEP_MS });
+  eq(await page.locator('#brand-name').textContent(), XSS, 'name shown as text');
+  assert((await page.locator('main').textContent()).includes(XSS), 'body text contains the markup as text');
+  eq(await page.evaluate(() => typeof window.__pwned), 'undefined', 'window.__pwned');
+  eq(await page.locator('script:not([src])').count(), 0, 'no inline script element');
+  eq(await page.locator('img[src="x"]').count(), 0, 'no injected image');
+  eq(await page.locator('#brand-mark img').count(), 0, 'javascript: logo not used');
+  eq(await computed(page, 'body', 'backgroundColor'), rgb('#f3f5f9'), 'default background kept');
+  eq(await computed(page, '#main', 'borderTopColor'), rgb('#2f5bea'), 'default brand kept');
+  await page.waitForTimeout(200);
+  eq(await page.evaluate(() => typeof window.__pwned), 'undefined', 'window.__pwned later');
+  await shots(page, 'stash-markup');
+});
+
+test('disconnect asks for confirmation (Cancel keeps it, Disconnect unlinks)', async ({ page }) => {
+  const c = await connectUrl({ name: 'Disconnect Co', color: '#aa2200' });
+  await linkSandbox(c.token);
+  await page.goto(c.url);
+  const row = page.locator('#connections li[data-status="Linked"]');
+  await row.waitFor({ timeout: STEP_MS });
+  await page.getByRole('button', { name: 'Disconnect Sandbox' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Disconnect Sandbox?' });
+  await dialog.waitFor({ timeout: STEP_MS });
+  await shots(page, 'disconnect-dialog');
+  assert(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((el) => el === document.activeElement),
+    'focus starts on Cancel');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached', timeout: STEP_MS });
+  eq(await linkedCount(c.companyId), 1, 'still Linked after Escape');
+  await page.getByRole('button', { name: 'Disconnect Sandbox' }).click();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached', timeout: STEP_MS });
+  eq(await linkedCount(c.companyId), 1, 'still Linked after Cancel');
+  await page.getByRole('button', { name: 'Disconnect Sandbox' }).click();
+  await dialog.getByRole('button', { name: 'Disconnect', exact: true }).click();
+  await page.locator('#connections li[data-status="Unlinked"]').waitFor({ timeout: STEP_MS });
+  eq(await page.locator('#connections li[data-status="Unlinked"] .badge').textContent(), 'Disconnected', 'badge');
+  assert((await statusText(page)).includes('Sandbox disconnected'), 'announced');
+  const conn = (await connections(c.companyId)).find((x) => x.integrationKey === 'sandbox');
+  eq(conn.status, 'Unlinked', 'status (API)');
+});
+
+test('keyboard: skip link, search and start a connection without a mouse; focus is visible', async ({ page }) => {
+  const c = await connectUrl({ name: 'Keyboard Co', color: '#aa2200' });
+  await page.goto(c.url);
+  await page.locator('#platforms').waitFor({ timeout: STEP_MS });
+  await page.keyboard.press('Tab');
+  eq(await page.evaluate(() => document.activeElement.className), 'skip-link', 'first stop');
+  await page.keyboard.press('Tab');
+  eq(await page.evaluate(() => document.activeElement.id), 'platform-search', 'search box reached');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).boxShadow);
+  assert(outline && outline !== 'none', 'focused input shows a focus ring');
+  await page.keyboard.type('sand');
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => ({
+    text: document.activeElement.textContent, outline: getComputedStyle(document.activeElement).outlineStyle,
+  }));
+  assert(focused.text.includes('Sandbox'), 'Sandbox button focused: ' + focused.text);
+  assert(focused.outline !== 'none', 'focus outline visible on the platform button');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/sandbox\/authorize/, { timeout: STEP_MS });
+});
+
+// Last: it adds platforms the other tests do not expect.  Its desktop shot is
+// the README's (out/readme.png, copied to web/screenshot.png).
+test('overview: several platforms, a linked one, a pending one (README screenshot)', async ({ page }) => {
+  for (const [key, name, url] of [['quickbooks', 'QuickBooks Online', 'https://appcenter.intuit.com/connect/oauth2'],
+    ['xero', 'Xero', 'https://login.xero.com/identity/connect/authorize']]) {
+    await ok('PUT', '/integrations/' + key, { body: { name, authType: 'oauth2', enabled: true,
+      oauth2: { authorize_url: url, token_url: 'https://example.com/token', client_id: 'demo',
+        client_secret: 'demo-secret', scopes: ['accounting'] } } });
+  }
+  await ok('PUT', '/integrations/acmebooks', { body: { name: 'FreshBooks', authType: 'api_key', enabled: true,
+    fields: [{ name: 'api_key', label: 'API key', secret: true }, { name: 'account_id', label: 'Account ID', secret: false }] } });
+  const c = await connectUrl({ name: 'Northwind Traders', color: '#4f46e5', bgColor: '#f5f5fb' });
+  await linkSandbox(c.token);
+  await ok('POST', '/hosted/connections', { key: null, token: c.token, body: { platformKey: 'xero' } });
+  await page.goto(c.url);
+  await page.locator('#connections li[data-status="PendingAuth"]').waitFor({ timeout: STEP_MS });
+  eq(await page.locator('#platforms li').count(), 4, 'platforms listed');
+  eq(await page.locator('#connections li').count(), 2, 'connections listed');
+  const box = await page.locator('.shell').boundingBox();
+  await page.screenshot({ path: join(OUT, 'readme.png'), fullPage: true,
+    clip: { x: box.x - 112, y: 0, width: box.width + 224, height: box.y + box.height + 8 } });
+  await shots(page, 'overview');
+});
+
+// ---------------------------------------------------------------------------
+// Runner
+
+async function main() {
+  const filters = process.argv.slice(2);
+  const selected = tests.filter((t) => !filters.length || filters.some((f) => t.name.includes(f)));
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const started = Date.now();
+  let stack;
+  let browser;
+  let passed = 0;
+  let failed = 0;
+  const profile = mkdtempSync(join(tmpdir(), 'hostlink-chromium-'));
+  const cleanup = async () => {
+    if (browser) await browser.close().catch(() => {});
+    await stopStack(stack);
+    rmSync(profile, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => { cleanup().then(() => process.exit(130)); });
+  process.on('SIGTERM', () => { cleanup().then(() => process.exit(143)); });
+  try {
+    const { chromium } = await loadPlaywright();
+    stack = await startStack();
+    S = stack;
+    // a fresh profile directory per run (launchPersistentContext is the
+    // Playwright way of giving chromium --user-data-dir)
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: DESKTOP,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--disable-quic'],
+    });
+    for (const p of browser.pages()) await p.close();
+  } catch (e) {
+    console.log('not ok - start the stack and chromium (' + CHROMIUM + ')');
+    for (const l of String(e && e.stack || e).split('\n')) console.log('# ' + l);
+    await cleanup();
+    process.exit(1);
+  }
+  console.log(`# stack at ${S.base_url}, chromium ${browser.browser() ? browser.browser().version() : ''}`);
+
+  for (const t of selected) {
+    const page = await browser.newPage();
+    await page.setViewportSize(DESKTOP);
+    const problems = [];
+    page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+    page.on('console', (m) => {
+      const path = (() => { try { return new URL(page.url()).pathname; } catch { return ''; } })();
+      if (/Content Security Policy|Refused to/.test(m.text()) && /^\/(connect|link|invite)\//.test(path)) {
+        problems.push('CSP violation on ' + path + ': ' + m.text());
+      }
+    });
+    page.setDefaultTimeout(STEP_MS);
+    const t0 = Date.now();
+    try {
+      await Promise.race([
+        t.fn({ page }),
+        new Promise((_, rej) => setTimeout(() => rej(new Failure(`test took longer than ${TEST_MS} ms`)), TEST_MS)),
+      ]);
+      assert(problems.length === 0, problems.join('\n'));
+      passed++;
+      console.log(`ok - ${t.name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`not ok - ${t.name}`);
+      const lines = e instanceof Failure ? [e.message] : String(e && e.stack || e).split('\n');
+      for (const l of lines) console.log('# ' + l);
+      for (const p of problems) console.log('# ' + p);
+      console.log('# at ' + page.url());
+      const shot = join(OUT, 'FAILED-' + slug(t.name) + '.png');
+      await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+      console.log('# screenshot ' + shot);
+    }
+    await page.close().catch(() => {});
+  }
+  writeFileSync(join(OUT, 'stack.log'), stack.log.join(''));
+  await cleanup();
+  console.log(`# ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  process.exit(failed ? 1 : 0);
+}
+
+main();
