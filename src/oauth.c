@@ -15,6 +15,7 @@
 #include "db.h"
 #include "integration.h"
 #include "log.h"
+#include "outbound.h"
 #include "request.h"
 #include "response.h"
 
@@ -104,6 +105,8 @@ exchange(const struct config *cfg, const struct integration *in, const char *cod
 	struct curl_slist *headers = NULL;
 	CURL *curl = curl_easy_init();
 	json_object *o = NULL, *tok;
+	struct outbound ob = { cfg->webhook_allow_private, false };
+	char *result = NULL;
 	long status = 0;
 	CURLcode rc;
 
@@ -132,17 +135,14 @@ exchange(const struct config *cfg, const struct integration *in, const char *cod
 	curl_easy_setopt(curl, CURLOPT_URL, in->token_url);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	outbound_setup(curl, &ob, 5000L, 15000L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
 	rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
-		log_warn("token exchange with %s failed: %s", in->key, curl_easy_strerror(rc));
+		log_warn("token exchange with %s failed: %s%s", in->key, curl_easy_strerror(rc),
+		    ob.refused ? " (private address refused: webhook_allow_private)" : "");
 		*why = rc == CURLE_OPERATION_TIMEDOUT ? "The provider did not answer in time." :
 		    "Could not reach the provider.";
 		goto out;
@@ -157,10 +157,11 @@ exchange(const struct config *cfg, const struct integration *in, const char *cod
 	    !json_object_object_get_ex(o, "access_token", &tok) ||
 	    !json_object_is_type(tok, json_type_string)) {
 		*why = "The provider's token response is not usable.";
-		json_object_put(o);
-		o = NULL;
 		goto out;
 	}
+	result = body.data;
+	body.data = NULL;
+out:
 	json_object_put(o);
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
@@ -168,16 +169,8 @@ exchange(const struct config *cfg, const struct integration *in, const char *cod
 		explicit_bzero(form, strlen(form));
 		free(form);
 	}
-	return body.data;
-out:
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
-	if (form != NULL) {
-		explicit_bzero(form, strlen(form));
-		free(form);
-	}
 	free(body.data);
-	return NULL;
+	return result;
 }
 
 /* The sandbox's "provider" mints its own tokens. */

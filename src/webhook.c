@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
+#include "outbound.h"
 #include "webhook.h"
 
 #define CLAIM_BATCH "10"
@@ -115,61 +116,10 @@ webhook_sign(const char *secret, const char *id, long long timestamp,
 	return snprintf(out, outlen, "v1,%s", b64) < (int)outlen ? 0 : -1;
 }
 
-bool
-webhook_addr_private(const void *sockaddr)
-{
-	const struct sockaddr *sa = sockaddr;
-
-	if (sa->sa_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-
-		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-		    (a >> 22) == (100u << 2 | 1) ||             /* 100.64/10 */
-		    (a >> 16) == (169u << 8 | 254) ||           /* link-local */
-		    (a >> 20) == (172u << 4 | 1) ||             /* 172.16/12 */
-		    (a >> 16) == (192u << 8 | 168) ||
-		    (a >> 8) == (192u << 16 | 0 << 8 | 0) ||    /* 192.0.0/24 */
-		    (a >> 17) == (198u << 9 | 18 << 1) ||       /* 198.18/15 */
-		    (a >> 28) >= 14;                            /* multicast, reserved */
-	}
-	if (sa->sa_family == AF_INET6) {
-		const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		static const unsigned char zero[15] = { 0 };
-
-		if (memcmp(b, mapped, 12) == 0) {
-			struct sockaddr_in v4 = { .sin_family = AF_INET };
-
-			memcpy(&v4.sin_addr, b + 12, 4);
-			return webhook_addr_private(&v4);
-		}
-		return memcmp(b, zero, 15) == 0 ||             /* :: and ::1 */
-		    (b[0] & 0xfe) == 0xfc ||                    /* fc00::/7 unique local */
-		    (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||  /* fe80::/10 link-local */
-		    b[0] == 0xff;                               /* multicast */
-	}
-	return true;
-}
-
 struct attempt {
-	const struct config *cfg;
-	bool refused;                   /* the SSRF guard stopped it */
 	size_t received;
 	long retry_after_s;
 };
-
-static curl_socket_t
-open_guarded(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-	struct attempt *a = arg;
-
-	(void)purpose;
-	if (!a->cfg->webhook_allow_private && webhook_addr_private(&addr->addr)) {
-		a->refused = true;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
-}
 
 static size_t
 discard(char *ptr, size_t size, size_t n, void *arg)
@@ -239,7 +189,8 @@ deliver(const struct config *cfg, const PGresult *res, int row, const char *hold
 	const char *url = PQgetvalue(res, row, 3), *endpoint = PQgetvalue(res, row, 2);
 	const char *body = PQgetvalue(res, row, 7);
 	int attempt = atoi(PQgetvalue(res, row, 1));
-	struct attempt a = { cfg, false, 0, -1 };
+	struct attempt a = { 0, -1 };
+	struct outbound ob = { cfg->webhook_allow_private, false };
 	char sig[200], sig_old[100], hdr[300], code_s[16], delay_s[24];
 	char *secret = open_secret(cfg, res, row, 4, endpoint);
 	char *old = open_secret(cfg, res, row, 5, endpoint);
@@ -281,22 +232,14 @@ deliver(const struct config *cfg, const PGresult *res, int row, const char *hold
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_PROXY, "");
-	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
-	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &a);
+	outbound_setup(curl, &ob, CONNECT_TIMEOUT_MS, TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &a);
 	rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-	if (a.refused)
+	if (ob.refused)
 		error = "Refused: the address is private or loopback (webhook_allow_private)";
 	else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && code > 0))
 		error = rc == CURLE_OPERATION_TIMEDOUT ? "Timed out" : curl_easy_strerror(rc);

@@ -19,10 +19,6 @@ int webhook_secret_new(char out[WEBHOOK_SECRET_LEN + 1]);
 int webhook_sign(const char *secret, const char *id, long long timestamp,
     const char *body, size_t len, char *out, size_t outlen);
 
-/* Whether an address (sockaddr) is loopback, private, link-local, or
- * otherwise not a public unicast address. */
-bool webhook_addr_private(const void *sockaddr);
-
 /* One dispatch pass: fans new events out to endpoints, then delivers due
  * deliveries until none are due or stop_pending() says so.  Adds counts
  * to stats ({delivered, retrying, dead}) when not NULL.  Returns the
