@@ -228,6 +228,36 @@ def valgrind_units(progs, filters, totals):
             totals.result(False, name, "cannot run under valgrind: %s" % e)
 
 
+def build_checks(filters, totals):
+    """The autotools targets users run: make install (into a scratch DESTDIR)
+    and make distcheck, on the build directory's Makefile."""
+    import tempfile
+    if not os.path.exists(os.path.join(BUILDDIR, "Makefile")):
+        totals.result(False, "build", "no Makefile in %s" % BUILDDIR)
+        return
+    checks = [("build/make install", ["make", "install", "DESTDIR=%s"]),
+              ("build/make distcheck", ["make", "-j2", "distcheck"])]
+    for name, cmd in checks:
+        if not selected(name, filters):
+            continue
+        with tempfile.TemporaryDirectory(prefix="hostlink-install-") as dest:
+            argv = [a % dest if "%s" in a else a for a in cmd]
+            try:
+                r = subprocess.run(argv, cwd=BUILDDIR, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   timeout=900)
+                out, ok = r.stdout.decode("utf-8", "replace"), r.returncode == 0
+            except (OSError, subprocess.TimeoutExpired) as e:
+                out, ok = str(e), False
+            if ok and "install" in name:
+                found = []
+                for root, _, files in os.walk(dest):
+                    found += [f for f in files if f in ("hostlinkd", "hostlinkctl")]
+                ok = sorted(found) == ["hostlinkctl", "hostlinkd"]
+                out += "\ninstalled programs: %s" % found
+            totals.result(ok, name, "" if ok else "\n".join(out.splitlines()[-40:]))
+
+
 def main(argv):
     filters = [a for a in argv if not a.startswith("-")]
     totals = Totals()
@@ -243,6 +273,7 @@ def main(argv):
     integration_tests(filters, totals)
     # Fuzzing (sanitized already) and the browser run once, on the normal build.
     if not os.environ.get("HOSTLINK_SANITIZED"):
+        build_checks(filters, totals)
         run_suite("fuzz", [os.path.join(ROOT, "tests", "fuzz", "run")], filters, totals,
                   timeout=900)
         browser = os.path.join(ROOT, "tests", "browser", "run.mjs")
