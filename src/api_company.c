@@ -103,14 +103,15 @@ tags_ok(struct request *req, const char **out)
 		goto bad;
 	json_object_object_foreach(tags, k, v) {
 		if (strlen(k) == 0 || strlen(k) > 100 || !json_object_is_type(v, json_type_string) ||
-		    json_object_get_string_len(v) > 1000)
+		    json_object_get_string_len(v) > 1000 ||
+		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
 			goto bad;
 	}
 	*out = json_object_to_json_string_ext(tags, JSON_C_TO_STRING_PLAIN);
 	return 0;
 bad:
 	response_error(req, 400, "VALIDATION_ERROR",
-	    "'tags' must be an object of at most 50 string values");
+	    "'tags' must be an object of at most 50 strings (no NUL characters)");
 	return -1;
 }
 
@@ -125,9 +126,7 @@ send_company(struct request *req, PGresult *res)
 			    "A company with this linked_account_id already exists");
 			return;
 		}
-		if (res != NULL)
-			PQclear(res);
-		response_unavailable(req);
+		response_db_error(req, res);
 		return;
 	}
 	if (PQntuples(res) == 0) {

@@ -16,19 +16,19 @@
 
 static struct db_stmt stash = DB_STMT(
     "WITH t AS (SELECT jti, company_id FROM session_tokens "
-    "  WHERE jti = $2 AND revoked_at IS NULL AND expires_at > now()), "
+    "  WHERE jti = $2 AND revoked_at IS NULL AND expires_at > now() AND company_id = $6), "
     "cfg AS (INSERT INTO connect_configs (company_id, config_id) "
     "  SELECT company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) "
     "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at) "
     "SELECT $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond' FROM t "
     "ON CONFLICT (token_hash) DO UPDATE SET body = EXCLUDED.body, "
     "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at "
-    "RETURNING 1", 5);
+    "RETURNING 1", 6);
 static struct db_stmt fetch = DB_STMT(
-    "SELECT t.revoked_at IS NULL AND t.expires_at > now(), h.body "
+    "SELECT t.revoked_at IS NULL AND t.expires_at > now() AND t.company_id = $3, h.body "
     "FROM session_tokens t LEFT JOIN hosted_properties h "
     "  ON h.token_hash = $1 AND h.jti = t.jti AND h.expires_at > now() "
-    "WHERE t.jti = $2", 2);
+    "WHERE t.jti = $2", 3);
 
 /* "\x<hex of SHA-256 of the bearer token>", a bytea literal. */
 static void
@@ -71,7 +71,7 @@ api_connect_url(struct request *req)
 	char hash[2 + 2 * CRYPTO_SHA256_LEN + 1], ttl[24];
 	char *la = request_query_get(req, "linked_account_id");
 	char *config_id = request_query_get(req, "config_id");
-	const char *params[5];
+	const char *params[6];
 	char *url = NULL;
 	json_object *o;
 	PGresult *res;
@@ -94,6 +94,7 @@ api_connect_url(struct request *req)
 	params[2] = req->body_len > 0 ? req->body : "{}";
 	params[3] = config_id;
 	params[4] = ttl;
+	params[5] = req->auth.token.company_id;
 	res = db_exec(&stash, params);
 	if (res == NULL || !db_ok(res)) {
 		response_db_error(req, res);
@@ -130,12 +131,13 @@ void
 api_hosted_properties(struct request *req)
 {
 	char hash[2 + 2 * CRYPTO_SHA256_LEN + 1];
-	const char *params[2];
+	const char *params[3];
 	PGresult *res;
 
 	token_hash(req, hash);
 	params[0] = hash;
 	params[1] = req->auth.token.jti;
+	params[2] = req->auth.token.company_id;
 	res = db_exec(&fetch, params);
 	if (res == NULL || !db_ok(res)) {
 		response_db_error(req, res);

@@ -19,13 +19,8 @@ send_profile(struct request *req, PGresult *res)
 {
 	json_object *o;
 
-	if (res == NULL) {
-		response_unavailable(req);
-		return;
-	}
-	if (!db_ok(res) || PQntuples(res) != 1) {
-		PQclear(res);
-		response_unavailable(req);
+	if (res == NULL || !db_ok(res) || PQntuples(res) != 1) {
+		response_db_error(req, res);
 		return;
 	}
 	o = json_object_new_object();

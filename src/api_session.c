@@ -24,9 +24,10 @@ static struct db_stmt issue = DB_STMT(
     "RETURNING company_id", 8);
 static struct db_stmt revoke = DB_STMT(
     "WITH u AS (UPDATE session_tokens SET revoked_at = now() "
-    "  WHERE jti = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING jti), "
+    "  WHERE jti = $1 AND company_id = $2 AND revoked_at IS NULL AND expires_at > now() "
+    "  RETURNING jti), "
     "d AS (DELETE FROM hosted_properties WHERE jti IN (SELECT jti FROM u)) "
-    "SELECT count(*) FROM u", 1);
+    "SELECT count(*) FROM u", 2);
 
 static struct db_stmt record = DB_STMT(
     "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "
@@ -96,7 +97,7 @@ api_session_token_create(struct request *req)
 void
 api_session_token_revoke(struct request *req)
 {
-	const char *params[] = { req->auth.token.jti };
+	const char *params[] = { req->auth.token.jti, req->auth.token.company_id };
 	PGresult *res = db_exec(&revoke, params);
 	json_object *o;
 

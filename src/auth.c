@@ -20,9 +20,10 @@ static struct db_stmt find_key = DB_STMT(
     "SELECT id, org_id, environment, encode(key_hash, 'hex') FROM api_keys "
     "WHERE lookup = $1 AND revoked_at IS NULL", 1);
 
+/* The row must agree with the token's claims, not just its jti. */
 static struct db_stmt live_jti = DB_STMT(
     "SELECT 1 FROM session_tokens WHERE jti = $1 AND revoked_at IS NULL "
-    "AND expires_at > now()", 1);
+    "AND expires_at > now() AND company_id = $2 AND org_id = $3 AND environment = $4", 4);
 
 bool
 auth_key_wellformed(const char *s)
@@ -168,7 +169,8 @@ auth_token(struct request *req, bool any_use, bool check_jti)
 int
 auth_token_live(struct request *req)
 {
-	const char *params[] = { req->auth.token.jti };
+	const char *params[] = { req->auth.token.jti, req->auth.token.company_id,
+	    req->auth.token.org_id, req->auth.token.environment };
 	PGresult *res = db_exec(&live_jti, params);
 	int live;
 

@@ -30,12 +30,15 @@ static struct {
 	    "  AS day, 'connect_urls_created' AS metric FROM d JOIN session_tokens t ON t.jti = d.jti), "
 	    "r AS (" ROLL_UP ") SELECT count(*) FROM d", 0) },
 	{ "session_tokens", DB_STMT(
-	    "WITH d AS (" EXPIRED("session_tokens") " RETURNING org_id, environment, issued_at, "
-	    "  opened_at), "
+	    "WITH d AS (" EXPIRED("session_tokens") " RETURNING jti, org_id, environment, "
+	    "  issued_at, opened_at), "
 	    "facts AS (SELECT org_id, environment, (issued_at AT TIME ZONE 'UTC')::date AS day, "
 	    "  'sessions_issued' AS metric FROM d UNION ALL "
 	    "  SELECT org_id, environment, (opened_at AT TIME ZONE 'UTC')::date, "
-	    "  'hosted_pages_opened' FROM d WHERE opened_at IS NOT NULL), "
+	    "  'hosted_pages_opened' FROM d WHERE opened_at IS NOT NULL UNION ALL "
+	    /* A token's stash goes with it (ON DELETE CASCADE): count it too. */
+	    "  SELECT d.org_id, d.environment, (h.created_at AT TIME ZONE 'UTC')::date, "
+	    "  'connect_urls_created' FROM d JOIN hosted_properties h ON h.jti = d.jti), "
 	    "r AS (" ROLL_UP ") SELECT count(*) FROM d", 0) },
 	{ "idempotency_keys", BATCH_DELETE("idempotency_keys") },
 	{ "oauth_states", BATCH_DELETE("oauth_states") },
