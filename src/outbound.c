@@ -5,39 +5,71 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "outbound.h"
 
+/* IPv4 networks that are not public unicast. */
+static const struct {
+	uint32_t net;
+	int prefix;
+} private_v4[] = {
+	{ 0x00000000, 8 },      /* "this" network */
+	{ 0x0a000000, 8 },      /* 10/8 */
+	{ 0x64400000, 10 },     /* 100.64/10 shared address space */
+	{ 0x7f000000, 8 },      /* loopback */
+	{ 0xa9fe0000, 16 },     /* link-local (cloud metadata) */
+	{ 0xac100000, 12 },     /* 172.16/12 */
+	{ 0xc0000000, 24 },     /* 192.0.0/24 */
+	{ 0xc0a80000, 16 },     /* 192.168/16 */
+	{ 0xc6120000, 15 },     /* 198.18/15 benchmarking */
+	{ 0xe0000000, 3 },      /* multicast and reserved, 224/3 */
+};
+
+static bool
+v4_private(uint32_t a)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(private_v4) / sizeof(private_v4[0]); i++) {
+		uint32_t mask = 0xffffffffu << (32 - private_v4[i].prefix);
+
+		if ((a & mask) == private_v4[i].net)
+			return true;
+	}
+	return false;
+}
+
 bool
 outbound_addr_private(const void *sockaddr)
 {
-	const struct sockaddr *sa = sockaddr;
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const unsigned char zero[15] = { 0 };
+	sa_family_t family;
 
-	if (sa->sa_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+	/* Copied out rather than cast: the caller's object may be of any
+	 * sockaddr type. */
+	memcpy(&family, (const char *)sockaddr + offsetof(struct sockaddr, sa_family),
+	    sizeof(family));
+	if (family == AF_INET) {
+		struct sockaddr_in in;
 
-		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-		    (a >> 22) == (100u << 2 | 1) ||             /* 100.64/10 */
-		    (a >> 16) == (169u << 8 | 254) ||           /* link-local */
-		    (a >> 20) == (172u << 4 | 1) ||             /* 172.16/12 */
-		    (a >> 16) == (192u << 8 | 168) ||
-		    (a >> 8) == (192u << 16 | 0 << 8 | 0) ||    /* 192.0.0/24 */
-		    (a >> 17) == (198u << 9 | 18 << 1) ||       /* 198.18/15 */
-		    (a >> 28) >= 14;                            /* multicast, reserved */
+		memcpy(&in, sockaddr, sizeof(in));
+		return v4_private(ntohl(in.sin_addr.s_addr));
 	}
-	if (sa->sa_family == AF_INET6) {
-		const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		static const unsigned char zero[15] = { 0 };
+	if (family == AF_INET6) {
+		struct sockaddr_in6 in6;
+		const unsigned char *b;
+		uint32_t a;
 
+		memcpy(&in6, sockaddr, sizeof(in6));
+		b = in6.sin6_addr.s6_addr;
 		if (memcmp(b, mapped, 12) == 0) {
-			struct sockaddr_in v4 = { .sin_family = AF_INET };
-
-			memcpy(&v4.sin_addr, b + 12, 4);
-			return outbound_addr_private(&v4);
+			a = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
+			return v4_private(a);
 		}
 		return memcmp(b, zero, 15) == 0 ||             /* :: and ::1 */
 		    (b[0] & 0xfe) == 0xfc ||                    /* fc00::/7 unique local */
