@@ -1,7 +1,7 @@
 /* floor.c - benchmark floor: a minimal pre-forked libfcgi responder doing one SQL statement per request. */
 
 /*
- * Usage: floor MODE SOCKET WORKERS [CONNINFO]
+ * Usage: floor MODE SOCKET WORKERS [CONNINFO [ARG...]]
  *
  * Listens on the unix socket SOCKET (created here, mode 0666, not with
  * FCGX_OpenSocket), forks WORKERS processes that each open one PostgreSQL
@@ -11,13 +11,25 @@
  * database work can be on this machine; bench/run divides hostlinkd's figures
  * by this one's.
  *
- * A new mode is one row in floor_modes[] plus, if it needs request data, a
- * handler like floor_select1().
+ * Modes and their ARGs (values hostlinkd derives from the request's
+ * credentials, passed in by bench/run):
+ *   ping                                no database
+ *   select1                             SELECT 1
+ *   connect-url TOKEN_SHA256_HEX JTI    the stash upsert, body = request body
+ *   hosted-properties TOKEN_SHA256_HEX  SELECT body by token hash, sent as is
+ * For these two, request headers X-Bench-Token-Sha256 and X-Bench-Jti (sent
+ * by bench/request.lua along with the bearer token they belong to) override
+ * the ARGs: the floor takes them as given instead of verifying the token.
+ *   session-token ORG_ID ENVIRONMENT    linked-account upsert + session_tokens
+ *                                       insert (one statement), linked_account_id
+ *                                       cut out of the body without a JSON parser
+ *
+ * A new mode is one row in floor_modes[] plus a handler like floor_select1().
  *
  * Build: cc -std=c11 -O2 $(pkg-config --cflags libpq) floor.c -o floor -lfcgi -lpq
  */
 
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 
 #include <errno.h>
 #include <signal.h>
@@ -25,9 +37,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -35,26 +49,62 @@
 
 #define FLOOR_MAX_WORKERS 256
 #define FLOOR_BACKLOG 511
+#define FLOOR_MAX_ARGS 2
+#define FLOOR_MAX_BODY 65536
+/* hosted_properties_ttl and session_token_ttl defaults (3d), as hostlinkd passes them */
+#define FLOOR_TTL_MS "259200000"
+#define FLOOR_TTL_S 259200
 
 struct floor_mode {
 	const char *name;
 	const char *sql;	/* prepared once per worker as "q"; NULL = no database */
 	void (*handle)(const struct floor_mode *mode, PGconn *db, FCGX_Request *req);
+	int nargs;		/* ARGs after CONNINFO */
+	const char *usage;
 };
 
 static const char floor_ok[] = "{\"status\":\"ok\"}";
 
 static void floor_ping(const struct floor_mode *, PGconn *, FCGX_Request *);
 static void floor_select1(const struct floor_mode *, PGconn *, FCGX_Request *);
+static void floor_connect_url(const struct floor_mode *, PGconn *, FCGX_Request *);
+static void floor_hosted_properties(const struct floor_mode *, PGconn *, FCGX_Request *);
+static void floor_session_token(const struct floor_mode *, PGconn *, FCGX_Request *);
 
+/*
+ * The SQL is hostlinkd's (src/api_connect.c, src/api_session.c, src/api.h)
+ * minus what belongs to authentication: connect-url drops the CTE that checks
+ * the token's jti and the optional config_id insert; hosted-properties drops
+ * the join with session_tokens; session-token is the same statement.
+ */
 static const struct floor_mode floor_modes[] = {
-	{ "ping",	NULL,		floor_ping },
-	{ "select1",	"SELECT 1",	floor_select1 },
-	/* connect-url:       prepared INSERT ... ON CONFLICT, keyed by the bearer token */
-	/* hosted-properties: prepared SELECT by key */
+	{ "ping",	NULL,		floor_ping, 0, "" },
+	{ "select1",	"SELECT 1",	floor_select1, 0, "" },
+	{ "connect-url",
+	  "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at) "
+	  "VALUES ($1, $2, NULL, $3::json, now() + $4::bigint * interval '1 millisecond') "
+	  "ON CONFLICT (token_hash) DO UPDATE SET body = EXCLUDED.body, "
+	  "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at",
+	  floor_connect_url, 2, "TOKEN_SHA256_HEX JTI" },
+	{ "hosted-properties",
+	  "SELECT body FROM hosted_properties WHERE token_hash = $1",
+	  floor_hosted_properties, 1, "TOKEN_SHA256_HEX" },
+	{ "session-token",
+	  "WITH c AS (INSERT INTO companies (org_id, environment, linked_account_id, name, udf) "
+	  "VALUES ($1, $2, $3, coalesce($4, $3), $5::json) "
+	  "ON CONFLICT (org_id, environment, linked_account_id) DO UPDATE SET "
+	  "name = coalesce($4, companies.name), udf = coalesce($5::json, companies.udf), "
+	  "updated_at = now() RETURNING id) "
+	  "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "
+	  "  issued_at, expires_at) "
+	  "SELECT $6::uuid, $1, $2, c.id, 'session', to_timestamp($7), to_timestamp($8) FROM c "
+	  "RETURNING company_id",
+	  floor_session_token, 2, "ORG_ID ENVIRONMENT" },
 };
 
 static const char *floor_conninfo = "";
+static const char *floor_args[FLOOR_MAX_ARGS];
+static char floor_body[FLOOR_MAX_BODY + 1];
 
 /* Writes a complete JSON response with the given status line (libfcgi's own
  * printf knows no %zu, hence snprintf). */
@@ -79,19 +129,21 @@ floor_ping(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
 	floor_respond(req, "200 OK", floor_ok);
 }
 
-/* Runs the prepared statement with the given parameters; 0 on success, -1 after
- * a failed attempt and one reconnect (the caller answers 503). */
-static int
-floor_exec(PGconn *db, const struct floor_mode *mode, int nparams, const char *const *values)
+/* Runs the prepared statement with the given parameters; returns its result
+ * (the caller PQclear()s it), or NULL after a failed attempt - logged - and,
+ * when the connection broke, one reconnect (the caller answers 503). */
+static PGresult *
+floor_query(PGconn *db, const struct floor_mode *mode, int nparams, const char *const *values)
 {
 	PGresult *res;
 	ExecStatusType st;
 
 	res = PQexecPrepared(db, "q", nparams, values, NULL, NULL, 0);
 	st = PQresultStatus(res);
-	PQclear(res);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-		return 0;
+		return res;
+	fprintf(stderr, "floor: %s: %s", mode->name, PQresultErrorMessage(res));
+	PQclear(res);
 	if (PQstatus(db) != CONNECTION_OK) {
 		PQreset(db);
 		if (PQstatus(db) == CONNECTION_OK) {
@@ -99,16 +151,172 @@ floor_exec(PGconn *db, const struct floor_mode *mode, int nparams, const char *c
 			PQclear(res);
 		}
 	}
-	return -1;
+	return NULL;
+}
+
+static void
+floor_unavailable(FCGX_Request *req)
+{
+	floor_respond(req, "503 Service Unavailable", "{\"status\":\"error\"}");
 }
 
 static void
 floor_select1(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
 {
-	if (floor_exec(db, mode, 0, NULL) == 0)
-		floor_respond(req, "200 OK", floor_ok);
-	else
-		floor_respond(req, "503 Service Unavailable", "{\"status\":\"error\"}");
+	PGresult *res = floor_query(db, mode, 0, NULL);
+
+	if (res == NULL) {
+		floor_unavailable(req);
+		return;
+	}
+	PQclear(res);
+	floor_respond(req, "200 OK", floor_ok);
+}
+
+/* Reads the request body (CONTENT_LENGTH bytes, at most FLOOR_MAX_BODY) into
+ * floor_body, NUL-terminated; returns its length, or -1. */
+static long
+floor_read_body(FCGX_Request *req)
+{
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	long n = cl != NULL ? atol(cl) : 0, got;
+
+	if (n < 0 || n > FLOOR_MAX_BODY)
+		return -1;
+	got = n > 0 ? FCGX_GetStr(floor_body, (int)n, req->in) : 0;
+	if (got != n)
+		return -1;
+	floor_body[n] = '\0';
+	return n;
+}
+
+/* The request header X-Bench-NAME (as its FastCGI parameter HTTP_X_BENCH_NAME),
+ * else floor_args[i]. */
+static const char *
+floor_arg(FCGX_Request *req, const char *param, int i)
+{
+	const char *v = FCGX_GetParam(param, req->envp);
+
+	return v != NULL ? v : floor_args[i];
+}
+
+/* "\x" + the token hash in hex: a bytea parameter. */
+static const char *
+floor_token_hash(FCGX_Request *req, char out[2 + 64 + 1])
+{
+	snprintf(out, 2 + 64 + 1, "\\x%s", floor_arg(req, "HTTP_X_BENCH_TOKEN_SHA256", 0));
+	return out;
+}
+
+static void
+floor_connect_url(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
+{
+	char hash[2 + 64 + 1];
+	const char *params[4];
+	PGresult *res;
+	long n = floor_read_body(req);
+
+	if (n < 0) {
+		floor_respond(req, "400 Bad Request", "{\"status\":\"bad body\"}");
+		return;
+	}
+	params[0] = floor_token_hash(req, hash);
+	params[1] = floor_arg(req, "HTTP_X_BENCH_JTI", 1);
+	params[2] = n > 0 ? floor_body : "{}";
+	params[3] = FLOOR_TTL_MS;
+	if ((res = floor_query(db, mode, 4, params)) == NULL) {
+		floor_unavailable(req);
+		return;
+	}
+	PQclear(res);
+	floor_respond(req, "200 OK", floor_ok);
+}
+
+static void
+floor_hosted_properties(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
+{
+	char hash[2 + 64 + 1];
+	const char *params[1];
+	PGresult *res;
+	char head[128];
+	int n, len;
+
+	params[0] = floor_token_hash(req, hash);
+	if ((res = floor_query(db, mode, 1, params)) == NULL) {
+		floor_unavailable(req);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		floor_respond(req, "404 Not Found", "{\"status\":\"not found\"}");
+		return;
+	}
+	len = PQgetlength(res, 0, 0);
+	n = snprintf(head, sizeof(head),
+	    "Status: 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len);
+	FCGX_PutStr(head, n, req->out);
+	FCGX_PutStr(PQgetvalue(res, 0, 0), len, req->out);
+	PQclear(res);
+}
+
+/* A random (version 4) UUID in out[37]; -1 when getrandom fails. */
+static int
+floor_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -1;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+	    b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+static void
+floor_session_token(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
+{
+	static const char key[] = "\"linked_account_id\"";
+	char jti[37], iat[24], exp[24], *la, *end;
+	const char *params[8];
+	char out[128];
+	PGresult *res;
+	time_t now;
+
+	/* No JSON parser: the value of "linked_account_id": "..." as it stands. */
+	if (floor_read_body(req) < 0 || (la = strstr(floor_body, key)) == NULL ||
+	    (la = strchr(la + sizeof(key) - 1, '"')) == NULL ||
+	    (end = strchr(++la, '"')) == NULL) {
+		floor_respond(req, "400 Bad Request", "{\"status\":\"bad body\"}");
+		return;
+	}
+	*end = '\0';
+	if (floor_uuid(jti) < 0) {
+		floor_unavailable(req);
+		return;
+	}
+	now = time(NULL);
+	snprintf(iat, sizeof(iat), "%lld", (long long)now);
+	snprintf(exp, sizeof(exp), "%lld", (long long)now + FLOOR_TTL_S);
+	params[0] = floor_args[0];
+	params[1] = floor_args[1];
+	params[2] = la;
+	params[3] = NULL;
+	params[4] = NULL;
+	params[5] = jti;
+	params[6] = iat;
+	params[7] = exp;
+	if ((res = floor_query(db, mode, 8, params)) == NULL) {
+		floor_unavailable(req);
+		return;
+	}
+	snprintf(out, sizeof(out), "{\"jti\":\"%s\",\"company_id\":\"%s\"}", jti,
+	    PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	floor_respond(req, "200 OK", out);
 }
 
 /* Worker main loop; never returns. */
@@ -201,26 +409,25 @@ main(int argc, char **argv)
 	size_t m;
 	pid_t pid;
 
-	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: floor MODE SOCKET WORKERS [CONNINFO]\nmodes:");
+	if (argc >= 2)
 		for (m = 0; m < sizeof(floor_modes) / sizeof(floor_modes[0]); m++)
-			fprintf(stderr, " %s", floor_modes[m].name);
-		fprintf(stderr, "\n");
+			if (strcmp(argv[1], floor_modes[m].name) == 0)
+				mode = &floor_modes[m];
+	if (argc < 4 || mode == NULL || argc > 5 + mode->nargs ||
+	    (mode->nargs > 0 && argc != 5 + mode->nargs)) {
+		fprintf(stderr, "usage: floor MODE SOCKET WORKERS [CONNINFO [ARG...]]\nmodes:\n");
+		for (m = 0; m < sizeof(floor_modes) / sizeof(floor_modes[0]); m++)
+			fprintf(stderr, "  %s %s\n", floor_modes[m].name, floor_modes[m].usage);
 		return 2;
 	}
-	for (m = 0; m < sizeof(floor_modes) / sizeof(floor_modes[0]); m++)
-		if (strcmp(argv[1], floor_modes[m].name) == 0)
-			mode = &floor_modes[m];
-	if (mode == NULL) {
-		fprintf(stderr, "floor: unknown mode '%s'\n", argv[1]);
-		return 2;
-	}
+	for (i = 0; i < mode->nargs; i++)
+		floor_args[i] = argv[5 + i];
 	n = atoi(argv[3]);
 	if (n < 1 || n > FLOOR_MAX_WORKERS) {
 		fprintf(stderr, "floor: WORKERS must be 1..%d\n", FLOOR_MAX_WORKERS);
 		return 2;
 	}
-	if (argc == 5)
+	if (argc >= 5)
 		floor_conninfo = argv[4];
 
 	/* Signals are only received synchronously, with sigwait(): no handler races. */
