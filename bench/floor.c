@@ -49,7 +49,7 @@
 
 #define FLOOR_MAX_WORKERS 256
 #define FLOOR_BACKLOG 511
-#define FLOOR_MAX_ARGS 2
+#define FLOOR_MAX_ARGS 3
 #define FLOOR_MAX_BODY 65536
 /* hosted_properties_ttl and session_token_ttl defaults (3d), as hostlinkd passes them */
 #define FLOOR_TTL_MS "259200000"
@@ -72,32 +72,46 @@ static void floor_hosted_properties(const struct floor_mode *, PGconn *, FCGX_Re
 static void floor_session_token(const struct floor_mode *, PGconn *, FCGX_Request *);
 
 /*
- * The SQL is hostlinkd's (src/api_connect.c, src/api_session.c, src/api.h)
- * minus what belongs to authentication: connect-url drops the CTE that checks
- * the token's jti and the optional config_id insert; hosted-properties drops
- * the join with session_tokens; session-token is the same statement.
+ * The SQL is hostlinkd's, statement for statement (src/api_connect.c,
+ * src/api_session.c, src/api.h): each endpoint runs one prepared statement,
+ * and so does its floor.  What the floor leaves out is everything around it:
+ * token verification, validation, logging, the scoreboard.
  */
 static const struct floor_mode floor_modes[] = {
 	{ "ping",	NULL,		floor_ping, 0, "" },
 	{ "select1",	"SELECT 1",	floor_select1, 0, "" },
 	{ "connect-url",
+	  "WITH t AS (SELECT jti, company_id FROM session_tokens "
+	  "  WHERE jti = $2 AND revoked_at IS NULL AND expires_at > now() AND company_id = $6), "
+	  "cfg AS (INSERT INTO connect_configs (company_id, config_id) "
+	  "  SELECT company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) "
 	  "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at) "
-	  "VALUES ($1, $2, NULL, $3::json, now() + $4::bigint * interval '1 millisecond') "
+	  "SELECT $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond' FROM t "
 	  "ON CONFLICT (token_hash) DO UPDATE SET body = EXCLUDED.body, "
-	  "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at",
-	  floor_connect_url, 2, "TOKEN_SHA256_HEX JTI" },
+	  "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at "
+	  "RETURNING 1",
+	  floor_connect_url, 3, "TOKEN_SHA256_HEX JTI COMPANY_ID" },
 	{ "hosted-properties",
-	  "SELECT body FROM hosted_properties WHERE token_hash = $1",
-	  floor_hosted_properties, 1, "TOKEN_SHA256_HEX" },
+	  "SELECT t.revoked_at IS NULL AND t.expires_at > now() AND t.company_id = $3, h.body "
+	  "FROM session_tokens t LEFT JOIN hosted_properties h "
+	  "  ON h.token_hash = $1 AND h.jti = t.jti AND h.expires_at > now() "
+	  "WHERE t.jti = $2",
+	  floor_hosted_properties, 3, "TOKEN_SHA256_HEX JTI COMPANY_ID" },
 	{ "session-token",
 	  "WITH c AS (INSERT INTO companies (org_id, environment, linked_account_id, name, udf) "
 	  "VALUES ($1, $2, $3, coalesce($4, $3), $5::json) "
 	  "ON CONFLICT (org_id, environment, linked_account_id) DO UPDATE SET "
 	  "name = coalesce($4, companies.name), udf = coalesce($5::json, companies.udf), "
-	  "updated_at = now() RETURNING id) "
+	  "updated_at = now() RETURNING companies AS r, (xmax = 0) AS inserted), "
+	  "ev AS (INSERT INTO events (id, org_id, environment, event_type, body) "
+	  "  SELECT e.id, (c.r).org_id, (c.r).environment, 'company.created', "
+	  "  hl_event_body(e.id, 'company.created', now(), (c.r).environment, "
+	  "    json_build_object('id', (c.r).id, 'name', (c.r).name, "
+	  "    'linked_account_id', (c.r).linked_account_id), NULL, NULL, NULL) "
+	  "  FROM c, (SELECT gen_random_uuid() AS id) e WHERE c.inserted) "
 	  "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "
 	  "  issued_at, expires_at) "
-	  "SELECT $6::uuid, $1, $2, c.id, 'session', to_timestamp($7), to_timestamp($8) FROM c "
+	  "SELECT $6::uuid, $1, $2, (c.r).id, 'session', to_timestamp($7), to_timestamp($8) FROM c "
 	  "RETURNING company_id",
 	  floor_session_token, 2, "ORG_ID ENVIRONMENT" },
 };
@@ -212,7 +226,7 @@ static void
 floor_connect_url(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
 {
 	char hash[2 + 64 + 1];
-	const char *params[4];
+	const char *params[6];
 	PGresult *res;
 	long n = floor_read_body(req);
 
@@ -223,8 +237,10 @@ floor_connect_url(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
 	params[0] = floor_token_hash(req, hash);
 	params[1] = floor_arg(req, "HTTP_X_BENCH_JTI", 1);
 	params[2] = n > 0 ? floor_body : "{}";
-	params[3] = FLOOR_TTL_MS;
-	if ((res = floor_query(db, mode, 4, params)) == NULL) {
+	params[3] = NULL;
+	params[4] = FLOOR_TTL_MS;
+	params[5] = floor_arg(req, "HTTP_X_BENCH_COMPANY", 2);
+	if ((res = floor_query(db, mode, 6, params)) == NULL) {
 		floor_unavailable(req);
 		return;
 	}
@@ -236,26 +252,28 @@ static void
 floor_hosted_properties(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
 {
 	char hash[2 + 64 + 1];
-	const char *params[1];
+	const char *params[3];
 	PGresult *res;
 	char head[128];
 	int n, len;
 
 	params[0] = floor_token_hash(req, hash);
-	if ((res = floor_query(db, mode, 1, params)) == NULL) {
+	params[1] = floor_arg(req, "HTTP_X_BENCH_JTI", 1);
+	params[2] = floor_arg(req, "HTTP_X_BENCH_COMPANY", 2);
+	if ((res = floor_query(db, mode, 3, params)) == NULL) {
 		floor_unavailable(req);
 		return;
 	}
-	if (PQntuples(res) != 1) {
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1)) {
 		PQclear(res);
 		floor_respond(req, "404 Not Found", "{\"status\":\"not found\"}");
 		return;
 	}
-	len = PQgetlength(res, 0, 0);
+	len = PQgetlength(res, 0, 1);
 	n = snprintf(head, sizeof(head),
 	    "Status: 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len);
 	FCGX_PutStr(head, n, req->out);
-	FCGX_PutStr(PQgetvalue(res, 0, 0), len, req->out);
+	FCGX_PutStr(PQgetvalue(res, 0, 1), len, req->out);
 	PQclear(res);
 }
 

@@ -6,11 +6,12 @@
 --               e.g. each POST /session-token upserts a new linked account
 --   WRK_RUN     the "<run>" part of {n} (default: the time); bench/run passes
 --               a fresh one to each wrk invocation
---   WRK_TOKENS  a file of "TOKEN JTI SHA256HEX" lines: requests take them in
---               turn (each thread starting at its own line) as
---               "Authorization: Bearer TOKEN", plus "X-Bench-Jti: JTI" and
---               "X-Bench-Token-Sha256: SHA256HEX" - what hostlinkd derives from
---               the token, for the floor, which does not verify tokens
+--   WRK_TOKENS  a file of "TOKEN JTI SHA256HEX COMPANY" lines: requests take
+--               them in turn (each thread starting at its own line) as
+--               "Authorization: Bearer TOKEN", plus "X-Bench-Jti: JTI",
+--               "X-Bench-Token-Sha256: SHA256HEX" and "X-Bench-Company: COMPANY"
+--               - what hostlinkd derives from the token, for the floor, which
+--               does not verify tokens
 -- Other headers come from wrk's -H options. Without {n} the requests are built
 -- once (one per token) at start-up, so wrk's per-request cost stays low.
 
@@ -38,7 +39,7 @@ local function header_sets()
 		return { wrk.headers }
 	end
 	for line in io.lines(token_file) do
-		local token, jti, sha = line:match("^(%S+) (%S+) (%S+)$")
+		local token, jti, sha, company = line:match("^(%S+) (%S+) (%S+) (%S+)$")
 		if token ~= nil then
 			local h = {}
 			for k, v in pairs(wrk.headers) do
@@ -47,6 +48,7 @@ local function header_sets()
 			h["Authorization"] = "Bearer " .. token
 			h["X-Bench-Jti"] = jti
 			h["X-Bench-Token-Sha256"] = sha
+			h["X-Bench-Company"] = company
 			sets[#sets + 1] = h
 		end
 	end

@@ -34,12 +34,9 @@ static struct db_stmt fetch = DB_STMT(
 static void
 token_hash(const struct request *req, char out[2 + 2 * CRYPTO_SHA256_LEN + 1])
 {
-	unsigned char h[CRYPTO_SHA256_LEN];
-
-	crypto_sha256(req->auth.bearer, strlen(req->auth.bearer), h);
 	out[0] = '\\';
 	out[1] = 'x';
-	crypto_hex(h, sizeof(h), out + 2);
+	crypto_hex(req->auth.bearer_sha256, CRYPTO_SHA256_LEN, out + 2);
 }
 
 /* Appends s percent-encoded (all but RFC 3986 unreserved) to out. */

@@ -207,13 +207,11 @@ api_hosted_session(struct request *req)
 	PGresult *cres = NULL, *sres = NULL, *hres = NULL;
 	json_object *o, *integrations, *settings = NULL, *token;
 	char hash[2 + 2 * CRYPTO_SHA256_LEN + 1];
-	unsigned char h[CRYPTO_SHA256_LEN];
 	const char *p3[2];
 
-	crypto_sha256(req->auth.bearer, strlen(req->auth.bearer), h);
 	hash[0] = '\\';
 	hash[1] = 'x';
-	crypto_hex(h, sizeof(h), hash + 2);
+	crypto_hex(req->auth.bearer_sha256, CRYPTO_SHA256_LEN, hash + 2);
 	p3[0] = hash;
 	p3[1] = req->auth.token.jti;
 	cres = db_exec(&company_cols, p1);
@@ -255,7 +253,15 @@ api_hosted_session(struct request *req)
 	token = json_object_new_object();
 	json_object_object_add(token, "use", json_object_new_string(
 	    req->auth.token.use == TOKEN_SESSION ? "session" : "link"));
-	json_object_object_add(token, "expires_at", json_object_new_int64(req->auth.token.exp));
+	{
+		char expires[32];
+		time_t exp = (time_t)req->auth.token.exp;
+		struct tm tm;
+
+		gmtime_r(&exp, &tm);
+		strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_object_object_add(token, "expires_at", json_object_new_string(expires));
+	}
 	json_object_object_add(o, "token", token);
 	response_json(req, 200, o);
 out:

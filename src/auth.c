@@ -25,6 +25,16 @@ static struct db_stmt live_jti = DB_STMT(
     "SELECT 1 FROM session_tokens WHERE jti = $1 AND revoked_at IS NULL "
     "AND expires_at > now() AND company_id = $2 AND org_id = $3 AND environment = $4", 4);
 
+/* Tokens this worker verified, by SHA-256: a hit skips the signature and
+ * claim checks (done once), never the expiry.  Revocation is the
+ * database's, checked on every request either way. */
+#define TOKEN_CACHE_SIZE 64
+static struct {
+	unsigned char sha256[CRYPTO_SHA256_LEN];
+	struct token_claims claims;
+	bool used;
+} token_cache[TOKEN_CACHE_SIZE];
+
 bool
 auth_key_wellformed(const char *s)
 {
@@ -126,6 +136,8 @@ auth_token(struct request *req, bool any_use, bool check_jti)
 	const char *h = request_param(req, "HTTP_AUTHORIZATION");
 	struct token_claims *c = &req->auth.token;
 	const char *why;
+	int64_t now;
+	int slot;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		response_error(req, 401, "INVALID_TOKEN", "Authorization Token Missing");
@@ -138,12 +150,22 @@ auth_token(struct request *req, bool any_use, bool check_jti)
 		response_error(req, 401, "INVALID_TOKEN", "Authorization Token Missing");
 		return -1;
 	}
-	if (token_verify(req->cfg->jwt_secret, req->cfg->jwt_secret_len, h,
-	    (int64_t)time(NULL), c, &why) < 0) {
+	now = (int64_t)time(NULL);
+	crypto_sha256(h, strnlen(h, TOKEN_MAX_LEN + 1), req->auth.bearer_sha256);
+	slot = req->auth.bearer_sha256[0] % TOKEN_CACHE_SIZE;
+	if (token_cache[slot].used && token_cache[slot].claims.exp > now &&
+	    memcmp(token_cache[slot].sha256, req->auth.bearer_sha256, CRYPTO_SHA256_LEN) == 0) {
+		*c = token_cache[slot].claims;
+	} else if (token_verify(req->cfg->jwt_secret, req->cfg->jwt_secret_len, h, now, c,
+	    &why) < 0) {
 		log_debug("rid=%s token refused: %s", req->request_id, why);
 		response_error(req, 401, "INVALID_TOKEN",
 		    strcmp(why, "token expired") == 0 ? "Token Expired" : "Invalid Token");
 		return -1;
+	} else {
+		memcpy(token_cache[slot].sha256, req->auth.bearer_sha256, CRYPTO_SHA256_LEN);
+		token_cache[slot].claims = *c;
+		token_cache[slot].used = true;
 	}
 	if (!any_use && c->use != TOKEN_SESSION) {
 		response_error(req, 401, "INVALID_TOKEN", "A session token is required");

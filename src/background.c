@@ -22,6 +22,7 @@ background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 	struct sb_slot *me = &sb->slots[slot];
 	int64_t next_sweep = 0;
 
+	log_set_pid();
 	signals_init(SIGNALS_WORKER);
 	atomic_store(&me->pid, (int)getpid());
 	atomic_store(&me->state, SB_IDLE);

@@ -17,6 +17,7 @@ static int log_fd = STDERR_FILENO;
 static int log_syslog;
 static char log_path[4096];
 static enum log_level log_level = LOG_LVL_INFO;
+static int log_pid;                 /* this process's, set after each fork */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -69,6 +70,12 @@ log_set_level(enum log_level level)
 	log_level = level;
 }
 
+void
+log_set_pid(void)
+{
+	log_pid = (int)getpid();
+}
+
 int
 log_enabled(enum log_level level)
 {
@@ -100,7 +107,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	    "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s [%d] ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-	    level_names[level], (int)getpid());
+	    level_names[level], log_pid != 0 ? log_pid : (int)getpid());
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
 	if (m < 0)

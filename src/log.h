@@ -12,6 +12,8 @@ int log_open(const char *dest, enum log_level level);
 /* Reopens a file destination (SIGUSR1); a no-op for stderr and syslog. */
 int log_reopen(void);
 void log_set_level(enum log_level level);
+/* Remembers this process's pid for the records (call after fork). */
+void log_set_pid(void);
 int log_enabled(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...)

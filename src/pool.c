@@ -413,6 +413,7 @@ pool_run(struct config *cfg, const char *config_path, int listen_fd)
 	if (p->sb == NULL)
 		return 1;
 	p->sb->workers = cfg->workers;
+	log_set_pid();
 	signals_init(SIGNALS_MASTER);
 	for (i = 0; i < cfg->workers; i++)
 		spawn(p, SB_WORKER);

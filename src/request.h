@@ -24,6 +24,7 @@ struct request_auth {
 	char environment[5];        /* "test" or "live" */
 	char api_key_id[37];        /* API-key requests */
 	const char *bearer;         /* token requests: the raw token */
+	unsigned char bearer_sha256[32];    /* ... and its SHA-256 */
 	struct token_claims token;  /* token requests: its verified claims */
 };
 

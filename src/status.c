@@ -64,7 +64,7 @@ status_json(const struct scoreboard *sb, int full)
 			json_object_object_add(p, "requests",
 			    json_object_new_uint64(atomic_load(&s->requests)));
 			/* Busy: the request in hand; otherwise the last one (PHP-FPM). */
-			{
+			if (s->kind == SB_WORKER) {
 				char method[sizeof(s->method)], uri[sizeof(s->uri)];
 				bool any = s->method[0] != '\0';
 

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 #include "config.h"
 #include "db.h"
@@ -10,6 +11,7 @@
 #include "sweep.h"
 
 #define BATCH "1000"
+#define SWEEP_PAUSE_MAX_MS 200L
 #define EXPIRED(table) "DELETE FROM " table " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " \
     table " WHERE expires_at <= now() LIMIT " BATCH "))"
 #define BATCH_DELETE(table) DB_STMT( \
@@ -55,7 +57,12 @@ sweep_run(volatile bool *stop, json_object *counts)
 		long table_total = 0, n;
 
 		do {
-			PGresult *res = db_exec(&sweepable[i].stmt, NULL);
+			struct timespec t0, t1, pause;
+			PGresult *res;
+			long ns;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			res = db_exec(&sweepable[i].stmt, NULL);
 
 			if (res == NULL || !db_ok(res)) {
 				if (res != NULL) {
@@ -68,6 +75,18 @@ sweep_run(volatile bool *stop, json_object *counts)
 			n = atol(PQgetvalue(res, 0, 0));
 			PQclear(res);
 			table_total += n;
+			/* Between full batches, rest as long as the batch took: the
+			 * sweep gets at most half of a core and the API keeps its
+			 * latency while a large backlog drains. */
+			if (n >= SWEEP_BATCH) {
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				ns = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
+				if (ns > SWEEP_PAUSE_MAX_MS * 1000000L)
+					ns = SWEEP_PAUSE_MAX_MS * 1000000L;
+				pause.tv_sec = ns / 1000000000L;
+				pause.tv_nsec = ns % 1000000000L;
+				nanosleep(&pause, NULL);
+			}
 		} while (n >= SWEEP_BATCH && !(stop != NULL && *stop) && !signals_stop_pending());
 		if (table_total > 0)
 			log_info("swept %ld expired rows from %s", table_total,

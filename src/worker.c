@@ -50,19 +50,28 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Request ids: the caller's when sane, else this worker's random prefix
+ * and a counter - unique without a CSPRNG call per request. */
 static void
 set_request_id(struct request *req)
 {
+	static char prefix[17];
+	static uint64_t counter;
 	const char *id = request_param(req, "HTTP_X_REQUEST_ID");
-	unsigned char rnd[16];
 
 	if (request_id_sane(id)) {
 		snprintf(req->request_id, sizeof(req->request_id), "%s", id);
 		return;
 	}
-	if (crypto_random(rnd, sizeof(rnd)) < 0)
-		memset(rnd, 0, sizeof(rnd));
-	crypto_hex(rnd, sizeof(rnd), req->request_id);
+	if (prefix[0] == '\0') {
+		unsigned char rnd[8];
+
+		if (crypto_random(rnd, sizeof(rnd)) < 0)
+			memset(rnd, 0, sizeof(rnd));
+		crypto_hex(rnd, sizeof(rnd), prefix);
+	}
+	snprintf(req->request_id, sizeof(req->request_id), "%s%016llx", prefix,
+	    (unsigned long long)++counter);
 }
 
 /* Reads CONTENT_LENGTH bytes.  Returns 0, or sends the error and -1. */
@@ -279,6 +288,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	int flags;
 
 	worker_sb = sb;
+	log_set_pid();
 	signals_init(single ? SIGNALS_SINGLE : SIGNALS_WORKER);
 	atomic_store(&sb->slots[slot].pid, (int)getpid());
 	fault = getenv("HOSTLINK_FAULT_INJECT");
