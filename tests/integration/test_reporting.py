@@ -288,7 +288,17 @@ def readme_queries():
     blocks) that use one of the report_* views."""
     with open(os.path.join(H.ROOT, "README.md")) as f:
         text = f.read()
-    blocks = re.findall(r"```(?:sql|psql|postgresql)?\n(.*?)```", text, re.S | re.I)
+    # fenced blocks: each ``` line opens or closes one, whatever its language
+    blocks, fence = [], None
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            if fence is None:
+                fence = []
+            else:
+                blocks.append("\n".join(fence))
+                fence = None
+        elif fence is not None:
+            fence.append(line)
     # indented code blocks
     cur = []
     for line in text.split("\n") + [""]:
