@@ -11,7 +11,7 @@
 #include "sweep.h"
 
 #define BATCH "1000"
-#define SWEEP_PAUSE_MAX_MS 200L
+#define SWEEP_PAUSE_MAX_MS 500L
 #define EXPIRED(table) "DELETE FROM " table " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " \
     table " WHERE expires_at <= now() LIMIT " BATCH "))"
 #define BATCH_DELETE(table) DB_STMT( \
@@ -75,12 +75,12 @@ sweep_run(volatile bool *stop, json_object *counts)
 			n = atol(PQgetvalue(res, 0, 0));
 			PQclear(res);
 			table_total += n;
-			/* Between full batches, rest as long as the batch took: the
-			 * sweep gets at most half of a core and the API keeps its
-			 * latency while a large backlog drains. */
+			/* Between full batches, rest twice as long as the batch
+			 * took: the sweep gets at most a third of a core and the
+			 * API keeps its latency while a large backlog drains. */
 			if (n >= SWEEP_BATCH) {
 				clock_gettime(CLOCK_MONOTONIC, &t1);
-				ns = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
+				ns = 2 * ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));
 				if (ns > SWEEP_PAUSE_MAX_MS * 1000000L)
 					ns = SWEEP_PAUSE_MAX_MS * 1000000L;
 				pause.tv_sec = ns / 1000000000L;
