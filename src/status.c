@@ -63,8 +63,13 @@ status_json(const struct scoreboard *sb, int full)
 			json_object_object_add(p, "start_time", json_object_new_int64(s->started_at));
 			json_object_object_add(p, "requests",
 			    json_object_new_uint64(atomic_load(&s->requests)));
-			/* Busy: the request in hand; otherwise the last one (PHP-FPM). */
-			if (s->kind == SB_WORKER) {
+			/* Busy: the request in hand; otherwise the last one (PHP-FPM).
+			 * The background child serves no requests: nulls. */
+			if (s->kind != SB_WORKER) {
+				json_object_object_add(p, "request_method", NULL);
+				json_object_object_add(p, "request_uri", NULL);
+				json_object_object_add(p, "request_duration_ms", NULL);
+			} else {
 				char method[sizeof(s->method)], uri[sizeof(s->uri)];
 				bool any = s->method[0] != '\0';
 
