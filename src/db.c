@@ -179,6 +179,12 @@ simple(const char *sql)
 }
 
 int
+db_command(const char *sql)
+{
+	return simple(sql);
+}
+
+int
 db_begin(void)
 {
 	if (simple("BEGIN") < 0) {

@@ -52,6 +52,9 @@ int db_socket(void);
 /* Reads what arrived on the socket; returns the number of notifications. */
 int db_notifications(void);
 
+/* Runs a utility command (SET ...) outside prepared statements.  Returns 0 or -1. */
+int db_command(const char *sql);
+
 /* Transactions: return 0, or -1 when the database failed (answer 503). */
 int db_begin(void);
 int db_commit(void);
