@@ -47,6 +47,8 @@
 #include <fcgiapp.h>
 #include <libpq-fe.h>
 
+#include "hot_sql.h"
+
 #define FLOOR_MAX_WORKERS 256
 #define FLOOR_BACKLOG 511
 #define FLOOR_MAX_ARGS 3
@@ -72,47 +74,18 @@ static void floor_hosted_properties(const struct floor_mode *, PGconn *, FCGX_Re
 static void floor_session_token(const struct floor_mode *, PGconn *, FCGX_Request *);
 
 /*
- * The SQL is hostlinkd's, statement for statement (src/api_connect.c,
- * src/api_session.c, src/api.h): each endpoint runs one prepared statement,
- * and so does its floor.  What the floor leaves out is everything around it:
+ * The SQL is hostlinkd's own (src/hot_sql.h, included): each endpoint runs
+ * one prepared statement, and so does its floor.  What the floor leaves out is everything around it:
  * token verification, validation, logging, the scoreboard.
  */
 static const struct floor_mode floor_modes[] = {
 	{ "ping",	NULL,		floor_ping, 0, "" },
 	{ "select1",	"SELECT 1",	floor_select1, 0, "" },
-	{ "connect-url",
-	  "WITH t AS (SELECT jti, company_id FROM session_tokens "
-	  "  WHERE jti = $2 AND revoked_at IS NULL AND expires_at > now() AND company_id = $6), "
-	  "cfg AS (INSERT INTO connect_configs (company_id, config_id) "
-	  "  SELECT company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) "
-	  "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at) "
-	  "SELECT $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond' FROM t "
-	  "ON CONFLICT (token_hash) DO UPDATE SET body = EXCLUDED.body, "
-	  "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at "
-	  "RETURNING 1",
+	{ "connect-url", HOT_SQL_STASH,
 	  floor_connect_url, 3, "TOKEN_SHA256_HEX JTI COMPANY_ID" },
-	{ "hosted-properties",
-	  "SELECT t.revoked_at IS NULL AND t.expires_at > now() AND t.company_id = $3, h.body "
-	  "FROM session_tokens t LEFT JOIN hosted_properties h "
-	  "  ON h.token_hash = $1 AND h.jti = t.jti AND h.expires_at > now() "
-	  "WHERE t.jti = $2",
+	{ "hosted-properties", HOT_SQL_FETCH,
 	  floor_hosted_properties, 3, "TOKEN_SHA256_HEX JTI COMPANY_ID" },
-	{ "session-token",
-	  "WITH c AS (INSERT INTO companies (org_id, environment, linked_account_id, name, udf) "
-	  "VALUES ($1, $2, $3, coalesce($4, $3), $5::json) "
-	  "ON CONFLICT (org_id, environment, linked_account_id) DO UPDATE SET "
-	  "name = coalesce($4, companies.name), udf = coalesce($5::json, companies.udf), "
-	  "updated_at = now() RETURNING companies AS r, (xmax = 0) AS inserted), "
-	  "ev AS (INSERT INTO events (id, org_id, environment, event_type, body) "
-	  "  SELECT e.id, (c.r).org_id, (c.r).environment, 'company.created', "
-	  "  hl_event_body(e.id, 'company.created', now(), (c.r).environment, "
-	  "    json_build_object('id', (c.r).id, 'name', (c.r).name, "
-	  "    'linked_account_id', (c.r).linked_account_id), NULL, NULL, NULL) "
-	  "  FROM c, (SELECT gen_random_uuid() AS id) e WHERE c.inserted) "
-	  "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "
-	  "  issued_at, expires_at) "
-	  "SELECT $6::uuid, $1, $2, (c.r).id, 'session', to_timestamp($7), to_timestamp($8) FROM c "
-	  "RETURNING company_id",
+	{ "session-token", HOT_SQL_ISSUE,
 	  floor_session_token, 2, "ORG_ID ENVIRONMENT" },
 };
 

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "hot_sql.h"
 #include "token.h"
 #include "valid.h"
 
@@ -33,26 +34,6 @@ void api_linked_account_list(struct request *req);
 void api_linked_account_delete(struct request *req);
 void api_linked_account_revoke_tokens(struct request *req);
 
-/* Upsert of a linked account from params $1..$5 = org_id, environment,
- * linked_account_id, name (NULL keeps), udf (NULL keeps); add RETURNING. */
-#define LINKED_ACCOUNT_UPSERT_SQL \
-    "INSERT INTO companies (org_id, environment, linked_account_id, name, udf) " \
-    "VALUES ($1, $2, $3, coalesce($4, $3), $5::json) " \
-    "ON CONFLICT (org_id, environment, linked_account_id) DO UPDATE SET " \
-    "name = coalesce($4, companies.name), udf = coalesce($5::json, companies.udf), " \
-    "updated_at = now() "
-/* With a CTE "c" over LINKED_ACCOUNT_UPSERT_SQL "RETURNING companies AS r,
- * (xmax = 0) AS inserted": records company.created when the upsert inserted. */
-#define LINKED_ACCOUNT_CREATED_EVENT \
-    "ev AS (INSERT INTO events (id, org_id, environment, event_type, body) " \
-    "  SELECT e.id, (c.r).org_id, (c.r).environment, 'company.created', " \
-    "  hl_event_body(e.id, 'company.created', now(), (c.r).environment, " \
-    "    json_build_object('id', (c.r).id, 'name', (c.r).name, " \
-    "    'linked_account_id', (c.r).linked_account_id), NULL, NULL, NULL) " \
-    "  FROM c, (SELECT gen_random_uuid() AS id) e WHERE c.inserted) "
-#define LINKED_ACCOUNT_UPSERT_CTE \
-    "WITH c AS (" LINKED_ACCOUNT_UPSERT_SQL "RETURNING companies AS r, (xmax = 0) AS inserted), " \
-    LINKED_ACCOUNT_CREATED_EVENT
 extern const struct valid_field linked_account_fields[];
 /* Fills params[0..4] for LINKED_ACCOUNT_UPSERT_SQL from the request. */
 void linked_account_params(struct request *req, const char **params);

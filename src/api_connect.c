@@ -14,21 +14,8 @@
 #include "request.h"
 #include "response.h"
 
-static struct db_stmt stash = DB_STMT(
-    "WITH t AS (SELECT jti, company_id FROM session_tokens "
-    "  WHERE jti = $2 AND revoked_at IS NULL AND expires_at > now() AND company_id = $6), "
-    "cfg AS (INSERT INTO connect_configs (company_id, config_id) "
-    "  SELECT company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) "
-    "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at) "
-    "SELECT $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond' FROM t "
-    "ON CONFLICT (token_hash) DO UPDATE SET body = EXCLUDED.body, "
-    "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at "
-    "RETURNING 1", 6);
-static struct db_stmt fetch = DB_STMT(
-    "SELECT t.revoked_at IS NULL AND t.expires_at > now() AND t.company_id = $3, h.body "
-    "FROM session_tokens t LEFT JOIN hosted_properties h "
-    "  ON h.token_hash = $1 AND h.jti = t.jti AND h.expires_at > now() "
-    "WHERE t.jti = $2", 3);
+static struct db_stmt stash = DB_STMT(HOT_SQL_STASH, 6);
+static struct db_stmt fetch = DB_STMT(HOT_SQL_FETCH, 3);
 
 /* "\x<hex of SHA-256 of the bearer token>", a bytea literal. */
 static void

@@ -16,12 +16,7 @@
 #include "valid.h"
 
 /* One statement: upsert the linked account, record the new jti. */
-static struct db_stmt issue = DB_STMT(
-    LINKED_ACCOUNT_UPSERT_CTE
-    "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "
-    "  issued_at, expires_at) "
-    "SELECT $6::uuid, $1, $2, (c.r).id, 'session', to_timestamp($7), to_timestamp($8) FROM c "
-    "RETURNING company_id", 8);
+static struct db_stmt issue = DB_STMT(HOT_SQL_ISSUE, 8);
 static struct db_stmt revoke = DB_STMT(
     "WITH u AS (UPDATE session_tokens SET revoked_at = now() "
     "  WHERE jti = $1 AND company_id = $2 AND revoked_at IS NULL AND expires_at > now() "

@@ -1,0 +1,54 @@
+/* hot_sql.h - the statements of the benchmarked endpoints, shared with
+ * bench/floor.c so the floor always runs exactly what hostlinkd runs. */
+#ifndef HOSTLINK_HOT_SQL_H
+#define HOSTLINK_HOT_SQL_H
+
+/* POST /connect-url: $1 token hash, $2 jti, $3 body, $4 config_id,
+ * $5 ttl (ms), $6 company id.  No row: the token is revoked or expired. */
+#define HOT_SQL_STASH \
+    "WITH t AS (SELECT jti, company_id FROM session_tokens " \
+    "  WHERE jti = $2 AND revoked_at IS NULL AND expires_at > now() AND company_id = $6), " \
+    "cfg AS (INSERT INTO connect_configs (company_id, config_id) " \
+    "  SELECT company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) " \
+    "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at) " \
+    "SELECT $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond' FROM t " \
+    "ON CONFLICT (token_hash) DO UPDATE SET body = EXCLUDED.body, " \
+    "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at " \
+    "RETURNING 1"
+
+/* GET /hosted-properties: $1 token hash, $2 jti, $3 company id ->
+ * (token live, stash or NULL); no row: unknown jti. */
+#define HOT_SQL_FETCH \
+    "SELECT t.revoked_at IS NULL AND t.expires_at > now() AND t.company_id = $3, h.body " \
+    "FROM session_tokens t LEFT JOIN hosted_properties h " \
+    "  ON h.token_hash = $1 AND h.jti = t.jti AND h.expires_at > now() " \
+    "WHERE t.jti = $2"
+
+/* Upsert of a linked account from $1..$5 = org_id, environment,
+ * linked_account_id, name (NULL keeps), udf (NULL keeps), as a CTE "c"
+ * (companies AS r, inserted), recording company.created when it inserted. */
+#define LINKED_ACCOUNT_UPSERT_SQL \
+    "INSERT INTO companies (org_id, environment, linked_account_id, name, udf) " \
+    "VALUES ($1, $2, $3, coalesce($4, $3), $5::json) " \
+    "ON CONFLICT (org_id, environment, linked_account_id) DO UPDATE SET " \
+    "name = coalesce($4, companies.name), udf = coalesce($5::json, companies.udf), " \
+    "updated_at = now() "
+#define LINKED_ACCOUNT_UPSERT_CTE \
+    "WITH c AS (" LINKED_ACCOUNT_UPSERT_SQL "RETURNING companies AS r, (xmax = 0) AS inserted), " \
+    "ev AS (INSERT INTO events (id, org_id, environment, event_type, body) " \
+    "  SELECT e.id, (c.r).org_id, (c.r).environment, 'company.created', " \
+    "  hl_event_body(e.id, 'company.created', now(), (c.r).environment, " \
+    "    json_build_object('id', (c.r).id, 'name', (c.r).name, " \
+    "    'linked_account_id', (c.r).linked_account_id), NULL, NULL, NULL) " \
+    "  FROM c, (SELECT gen_random_uuid() AS id) e WHERE c.inserted) "
+
+/* POST /session-token: the upsert, then the token's jti ($6) with iat ($7)
+ * and exp ($8) as Unix times. */
+#define HOT_SQL_ISSUE \
+    LINKED_ACCOUNT_UPSERT_CTE \
+    "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, " \
+    "  issued_at, expires_at) " \
+    "SELECT $6::uuid, $1, $2, (c.r).id, 'session', to_timestamp($7), to_timestamp($8) FROM c " \
+    "RETURNING company_id"
+
+#endif
