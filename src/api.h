@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "compiler.h"
 #include "hot_sql.h"
 #include "token.h"
 #include "valid.h"
@@ -16,6 +17,38 @@ struct config;
 struct db_stmt;
 struct integration;
 struct request;
+
+/* api.c - the handler layer.  A handler validates, runs its statements
+ * through these and sends; every failure is answered here, once. */
+
+/* Sends the error envelope with a printf-style message. */
+void api_error(struct request *req, int status, const char *error, const char *fmt, ...)
+    HL_PRINTF(4, 5);
+/* Runs stmt.  Returns its result (the caller PQclear()s it), or NULL once
+ * it has answered the failure (400 refused input, 503 + Retry-After for an
+ * outage) and logged it with the statement's name and SQLSTATE. */
+PGresult *api_exec(struct request *req, struct db_stmt *stmt, const char *const *params)
+    HL_MUSTCHECK;
+/* As api_exec(), a unique violation answered 409 CONFLICT with conflict. */
+PGresult *api_exec_unique(struct request *req, struct db_stmt *stmt,
+    const char *const *params, const char *conflict) HL_MUSTCHECK;
+/* As api_exec(), no row answered 404 NOT_FOUND "<what> not found". */
+PGresult *api_exec_row(struct request *req, struct db_stmt *stmt, const char *const *params,
+    const char *what) HL_MUSTCHECK;
+/* Runs a one-column statement and sends its first row's text as the JSON
+ * body (404 "<what> not found" when no row). */
+void api_send_text(struct request *req, struct db_stmt *stmt, const char *const *params,
+    const char *what);
+/* Answers the failed result res of stmt (NULL: unreachable) and clears it;
+ * conflict, when not NULL, is the 409 message of a unique violation. */
+void api_db_failed(struct request *req, const struct db_stmt *stmt, PGresult *res,
+    const char *conflict);
+/* Transactions: 0, or -1 once 503 is answered. */
+int api_begin(struct request *req) HL_MUSTCHECK;
+int api_commit(struct request *req) HL_MUSTCHECK;
+/* Transitional, until every handler is on api_exec(). */
+void api_db_error(struct request *req, PGresult *res);
+void api_db_text(struct request *req, PGresult *res, const char *what);
 
 /* api_ops.c */
 void api_ping(struct request *req);

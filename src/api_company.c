@@ -126,7 +126,7 @@ send_company(struct request *req, PGresult *res)
 			    "A company with this linked_account_id already exists");
 			return;
 		}
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	if (PQntuples(res) == 0) {

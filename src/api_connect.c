@@ -81,7 +81,7 @@ api_connect_url(struct request *req)
 	params[5] = req->auth.token.company_id;
 	res = db_exec(&stash, params);
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		goto out;
 	}
 	n = (size_t)PQntuples(res);
@@ -124,7 +124,7 @@ api_hosted_properties(struct request *req)
 	params[2] = req->auth.token.company_id;
 	res = db_exec(&fetch, params);
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0)

@@ -9,6 +9,7 @@
 #include "api.h"
 #include "config.h"
 #include "connection.h"
+#include "crypto.h"
 #include "db.h"
 #include "integration.h"
 #include "outbox.h"
@@ -36,7 +37,7 @@ own_company(struct request *req)
 	int n;
 
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return -1;
 	}
 	n = PQntuples(res);
@@ -85,7 +86,7 @@ api_connection_list(struct request *req)
 		return;
 	res = db_exec(&list, params);
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	o = json_object_new_object();
@@ -113,8 +114,7 @@ connection_platform(struct request *req, struct integration *in)
 	if (valid_body(req, create_fields) < 0)
 		return 0;
 	key = json_object_get_string(json_object_object_get(req->json, "platformKey"));
-	rc = integration_load(req->auth.org_id, req->auth.environment, key,
-	    req->cfg->encryption_key, in);
+	rc = integration_load(req->cfg, req->auth.org_id, req->auth.environment, key, in);
 	if (rc < 0) {
 		response_unavailable(req);
 		return 0;
@@ -236,8 +236,7 @@ api_connection_credentials(struct request *req)
 		return;
 	}
 	creds = json_tokener_parse(pt);
-	explicit_bzero(pt, strlen(pt));
-	free(pt);
+	crypto_free_secret(pt);
 	o = json_object_new_object();
 	json_object_object_add(o, "connectionId", json_object_new_string(c.id));
 	json_object_object_add(o, "integrationKey", json_object_new_string(c.integration_key));
@@ -266,8 +265,7 @@ api_connection_start(struct request *req)
 		response_error(req, 409, "CONNECTION_ALREADY_LINKED", "This connection is already linked");
 		return;
 	}
-	rc = integration_load(c.org_id, c.environment, c.integration_key,
-	    req->cfg->encryption_key, &in);
+	rc = integration_load(req->cfg, c.org_id, c.environment, c.integration_key, &in);
 	if (rc <= 0 || !in.enabled) {
 		integration_free(&in);
 		if (rc < 0)

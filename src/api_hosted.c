@@ -93,7 +93,7 @@ api_link_session(struct request *req)
 	params[1] = version;
 	res = db_exec(&link_company, params);
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	if (PQntuples(res) != 1) {
@@ -118,7 +118,7 @@ rate_limited(struct request *req, const char *bucket, int limit, int window_s)
 	snprintf(w, sizeof(w), "%d", window_s);
 	res = db_exec(&rate_hit, params);
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return -1;
 	}
 	hits = atoi(PQgetvalue(res, 0, 0));
@@ -361,8 +361,7 @@ api_hosted_credentials(struct request *req)
 
 	if (!token_connection(req, &c))
 		return;
-	rc = integration_load(c.org_id, c.environment, c.integration_key,
-	    req->cfg->encryption_key, &in);
+	rc = integration_load(req->cfg, c.org_id, c.environment, c.integration_key, &in);
 	if (rc < 0) {
 		response_unavailable(req);
 		goto out;

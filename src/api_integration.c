@@ -12,6 +12,7 @@
 #include "db.h"
 #include "integration.h"
 #include "request.h"
+#include "sealed.h"
 #include "response.h"
 #include "valid.h"
 
@@ -75,25 +76,16 @@ integration_free(struct integration *in)
 	free(in->authorize_url);
 	free(in->token_url);
 	free(in->client_id);
-	if (in->client_secret != NULL) {
-		explicit_bzero(in->client_secret, strlen(in->client_secret));
-		free(in->client_secret);
-	}
+	crypto_free_secret(in->client_secret);
 	free(in->scopes);
 	if (in->fields != NULL)
 		json_object_put(in->fields);
 	memset(in, 0, sizeof(*in));
 }
 
-static void
-secret_aad(char *aad, size_t len, const char *org_id, const char *env, const char *key)
-{
-	snprintf(aad, len, "client_secret:%s:%s:%s", org_id, env, key);
-}
-
 int
-integration_load(const char *org_id, const char *env, const char *key,
-    const unsigned char *enc_key, struct integration *out)
+integration_load(const struct config *cfg, const char *org_id, const char *env,
+    const char *key, struct integration *out)
 {
 	const char *params[] = { org_id, env, key };
 	const char *type;
@@ -126,17 +118,7 @@ integration_load(const char *org_id, const char *env, const char *key,
 	out->client_id = dup_or_null(res, 5);
 	out->scopes = dup_or_null(res, 7);
 	out->fields = json_tokener_parse(PQgetvalue(res, 0, 8));
-	if (!PQgetisnull(res, 0, 6)) {
-		size_t n;
-		unsigned char *ct = db_get_bytea(res, 0, 6, &n);
-		char aad[160];
-
-		secret_aad(aad, sizeof(aad), org_id, env, key);
-		if (ct == NULL || crypto_open(enc_key, aad, ct, n, &out->client_secret, NULL) < 0)
-			out->client_secret = NULL;
-		if (ct != NULL)
-			PQfreemem(ct);
-	}
+	out->client_secret = sealed_open(cfg, SEALED_CLIENT_SECRET, params, res, 0, 6);
 	PQclear(res);
 	return 1;
 }
@@ -163,7 +145,7 @@ api_integration_list(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment };
 
-	response_db_text(req, db_exec(&list, params), "Integrations");
+	api_db_text(req, db_exec(&list, params), "Integrations");
 }
 
 static bool
@@ -291,7 +273,7 @@ void
 api_integration_put(struct request *req)
 {
 	const char *key = req->params[0], *type, *why = NULL;
-	char scopes[4096], aad[160], *secret_hex = NULL, *fields_json = NULL;
+	char scopes[4096], *secret_hex = NULL, *fields_json = NULL;
 	json_object *oauth2, *fields, *clean = NULL, *v;
 	const char *params[12];
 	PGresult *res;
@@ -333,18 +315,12 @@ api_integration_put(struct request *req)
 		params[8] = json_object_get_string(json_object_object_get(oauth2, "client_id"));
 		v = json_object_object_get(oauth2, "client_secret");
 		if (v != NULL) {
-			unsigned char *ct;
-			size_t n;
-
-			secret_aad(aad, sizeof(aad), req->auth.org_id, req->auth.environment, key);
-			if (crypto_seal(req->cfg->encryption_key, aad, json_object_get_string(v),
-			    (size_t)json_object_get_string_len(v), &ct, &n) < 0 ||
-			    (secret_hex = db_bytea(ct, n)) == NULL) {
-				free(ct);
+			secret_hex = sealed_param(req->cfg, SEALED_CLIENT_SECRET, params,
+			    json_object_get_string(v), (size_t)json_object_get_string_len(v));
+			if (secret_hex == NULL) {
 				response_error(req, 503, "ENCRYPTION_FAILED", "Cannot store the secret; retry");
 				return;
 			}
-			free(ct);
 		}
 		params[9] = secret_hex;
 		params[10] = scopes;
@@ -375,5 +351,5 @@ api_integration_put(struct request *req)
 		response_error(req, 400, "VALIDATION_ERROR", "'oauth2.client_secret' is required");
 		return;
 	}
-	response_db_text(req, res, "Integration");
+	api_db_text(req, res, "Integration");
 }

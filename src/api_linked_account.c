@@ -70,7 +70,7 @@ api_linked_account_put(struct request *req)
 	if (valid_body(req, linked_account_fields) < 0)
 		return;
 	linked_account_params(req, params);
-	response_db_text(req, db_exec(&upsert, params), "Linked account");
+	api_db_text(req, db_exec(&upsert, params), "Linked account");
 }
 
 void
@@ -78,7 +78,7 @@ api_linked_account_get(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
 
-	response_db_text(req, db_exec(&get_one, params), "Linked account");
+	api_db_text(req, db_exec(&get_one, params), "Linked account");
 }
 
 /* Parses a positive page parameter; returns 0, or -1 after sending 400. */
@@ -120,7 +120,7 @@ api_linked_account_list(struct request *req)
 	params[1] = req->auth.environment;
 	params[2] = page_s;
 	params[3] = size_s;
-	response_db_text(req, db_exec(&list, params), "Linked account");
+	api_db_text(req, db_exec(&list, params), "Linked account");
 }
 
 void
@@ -146,7 +146,7 @@ api_linked_account_revoke_tokens(struct request *req)
 	json_object *o;
 
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {

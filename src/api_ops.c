@@ -29,7 +29,7 @@ api_healthz(struct request *req)
 	PGresult *res = db_exec(&select_one, NULL);
 
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	PQclear(res);

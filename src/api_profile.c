@@ -20,7 +20,7 @@ send_profile(struct request *req, PGresult *res)
 	json_object *o;
 
 	if (res == NULL || !db_ok(res) || PQntuples(res) != 1) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	o = json_object_new_object();

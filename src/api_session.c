@@ -97,7 +97,7 @@ api_session_token_revoke(struct request *req)
 	json_object *o;
 
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "1") != 0) {

@@ -204,7 +204,7 @@ api_settings_invite_rotate(struct request *req)
 	PGresult *res = db_exec(&rotate_invite, params);
 
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	send_invite(req, atoi(PQgetvalue(res, 0, 0)));

@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "request.h"
+#include "sealed.h"
 #include "response.h"
 #include "valid.h"
 #include "webhook.h"
@@ -124,18 +125,10 @@ static int
 new_secret(const struct request *req, const char *id, char secret[WEBHOOK_SECRET_LEN + 1],
     char **hex)
 {
-	unsigned char *ct;
-	char aad[64];
-	size_t n;
-
 	*hex = NULL;
 	if (webhook_secret_new(secret) < 0)
 		return -1;
-	snprintf(aad, sizeof(aad), "webhook:%s", id);
-	if (crypto_seal(req->cfg->encryption_key, aad, secret, strlen(secret), &ct, &n) < 0)
-		return -1;
-	*hex = db_bytea(ct, n);
-	free(ct);
+	*hex = sealed_param(req->cfg, SEALED_WEBHOOK_SECRET, &id, secret, strlen(secret));
 	return *hex != NULL ? 0 : -1;
 }
 
@@ -164,7 +157,7 @@ api_webhook_create(struct request *req)
 	res = db_exec(&create, params);
 	free(hex);
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	o = json_tokener_parse(PQgetvalue(res, 0, 0));
@@ -179,7 +172,7 @@ api_webhook_list(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment };
 
-	response_db_text(req, db_exec(&list, params), "Webhook");
+	api_db_text(req, db_exec(&list, params), "Webhook");
 }
 
 void
@@ -187,7 +180,7 @@ api_webhook_get(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
 
-	response_db_text(req, db_exec(&get_one, params), "Webhook");
+	api_db_text(req, db_exec(&get_one, params), "Webhook");
 }
 
 void
@@ -208,7 +201,7 @@ api_webhook_patch(struct request *req)
 	params[5] = ev;
 	v = json_object_object_get(req->json, "enabled");
 	params[6] = v == NULL ? NULL : json_object_get_boolean(v) ? "t" : "f";
-	response_db_text(req, db_exec(&patch, params), "Webhook");
+	api_db_text(req, db_exec(&patch, params), "Webhook");
 }
 
 void
@@ -218,7 +211,7 @@ api_webhook_delete(struct request *req)
 	PGresult *res = db_exec(&delete_one, params);
 
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	if (PQntuples(res) == 0)
@@ -251,7 +244,7 @@ api_webhook_rotate(struct request *req)
 	res = db_exec(&rotate, params);
 	free(hex);
 	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
+		api_db_error(req, res);
 		return;
 	}
 	if (PQntuples(res) == 0) {
@@ -273,7 +266,7 @@ api_webhook_test(struct request *req)
 {
 	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
 
-	response_db_text(req, db_exec(&ping, params), "Webhook");
+	api_db_text(req, db_exec(&ping, params), "Webhook");
 }
 
 void
@@ -299,12 +292,12 @@ api_webhook_deliveries(struct request *req)
 			PQclear(res);
 			response_error(req, 404, "NOT_FOUND", "Webhook not found");
 		} else {
-			response_db_error(req, res);
+			api_db_error(req, res);
 		}
 		return;
 	}
 	PQclear(res);
-	response_db_text(req, db_exec(&deliveries, params), "Webhook");
+	api_db_text(req, db_exec(&deliveries, params), "Webhook");
 	free(status);
 }
 
@@ -314,5 +307,5 @@ api_webhook_retry(struct request *req)
 	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0],
 	    req->params[1] };
 
-	response_db_text(req, db_exec(&retry, params), "Delivery");
+	api_db_text(req, db_exec(&retry, params), "Delivery");
 }

@@ -1,4 +1,4 @@
-/* auth.c - API keys: format, generation, hashing and verification. */
+/* auth.c - who is calling: API keys (format, generation, verification) and bearer tokens with their revocation. */
 #include "autoconf.h"
 
 #include <ctype.h>
@@ -204,4 +204,24 @@ auth_token_live(struct request *req)
 	live = PQntuples(res) == 1;
 	PQclear(res);
 	return live;
+}
+
+int
+auth_token_recheck(struct request *req)
+{
+	if (!req->jti_unchecked)
+		return 0;
+	req->jti_unchecked = false;
+	switch (auth_token_live(req)) {
+	case 1:
+		return 0;
+	case 0:
+		response_reset(req);
+		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
+		return -1;
+	default:
+		response_reset(req);
+		response_unavailable(req);
+		return -1;
+	}
 }

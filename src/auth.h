@@ -1,9 +1,10 @@
-/* auth.h - API keys: format, generation, hashing and verification. */
+/* auth.h - who is calling: API keys (format, generation, verification) and bearer tokens with their revocation. */
 #ifndef HOSTLINK_AUTH_H
 #define HOSTLINK_AUTH_H
 
 #include <stdbool.h>
 
+#include "compiler.h"
 #include "crypto.h"
 
 struct request;
@@ -24,15 +25,22 @@ void auth_key_hash(const char *key, char *lookup, char *hash_hex);
 
 /* Verifies x-api-key and fills req->auth.  Returns 0, or -1 after
  * sending the 401 or 503 response itself. */
-int auth_api_key(struct request *req);
+int auth_api_key(struct request *req) HL_MUSTCHECK;
 
 /* Verifies the Bearer token (any_use: session or link; else session
  * only), fills req->auth, and unless check_jti is false confirms in the
  * database that its jti is live.  Returns 0, or -1 after sending 401/503. */
-int auth_token(struct request *req, bool any_use, bool check_jti);
+int auth_token(struct request *req, bool any_use, bool check_jti) HL_MUSTCHECK;
 
 /* Whether the verified token's jti is still live (not revoked, not
  * expired, not deleted): 1, 0, or -1 when the database failed. */
 int auth_token_live(struct request *req);
+
+/* The revocation check a route left to its handler's statement
+ * (ROUTE_JTI_IN_SQL), for a request that ends before that statement
+ * decided (a client error) or is about to replay a stored response.
+ * Returns 0 when the token is live or was checked already; -1 once 401
+ * (revoked) or 503 has replaced whatever response was recorded. */
+int auth_token_recheck(struct request *req) HL_MUSTCHECK;
 
 #endif

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "integration.h"
 #include "log.h"
+#include "sealed.h"
 #include "outbox.h"
 
 #define STATE_TTL "10 minutes"
@@ -115,31 +116,17 @@ connection_json(const char *id)
 	return o;
 }
 
-static void
-credentials_aad(char *aad, size_t len, const char *id)
-{
-	snprintf(aad, len, "credentials:%s", id);
-}
-
 int
 connection_set_status(const struct config *cfg, const char *id, const char *status,
     const char *from, const char *creds_json, const char *error, const char *event)
 {
 	const char *params[5];
-	char aad[64], *hex = NULL, old[16];
+	char *hex = NULL, old[16];
 	PGresult *res = NULL;
 	int rc = -1;
 
 	if (creds_json != NULL) {
-		unsigned char *ct;
-		size_t n;
-
-		credentials_aad(aad, sizeof(aad), id);
-		if (crypto_seal(cfg->encryption_key, aad, creds_json, strlen(creds_json),
-		    &ct, &n) < 0)
-			return -1;
-		hex = db_bytea(ct, n);
-		free(ct);
+		hex = sealed_param(cfg, SEALED_CREDENTIALS, &id, creds_json, strlen(creds_json));
 		if (hex == NULL)
 			return -1;
 	}
@@ -198,25 +185,11 @@ connection_credentials(const struct config *cfg, const char *id)
 {
 	const char *params[] = { id };
 	PGresult *res = db_exec(&get_credentials, params);
-	unsigned char *ct;
-	char aad[64], *pt = NULL;
-	size_t n;
+	char *pt = NULL;
 
-	if (res == NULL || !db_ok(res) || PQntuples(res) != 1) {
-		if (res != NULL)
-			PQclear(res);
-		return NULL;
-	}
-	ct = db_get_bytea(res, 0, 0, &n);
+	if (res != NULL && db_ok(res) && PQntuples(res) == 1)
+		pt = sealed_open(cfg, SEALED_CREDENTIALS, &id, res, 0, 0);
 	PQclear(res);
-	if (ct == NULL)
-		return NULL;
-	credentials_aad(aad, sizeof(aad), id);
-	if (crypto_open(cfg->encryption_key, aad, ct, n, &pt, NULL) < 0) {
-		log_error("credentials of connection %s do not decrypt", id);
-		pt = NULL;
-	}
-	PQfreemem(ct);
 	return pt;
 }
 
@@ -225,21 +198,6 @@ connection_link_page(const struct config *cfg, const struct connection *c,
     char *out, size_t len)
 {
 	company_redirect(cfg, c->company_id, c->link_version, out, len);
-}
-
-/* Seals text under aad into a bytea parameter (malloc'd) or NULL. */
-static char *
-seal_param(const struct config *cfg, const char *aad, const char *text)
-{
-	unsigned char *ct;
-	size_t n;
-	char *hex;
-
-	if (crypto_seal(cfg->encryption_key, aad, text, strlen(text), &ct, &n) < 0)
-		return NULL;
-	hex = db_bytea(ct, n);
-	free(ct);
-	return hex;
 }
 
 /* Appends "&name=<escaped value>" (or "?..." when first). */
@@ -264,10 +222,10 @@ char *
 connection_authorize_url(const struct config *cfg, const struct connection *c,
     const struct integration *in, const char *return_to)
 {
-	char state[48], verifier[48], challenge[48], aad[64], redirect_uri[600];
+	char state[48], verifier[48], challenge[48], redirect_uri[600];
 	unsigned char h[CRYPTO_SHA256_LEN];
 	char *hash_hex = NULL, *ver_hex = NULL, *ret_hex = NULL, *url = NULL;
-	const char *params[4];
+	const char *params[4], *ids[1];
 	PGresult *res;
 
 	if (crypto_random_b64url(32, state) < 0 || crypto_random_b64url(32, verifier) < 0)
@@ -275,10 +233,10 @@ connection_authorize_url(const struct config *cfg, const struct connection *c,
 	crypto_sha256(verifier, strlen(verifier), h);
 	crypto_b64url(h, sizeof(h), challenge);
 	crypto_sha256(state, strlen(state), h);
-	snprintf(aad, sizeof(aad), "oauth:%s", c->id);
 	hash_hex = db_bytea(h, sizeof(h));
-	ver_hex = seal_param(cfg, aad, verifier);
-	ret_hex = seal_param(cfg, aad, return_to);
+	ids[0] = c->id;
+	ver_hex = sealed_param(cfg, SEALED_OAUTH_STATE, ids, verifier, strlen(verifier));
+	ret_hex = sealed_param(cfg, SEALED_OAUTH_STATE, ids, return_to, strlen(return_to));
 	if (hash_hex == NULL || ver_hex == NULL || ret_hex == NULL)
 		goto out;
 	params[0] = hash_hex;

@@ -182,6 +182,15 @@ crypto_uuid(char out[37])
 #define GCM_NONCE 12
 #define GCM_TAG 16
 
+void
+crypto_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 int
 crypto_seal(const unsigned char key[32], const char *aad, const void *pt,
     size_t len, unsigned char **out, size_t *outlen)

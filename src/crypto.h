@@ -43,6 +43,9 @@ int crypto_seal(const unsigned char key[32], const char *aad, const void *pt,
 int crypto_open(const unsigned char key[32], const char *aad,
     const unsigned char *in, size_t len, char **pt, size_t *ptlen);
 
+/* Wipes and frees a NUL-terminated secret (NULL is a no-op). */
+void crypto_free_secret(char *s);
+
 /* HMAC-SHA256 of data under key into out. */
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
     size_t len, unsigned char out[CRYPTO_SHA256_LEN]);

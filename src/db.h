@@ -7,6 +7,8 @@
 
 #include <libpq-fe.h>
 
+#include "compiler.h"
+
 struct config;
 
 /* A prepared statement, declared next to the code that uses it:
@@ -15,10 +17,13 @@ struct config;
 struct db_stmt {
 	const char *sql;
 	int nparams;
+	const char *where;          /* "file.c:line" of its declaration, for logs */
 	unsigned prepared_gen;      /* connection generation it was prepared on */
 	char name[24];
 };
-#define DB_STMT(sql_, n_) { (sql_), (n_), 0, { 0 } }
+#define DB_STMT_STR2(x) #x
+#define DB_STMT_STR(x) DB_STMT_STR2(x)
+#define DB_STMT(sql_, n_) { (sql_), (n_), __FILE__ ":" DB_STMT_STR(__LINE__), 0, { 0 } }
 
 /* After fork: remembers the settings and tries to connect once.  A
  * failure is not fatal: requests get 503 until the database is back. */
@@ -56,8 +61,8 @@ int db_notifications(void);
 int db_command(const char *sql);
 
 /* Transactions: return 0, or -1 when the database failed (answer 503). */
-int db_begin(void);
-int db_commit(void);
+int db_begin(void) HL_MUSTCHECK;
+int db_commit(void) HL_MUSTCHECK;
 void db_rollback(void);
 
 #endif

@@ -8,9 +8,9 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
-#include "auth.h"
 #include "idempotency.h"
 #include "request.h"
+#include "sealed.h"
 #include "response.h"
 
 /* Takes a new key, or one whose 24 hours are over. */
@@ -39,30 +39,14 @@ scope(const struct request *req)
 	return req->auth.bearer != NULL ? req->auth.token.jti : "key";
 }
 
+/* The row identity a stored response is sealed to. */
 static void
-aad(char *out, size_t len, const struct request *req, const char *scope, const char *key)
+row_ids(const struct request *req, const char *key, const char *ids[4])
 {
-	snprintf(out, len, "idempotency:%s:%s:%s:%s", req->auth.org_id, req->auth.environment,
-	    scope, key);
-}
-
-/* The stored response, decrypted (malloc'd), or NULL. */
-static char *
-open_response(const struct request *req, const PGresult *res, const char *scope,
-    const char *key)
-{
-	unsigned char *ct;
-	char a[400], *pt = NULL;
-	size_t n;
-
-	ct = db_get_bytea(res, 0, 2, &n);
-	if (ct == NULL)
-		return NULL;
-	aad(a, sizeof(a), req, scope, key);
-	if (crypto_open(req->cfg->encryption_key, a, ct, n, &pt, NULL) < 0)
-		pt = NULL;
-	PQfreemem(ct);
-	return pt;
+	ids[0] = req->auth.org_id;
+	ids[1] = req->auth.environment;
+	ids[2] = scope(req);
+	ids[3] = key;
 }
 
 static int
@@ -95,20 +79,6 @@ idempotency_begin(struct request *req)
 		    "Idempotency-Key must be 1 to 255 visible ASCII characters");
 		return 1;
 	}
-	/* A replay must not outlive the token that made the first request. */
-	if (req->jti_unchecked) {
-		int live = auth_token_live(req);
-
-		req->jti_unchecked = false;
-		if (live < 0) {
-			response_unavailable(req);
-			return 1;
-		}
-		if (live == 0) {
-			response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
-			return 1;
-		}
-	}
 	/* The fingerprint covers method, URI (path and query) and body. */
 	parts[0] = method;
 	lens[0] = strlen(method) + 1;
@@ -132,7 +102,6 @@ idempotency_begin(struct request *req)
 	if (PQntuples(res) == 1) {
 		PQclear(res);
 		req->idempotent_owner = true;
-		req->capture = true;
 		return 0;
 	}
 	PQclear(res);
@@ -153,7 +122,11 @@ idempotency_begin(struct request *req)
 		response_error(req, 409, "IDEMPOTENCY_KEY_IN_USE",
 		    "A request with this Idempotency-Key is in progress; retry shortly");
 	} else {
-		char *body = open_response(req, res, scope(req), key);
+		const char *ids[4];
+		char *body;
+
+		row_ids(req, key, ids);
+		body = sealed_open(req->cfg, SEALED_IDEMPOTENT, ids, res, 0, 2);
 
 		if (body == NULL) {
 			response_error(req, 409, "IDEMPOTENCY_KEY_REUSED",
@@ -161,8 +134,7 @@ idempotency_begin(struct request *req)
 		} else {
 			response_send(req, atoi(PQgetvalue(res, 0, 1)), "application/json",
 			    "Idempotent-Replayed: true\r\n", body, strlen(body));
-			explicit_bzero(body, strlen(body));
-			free(body);
+			crypto_free_secret(body);
 		}
 	}
 	PQclear(res);
@@ -185,17 +157,11 @@ idempotency_finish(struct request *req)
 	params[1] = req->auth.environment;
 	params[2] = request_param(req, "HTTP_IDEMPOTENCY_KEY");
 	/* Responses hold tokens and secrets: they are kept sealed. */
-	if (req->status < 500 && req->captured != NULL) {
-		unsigned char *ct;
-		char a[400];
-		size_t n;
+	if (req->status < 500 && req->out_body != NULL) {
+		const char *ids[4];
 
-		aad(a, sizeof(a), req, scope(req), params[2]);
-		if (crypto_seal(req->cfg->encryption_key, a, req->captured, strlen(req->captured),
-		    &ct, &n) == 0) {
-			sealed = db_bytea(ct, n);
-			free(ct);
-		}
+		row_ids(req, params[2], ids);
+		sealed = sealed_param(req->cfg, SEALED_IDEMPOTENT, ids, req->out_body, req->out_len);
 	}
 	if (sealed == NULL) {
 		/* A 5xx, or nothing to keep: free the key so a retry runs again. */

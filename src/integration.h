@@ -6,6 +6,8 @@
 
 #include <json-c/json.h>
 
+struct config;
+
 enum auth_type { AUTH_TYPE_SANDBOX, AUTH_TYPE_OAUTH2, AUTH_TYPE_API_KEY };
 
 struct integration {
@@ -19,8 +21,8 @@ struct integration {
 
 /* Loads integration key of (org, env).  Returns 1 found, 0 unknown, -1
  * when the database failed.  Release with integration_free(). */
-int integration_load(const char *org_id, const char *env, const char *key,
-    const unsigned char *enc_key, struct integration *out);
+int integration_load(const struct config *cfg, const char *org_id, const char *env,
+    const char *key, struct integration *out);
 void integration_free(struct integration *in);
 
 const char *integration_type_name(enum auth_type t);

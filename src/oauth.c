@@ -17,6 +17,7 @@
 #include "log.h"
 #include "outbound.h"
 #include "request.h"
+#include "sealed.h"
 #include "response.h"
 
 #define EXCHANGE_MAX (64 * 1024)
@@ -49,22 +50,6 @@ state_param(const char *state)
 			return NULL;
 	crypto_sha256(state, 43, h);
 	return db_bytea(h, sizeof(h));
-}
-
-static char *
-open_sealed(const struct config *cfg, const PGresult *res, int col, const char *aad)
-{
-	unsigned char *ct;
-	char *pt = NULL;
-	size_t n;
-
-	ct = db_get_bytea(res, 0, col, &n);
-	if (ct == NULL)
-		return NULL;
-	if (crypto_open(cfg->encryption_key, aad, ct, n, &pt, NULL) < 0)
-		pt = NULL;
-	PQfreemem(ct);
-	return pt;
 }
 
 struct growbuf {
@@ -165,10 +150,7 @@ out:
 	json_object_put(o);
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
-	if (form != NULL) {
-		explicit_bzero(form, strlen(form));
-		free(form);
-	}
+	crypto_free_secret(form);
 	free(body.data);
 	return result;
 }
@@ -210,7 +192,8 @@ api_oauth_callback(struct request *req)
 	const char *params[1], *why = NULL, *message = NULL;
 	struct integration in = { 0 };
 	struct connection c;
-	char aad[64], *url = NULL;
+	char *url = NULL;
+	const char *ids[1];
 	PGresult *res = NULL;
 	int status_code = 200, rc;
 
@@ -237,15 +220,14 @@ api_oauth_callback(struct request *req)
 			response_error(req, 400, "INVALID_STATE", "The connection no longer exists");
 		goto out;
 	}
-	snprintf(aad, sizeof(aad), "oauth:%s", c.id);
-	verifier = open_sealed(req->cfg, res, 1, aad);
-	return_to = open_sealed(req->cfg, res, 2, aad);
+	ids[0] = c.id;
+	verifier = sealed_open(req->cfg, SEALED_OAUTH_STATE, ids, res, 0, 1);
+	return_to = sealed_open(req->cfg, SEALED_OAUTH_STATE, ids, res, 0, 2);
 	if (verifier == NULL || return_to == NULL) {
 		response_error(req, 400, "INVALID_STATE", "The state cannot be read; start again");
 		goto out;
 	}
-	rc = integration_load(c.org_id, c.environment, c.integration_key,
-	    req->cfg->encryption_key, &in);
+	rc = integration_load(req->cfg, c.org_id, c.environment, c.integration_key, &in);
 	if (rc <= 0) {
 		if (rc < 0)
 			response_unavailable(req);
@@ -311,14 +293,8 @@ out:
 	if (res != NULL)
 		PQclear(res);
 	integration_free(&in);
-	if (creds != NULL) {
-		explicit_bzero(creds, strlen(creds));
-		free(creds);
-	}
-	if (verifier != NULL) {
-		explicit_bzero(verifier, strlen(verifier));
-		free(verifier);
-	}
+	crypto_free_secret(creds);
+	crypto_free_secret(verifier);
 	free(return_to);
 	free(url);
 	free(hash);

@@ -209,7 +209,8 @@ request_cleanup(struct request *req)
 
 	free(req->uri);
 	free(req->body);
-	free(req->captured);
+	free(req->out_headers);
+	free(req->out_body);
 	if (req->json != NULL)
 		json_object_put(req->json);
 	for (i = 0; i < req->nparams; i++)

@@ -51,9 +51,13 @@ struct request {
 
 	struct request_auth auth;
 
-	int status;                 /* sent status, 0 until a response is sent */
-	bool capture;               /* keep a copy of the response body */
-	char *captured;             /* that copy, owned */
+	/* The response, recorded by response_send() and written by
+	 * response_flush() once the request is done. */
+	int status;                 /* 0 until a response is recorded */
+	const char *out_type;       /* Content-Type (static) */
+	char *out_headers;          /* extra "Name: value\r\n" lines, owned */
+	char *out_body;             /* body, NUL-terminated, owned */
+	size_t out_len;
 	bool idempotent_owner;      /* this request holds its Idempotency-Key */
 	bool jti_unchecked;         /* token revocation not yet checked */
 	int64_t start_us;

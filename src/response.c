@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "db.h"
 #include "request.h"
 #include "response.h"
 
@@ -61,37 +59,77 @@ void
 response_send(struct request *req, int status, const char *content_type,
     const char *extra_headers, const char *body, size_t len)
 {
-	char head[1024];
-	int n;
-
 	if (req->status != 0)
 		return;         /* one response per request */
 	req->status = status;
-	if (req->capture) {
-		req->captured = malloc(len + 1);
-		if (req->captured != NULL) {
-			memcpy(req->captured, body != NULL ? body : "", len);
-			req->captured[len] = '\0';
-		}
-	}
-	if (req->fcgx == NULL)
+	req->out_type = content_type != NULL ? content_type : "application/json";
+	req->out_headers = extra_headers != NULL ? strdup(extra_headers) : NULL;
+	req->out_body = malloc(len + 1);
+	if (req->out_body == NULL || (extra_headers != NULL && req->out_headers == NULL)) {
+		/* Out of memory: what is left is a bare status line. */
+		free(req->out_body);
+		free(req->out_headers);
+		req->out_body = NULL;
+		req->out_headers = NULL;
+		req->out_len = 0;
+		req->status = 503;
 		return;
-	n = snprintf(head, sizeof(head),
+	}
+	if (len > 0)
+		memcpy(req->out_body, body, len);
+	req->out_body[len] = '\0';
+	req->out_len = len;
+}
+
+void
+response_reset(struct request *req)
+{
+	free(req->out_headers);
+	free(req->out_body);
+	req->out_headers = NULL;
+	req->out_body = NULL;
+	req->out_len = 0;
+	req->out_type = NULL;
+	req->status = 0;
+}
+
+int
+response_flush(struct request *req)
+{
+	static const char fmt[] =
 	    "Status: %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "%s\r\n",
-	    status, response_reason(status),
-	    content_type != NULL ? content_type : "application/json",
-	    len, req->request_id, extra_headers != NULL ? extra_headers : "");
-	if (n < 0 || (size_t)n >= sizeof(head))
-		return;
-	FCGX_PutStr(head, n, req->fcgx->out);
-	if (len > 0)
-		FCGX_PutStr(body, (int)len, req->fcgx->out);
+	    "%s\r\n";
+	const char *type = req->out_type != NULL ? req->out_type : "application/json";
+	const char *extra = req->out_headers != NULL ? req->out_headers : "";
+	char small[1024], *head = small;
+	int n, rc = 0;
+
+	if (req->fcgx == NULL)
+		return 0;
+	n = snprintf(small, sizeof(small), fmt, req->status, response_reason(req->status),
+	    type, req->out_len, req->request_id, extra);
+	if (n < 0)
+		return -1;
+	/* Headers have no fixed cap: a long Location is written whole. */
+	if ((size_t)n >= sizeof(small)) {
+		head = malloc((size_t)n + 1);
+		if (head == NULL)
+			return -1;
+		snprintf(head, (size_t)n + 1, fmt, req->status, response_reason(req->status),
+		    type, req->out_len, req->request_id, extra);
+	}
+	if (FCGX_PutStr(head, n, req->fcgx->out) != n ||
+	    (req->out_len > 0 &&
+	    FCGX_PutStr(req->out_body, (int)req->out_len, req->fcgx->out) != (int)req->out_len))
+		rc = -1;
+	if (head != small)
+		free(head);
+	return rc;
 }
 
 void
@@ -129,23 +167,6 @@ response_error_h(struct request *req, int status, const char *error,
 	size_t len = 0;
 	const char *s;
 
-	/* A revoked token hears 401 before anything about its request. */
-	if (req->jti_unchecked && status >= 400 && status < 500 && status != 401) {
-		int live;
-
-		req->jti_unchecked = false;
-		live = auth_token_live(req);
-		if (live < 0) {
-			response_unavailable(req);
-			return;
-		}
-		if (live == 0) {
-			status = 401;
-			error = "INVALID_TOKEN";
-			message = "Token Revoked";
-			extra_headers = NULL;
-		}
-	}
 	o = response_envelope(status, error, message, req->request_id);
 	s = json_object_to_json_string_length(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -159,40 +180,6 @@ response_error(struct request *req, int status, const char *error,
     const char *message)
 {
 	response_error_h(req, status, error, message, NULL);
-}
-
-void
-response_db_error(struct request *req, PGresult *res)
-{
-	const char *state = res != NULL ? db_sqlstate(res) : "";
-
-	if (state[0] == '2' && (state[1] == '2' || state[1] == '3')) {
-		response_error(req, 400, "INVALID_INPUT",
-		    "The request holds a value that cannot be stored");
-	} else {
-		response_unavailable(req);
-	}
-	if (res != NULL)
-		PQclear(res);
-}
-
-void
-response_db_text(struct request *req, PGresult *res, const char *what)
-{
-	char msg[96];
-
-	if (res == NULL || !db_ok(res)) {
-		response_db_error(req, res);
-		return;
-	}
-	if (PQntuples(res) == 0) {
-		snprintf(msg, sizeof(msg), "%s not found", what);
-		response_error(req, 404, "NOT_FOUND", msg);
-	} else {
-		response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
-		    (size_t)PQgetlength(res, 0, 0));
-	}
-	PQclear(res);
 }
 
 void

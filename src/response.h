@@ -1,16 +1,16 @@
-/* response.h - writing responses: JSON bodies and the error envelope. */
+/* response.h - writing responses: JSON bodies and the error envelope (a leaf: no database, no auth). */
 #ifndef HOSTLINK_RESPONSE_H
 #define HOSTLINK_RESPONSE_H
 
 #include <stddef.h>
 
 #include <json-c/json.h>
-#include <libpq-fe.h>
 
 struct request;
 
-/* Sends status with body (may be NULL/0).  extra_headers is NULL or
- * complete "Name: value\r\n" lines.  Takes nothing over. */
+/* Records the response: status with body (may be NULL/0); extra_headers is
+ * NULL or complete "Name: value\r\n" lines.  Copies both; the first
+ * response of a request wins.  Nothing is written before response_flush(). */
 void response_send(struct request *req, int status, const char *content_type,
     const char *extra_headers, const char *body, size_t len);
 /* Sends obj as JSON and releases it (json_object_put). */
@@ -24,14 +24,12 @@ void response_error_h(struct request *req, int status, const char *error,
 /* 503 DATABASE_UNAVAILABLE with Retry-After. */
 void response_unavailable(struct request *req);
 
-/* Answers a failed statement: 400 when the database refused the input
- * (SQLSTATE classes 22 and 23), else 503.  Clears res (may be NULL). */
-void response_db_error(struct request *req, PGresult *res);
+/* Forgets the recorded response, so that another can take its place. */
+void response_reset(struct request *req);
 
-/* Answers a one-column result: its first row's text as the JSON body,
- * 404 NOT_FOUND "<what> not found" when it has no rows, or as
- * response_db_error() when the statement failed.  Clears res. */
-void response_db_text(struct request *req, PGresult *res, const char *what);
+/* Writes the recorded response to the client; headers of any length.
+ * Returns 0, or -1 when the client could not be written to. */
+int response_flush(struct request *req);
 
 /* "Not Found" etc., and "NOT_FOUND" etc. */
 const char *response_reason(int status);

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "log.h"
 #include "outbound.h"
+#include "sealed.h"
 #include "webhook.h"
 
 #define CLAIM_BATCH "10"
@@ -163,18 +164,7 @@ header(char *buf, size_t size, size_t n, void *arg)
 static char *
 open_secret(const struct config *cfg, const PGresult *res, int row, int col, const char *id)
 {
-	unsigned char *ct;
-	char aad[64], *pt = NULL;
-	size_t n;
-
-	ct = db_get_bytea(res, row, col, &n);
-	if (ct == NULL)
-		return NULL;
-	snprintf(aad, sizeof(aad), "webhook:%s", id);
-	if (crypto_open(cfg->encryption_key, aad, ct, n, &pt, NULL) < 0)
-		pt = NULL;
-	PQfreemem(ct);
-	return pt;
+	return sealed_open(cfg, SEALED_WEBHOOK_SECRET, &id, res, row, col);
 }
 
 /* Delivers one claimed row.  Returns the outcome: 1 delivered, 0 will
@@ -284,14 +274,8 @@ decided:
 	    error != NULL && outcome != 1 ? error : "");
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
-	if (secret != NULL) {
-		explicit_bzero(secret, strlen(secret));
-		free(secret);
-	}
-	if (old != NULL) {
-		explicit_bzero(old, strlen(old));
-		free(old);
-	}
+	crypto_free_secret(secret);
+	crypto_free_secret(old);
 	return outcome;
 }
 

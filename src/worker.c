@@ -161,8 +161,10 @@ parse_json_body(struct request *req, bool raw)
 	return 0;
 }
 
+/* Routes, authenticates, reads and validates the request and runs its
+ * handler; any step may answer and end it. */
 static void
-dispatch(struct request *req)
+route(struct request *req)
 {
 	const char *uri = request_param(req, "REQUEST_URI");
 	char allow[64], hdr[96];
@@ -230,10 +232,24 @@ dispatch(struct request *req)
 		response_unavailable(req);
 		return;
 	}
+	/* A replay must not outlive the token that made the first request. */
+	if ((r->flags & ROUTE_IDEMPOTENT) && request_param(req, "HTTP_IDEMPOTENCY_KEY") != NULL &&
+	    auth_token_recheck(req) < 0)
+		return;
 	if ((r->flags & ROUTE_IDEMPOTENT) && idempotency_begin(req) != 0)
 		return;
 	r->handler(req);
 	db_rollback();      /* a handler that left a transaction open is a bug */
+}
+
+static void
+dispatch(struct request *req)
+{
+	route(req);
+	/* A revoked token hears 401 before anything about its request. */
+	if (req->status >= 400 && req->status < 500 && req->status != 401 &&
+	    auth_token_recheck(req) < 0)
+		log_debug("rid=%s the token was revoked", req->request_id);
 	if (req->idempotent_owner)
 		idempotency_finish(req);
 	if (req->status == 0) {
@@ -266,6 +282,8 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	    ? request_param(&req, "REQUEST_METHOD") : "-", uri);
 
 	dispatch(&req);
+	if (response_flush(&req) < 0)
+		log_info("rid=%s the client went away before the response", req.request_id);
 
 	dur = now_us() - req.start_us;
 	log_escape(esc, sizeof(esc), uri, strlen(uri));

@@ -1,4 +1,4 @@
-/* test_crypto.c - hashing, encodings, API-key format and log escaping. */
+/* test_crypto.c - hashing, encodings, API-key format, sealed-column AAD formats and log escaping. */
 #include "autoconf.h"
 
 #include <string.h>
@@ -6,7 +6,36 @@
 #include "auth.h"
 #include "crypto.h"
 #include "log.h"
+#include "sealed.h"
 #include "tap.h"
+
+/* Stored rows are sealed under these associated data: a change to a
+ * format makes every stored value of its column unreadable. */
+static void
+sealed_rows(void)
+{
+	static const struct {
+		enum sealed_column col;
+		const char *ids[4];
+		const char *want;
+	} rows[] = {
+		{ SEALED_CREDENTIALS, { "c1" }, "credentials:c1" },
+		{ SEALED_CLIENT_SECRET, { "o1", "test", "xero" }, "client_secret:o1:test:xero" },
+		{ SEALED_WEBHOOK_SECRET, { "w1" }, "webhook:w1" },
+		{ SEALED_OAUTH_STATE, { "c2" }, "oauth:c2" },
+		{ SEALED_IDEMPOTENT, { "o1", "live", "key", "k-1" }, "idempotency:o1:live:key:k-1" },
+	};
+	char aad[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		ok(sealed_aad(rows[i].col, rows[i].ids, aad, sizeof(aad)) == 0,
+		    "sealed AAD %zu fits", i);
+		is_str(aad, rows[i].want, "sealed AAD format of %s", rows[i].want);
+	}
+	ok(sealed_aad(SEALED_CREDENTIALS, rows[0].ids, aad, 10) < 0,
+	    "sealed AAD that does not fit is refused, not cut");
+}
 
 int
 main(void)
@@ -44,6 +73,8 @@ main(void)
 	ok(!auth_key_wellformed("hl_prod_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "bad env");
 	ok(!auth_key_wellformed("hl_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'"), "quote");
 	ok(auth_key_wellformed("hl_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "shape ok");
+
+	sealed_rows();
 
 	log_escape(esc, sizeof(esc), "a\"b\\c\nd\x01\xff", 9);
 	is_str(esc, "a\\x22b\\x5cc\\x0ad\\x01\\xff", "log escape");
