@@ -7,6 +7,7 @@
 
 #include "api.h"
 #include "db.h"
+#include "integration.h"
 #include "log.h"
 #include "request.h"
 #include "response.h"
@@ -23,30 +24,15 @@ api_error(struct request *req, int status, const char *error, const char *fmt, .
 	response_error(req, status, error, msg);
 }
 
-/* The file and line a statement was declared at, without the directories. */
-static const char *
-stmt_where(const struct db_stmt *stmt)
-{
-	const char *slash = strrchr(stmt->where, '/');
-
-	return slash != NULL ? slash + 1 : stmt->where;
-}
-
 void
-api_db_failed(struct request *req, const struct db_stmt *stmt, PGresult *res,
-    const char *conflict)
+api_db_failed(struct request *req, PGresult *res, const char *conflict)
 {
 	const char *state = res != NULL ? db_sqlstate(res) : "";
 
 	if (res == NULL) {
-		log_warn("rid=%s statement %s: database unavailable", req->request_id,
-		    stmt_where(stmt));
 		response_unavailable(req);
 		return;
 	}
-	/* SQLSTATE and statement only: the message may quote the input. */
-	log_warn("rid=%s statement %s failed: SQLSTATE %s", req->request_id,
-	    stmt_where(stmt), state);
 	if (conflict != NULL && strcmp(state, "23505") == 0)
 		response_error(req, 409, "CONFLICT", conflict);
 	else if (state[0] == '2' && (state[1] == '2' || state[1] == '3'))
@@ -64,7 +50,7 @@ api_exec(struct request *req, struct db_stmt *stmt, const char *const *params)
 
 	if (res != NULL && db_ok(res))
 		return res;
-	api_db_failed(req, stmt, res, NULL);
+	api_db_failed(req, res, NULL);
 	return NULL;
 }
 
@@ -76,7 +62,7 @@ api_exec_unique(struct request *req, struct db_stmt *stmt, const char *const *pa
 
 	if (res != NULL && db_ok(res))
 		return res;
-	api_db_failed(req, stmt, res, conflict);
+	api_db_failed(req, res, conflict);
 	return NULL;
 }
 
@@ -134,9 +120,7 @@ api_commit(struct request *req)
 void
 api_db_error(struct request *req, PGresult *res)
 {
-	static const struct db_stmt unnamed = { "", 0, "a statement", 0, { 0 } };
-
-	api_db_failed(req, &unnamed, res, NULL);
+	api_db_failed(req, res, NULL);
 }
 
 /* Transitional: answers a one-column result as api_send_text() does.  Clears res. */
@@ -153,4 +137,31 @@ api_db_text(struct request *req, PGresult *res, const char *what)
 		response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
 		    (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
+}
+
+static const struct valid_field platform_fields[] = {
+	{ "platformKey", VALID_STRING, true, 1, 64 },
+	{ NULL, 0, false, 0, 0 },
+};
+
+int
+api_body_platform(struct request *req, struct integration *in)
+{
+	const char *key;
+	int rc;
+
+	if (valid_body(req, platform_fields) < 0)
+		return -1;
+	key = json_object_get_string(json_object_object_get(req->json, "platformKey"));
+	rc = integration_load(req->cfg, req->auth.org_id, req->auth.environment, key, in);
+	if (rc < 0) {
+		response_unavailable(req);
+		return -1;
+	}
+	if (rc == 0 || !in->enabled) {
+		integration_free(in);
+		response_error(req, 404, "PLATFORM_NOT_FOUND", "No enabled platform with that key");
+		return -1;
+	}
+	return 0;
 }

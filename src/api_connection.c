@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "company.h"
 #include "config.h"
 #include "connection.h"
 #include "crypto.h"
@@ -14,6 +15,7 @@
 #include "integration.h"
 #include "outbox.h"
 #include "request.h"
+#include "settings.h"
 #include "response.h"
 #include "valid.h"
 
@@ -98,35 +100,6 @@ api_connection_list(struct request *req)
 	response_json(req, 200, o);
 }
 
-static const struct valid_field create_fields[] = {
-	{ "platformKey", VALID_STRING, true, 1, 64 },
-	{ NULL, 0, false, 0, 0 },
-};
-
-/* Loads an enabled integration named by the body's platformKey:
- * 1, or 0 after sending 400/404/503. */
-int
-connection_platform(struct request *req, struct integration *in)
-{
-	const char *key;
-	int rc;
-
-	if (valid_body(req, create_fields) < 0)
-		return 0;
-	key = json_object_get_string(json_object_object_get(req->json, "platformKey"));
-	rc = integration_load(req->cfg, req->auth.org_id, req->auth.environment, key, in);
-	if (rc < 0) {
-		response_unavailable(req);
-		return 0;
-	}
-	if (rc == 0 || !in->enabled) {
-		integration_free(in);
-		response_error(req, 404, "PLATFORM_NOT_FOUND", "No enabled platform with that key");
-		return 0;
-	}
-	return 1;
-}
-
 void
 api_connection_create(struct request *req)
 {
@@ -134,7 +107,7 @@ api_connection_create(struct request *req)
 	json_object *o;
 	char id[37];
 
-	if (own_company(req) != 1 || !connection_platform(req, &in))
+	if (own_company(req) != 1 || api_body_platform(req, &in) < 0)
 		return;
 	o = connection_create(req->params[0], &in, id);
 	integration_free(&in);

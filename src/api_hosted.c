@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "capability.h"
+#include "company.h"
 #include "config.h"
 #include "connection.h"
 #include "crypto.h"
@@ -17,6 +18,8 @@
 #include "integration.h"
 #include "outbox.h"
 #include "request.h"
+#include "settings.h"
+#include "session.h"
 #include "response.h"
 #include "valid.h"
 
@@ -284,7 +287,7 @@ api_hosted_connection_create(struct request *req)
 	char id[37] = "", page[1200], *url;
 	PGresult *res;
 
-	if (!connection_platform(req, &in))
+	if (api_body_platform(req, &in) < 0)
 		return;
 	/* Re-authorizing reuses the platform's connection that is not Linked. */
 	params[0] = company;

@@ -81,29 +81,6 @@ api_linked_account_get(struct request *req)
 	api_db_text(req, db_exec(&get_one, params), "Linked account");
 }
 
-/* Parses a positive page parameter; returns 0, or -1 after sending 400. */
-int
-page_param(struct request *req, const char *name, long def, long max, long *out)
-{
-	char *v = request_query_get(req, name), *end;
-	char msg[96];
-	long n;
-
-	*out = def;
-	if (v == NULL)
-		return 0;
-	n = strtol(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || n < 1 || n > max) {
-		free(v);
-		snprintf(msg, sizeof(msg), "'%s' must be a whole number from 1 to %ld", name, max);
-		response_error(req, 400, "VALIDATION_ERROR", msg);
-		return -1;
-	}
-	free(v);
-	*out = n;
-	return 0;
-}
-
 void
 api_linked_account_list(struct request *req)
 {
@@ -111,8 +88,8 @@ api_linked_account_list(struct request *req)
 	const char *params[4];
 	long page, size;
 
-	if (page_param(req, "page", 1, 1000000, &page) < 0 ||
-	    page_param(req, "page_size", 20, 100, &size) < 0)
+	if (valid_query_long(req, "page", 1, 1000000, &page) < 0 ||
+	    valid_query_long(req, "page_size", 20, 100, &size) < 0)
 		return;
 	snprintf(page_s, sizeof(page_s), "%ld", page);
 	snprintf(size_s, sizeof(size_s), "%ld", size);

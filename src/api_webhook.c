@@ -94,7 +94,7 @@ check_body(struct request *req, bool need_url, char *events, size_t len, const c
 
 	*ev = NULL;
 	if ((url != NULL || need_url) &&
-	    (url == NULL || !settings_url_ok(json_object_get_string(url), false))) {
+	    (url == NULL || !valid_url(json_object_get_string(url), false))) {
 		response_error(req, 400, "VALIDATION_ERROR", "'url' must be an http(s) URL");
 		return -1;
 	}

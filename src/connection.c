@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "api.h"
+#include "company.h"
 #include "config.h"
 #include "connection.h"
 #include "crypto.h"

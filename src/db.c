@@ -18,6 +18,7 @@ static unsigned stmt_seq;           /* names statements s1, s2, ... */
 static int64_t last_attempt_ms = -1000000;
 static bool in_tx;
 static char listen_sql[96];
+static const char *request_id = "-";   /* for log lines: the request being served */
 
 static bool
 db_connect(void)
@@ -139,8 +140,37 @@ exec_once(struct db_stmt *stmt, const char *const *params)
 	return res;
 }
 
-PGresult *
-db_exec(struct db_stmt *stmt, const char *const *params)
+void
+db_set_request(const char *rid)
+{
+	request_id = rid != NULL ? rid : "-";
+}
+
+/* The file and line a statement was declared at, without the directories. */
+static const char *
+stmt_where(const struct db_stmt *stmt)
+{
+	const char *slash = strrchr(stmt->where, '/');
+
+	return slash != NULL ? slash + 1 : stmt->where;
+}
+
+/* Logs a failed statement once, by name and SQLSTATE (its message may
+ * quote the input, which may be a secret). */
+static PGresult *
+logged(const struct db_stmt *stmt, PGresult *res)
+{
+	if (res == NULL)
+		log_warn("rid=%s statement %s: database unavailable", request_id,
+		    stmt_where(stmt));
+	else if (!db_ok(res))
+		log_warn("rid=%s statement %s failed: SQLSTATE %s", request_id,
+		    stmt_where(stmt), db_sqlstate(res));
+	return res;
+}
+
+static PGresult *
+exec_retrying(struct db_stmt *stmt, const char *const *params)
 {
 	PGresult *res;
 
@@ -160,6 +190,12 @@ db_exec(struct db_stmt *stmt, const char *const *params)
 	if (!db_connect())
 		return NULL;
 	return exec_once(stmt, params);
+}
+
+PGresult *
+db_exec(struct db_stmt *stmt, const char *const *params)
+{
+	return logged(stmt, exec_retrying(stmt, params));
 }
 
 static int

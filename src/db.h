@@ -37,8 +37,13 @@ bool db_available(void);
 /* Runs a prepared statement with text parameters (NULL = SQL NULL).
  * Returns the result, which the caller PQclear()s, also for SQL errors
  * (check with db_ok()); returns NULL when the database is unreachable,
- * after one reconnect-and-retry when that is safe (outside a transaction). */
+ * after one reconnect-and-retry when that is safe (outside a transaction).
+ * A failure is logged here, once, with the statement's file:line. */
 PGresult *db_exec(struct db_stmt *stmt, const char *const *params);
+
+/* Names the request being served in the log lines of failed statements
+ * (NULL: none). */
+void db_set_request(const char *request_id);
 
 /* True for PGRES_COMMAND_OK / PGRES_TUPLES_OK. */
 bool db_ok(const PGresult *res);

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "api.h"
+#include "company.h"
 #include "config.h"
 #include "connection.h"
 #include "crypto.h"
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "outbound.h"
 #include "request.h"
+#include "settings.h"
 #include "sealed.h"
 #include "response.h"
 

@@ -79,3 +79,42 @@ valid_body(struct request *req, const struct valid_field *fields)
 	}
 	return 0;
 }
+
+/* Parses a positive page parameter; returns 0, or -1 after sending 400. */
+int
+valid_query_long(struct request *req, const char *name, long def, long max, long *out)
+{
+	char *v = request_query_get(req, name), *end;
+	char msg[96];
+	long n;
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || n < 1 || n > max) {
+		free(v);
+		snprintf(msg, sizeof(msg), "'%s' must be a whole number from 1 to %ld", name, max);
+		response_error(req, 400, "VALIDATION_ERROR", msg);
+		return -1;
+	}
+	free(v);
+	*out = n;
+	return 0;
+}
+
+bool
+valid_url(const char *s, bool https_only)
+{
+	size_t i;
+
+	if (strlen(s) > 2048)
+		return false;
+	if (strncmp(s, "https://", 8) != 0 && (https_only || strncmp(s, "http://", 7) != 0))
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
+		    s[i] == '"' || s[i] == '<' || s[i] == '>' || s[i] == '\\')
+			return false;
+	return true;
+}

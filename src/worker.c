@@ -281,7 +281,9 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	    request_param(&req, "REQUEST_METHOD") != NULL
 	    ? request_param(&req, "REQUEST_METHOD") : "-", uri);
 
+	db_set_request(req.request_id);
 	dispatch(&req);
+	db_set_request(NULL);
 	if (response_flush(&req) < 0)
 		log_info("rid=%s the client went away before the response", req.request_id);
 

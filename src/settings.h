@@ -1,0 +1,31 @@
+/* settings.h - the link_settings table: the page's settings, the invite version and the signed redirect. */
+#ifndef HOSTLINK_SETTINGS_H
+#define HOSTLINK_SETTINGS_H
+
+#include <json-c/json.h>
+
+struct config;
+
+/* The link settings of (org, env) as the API shows them, defaults when
+ * none are stored (theme always an object): a new object, or NULL when
+ * the database failed. */
+json_object *settings_load(const char *org_id, const char *env);
+
+/* Stores the link settings (NULL members clear them); returns what
+ * settings_load() would now, or NULL when the database failed. */
+json_object *settings_save(const char *org_id, const char *env, const char *redirect_url,
+    const char *page_title, const char *body_text, const char *theme_json);
+
+/* The invite link's version: the current one, or the next after a
+ * rotation.  -1 when the database failed. */
+int settings_invite_version(const char *org_id, const char *env);
+int settings_rotate_invite(const char *org_id, const char *env);
+
+/* The URL to send the user to after a flow: the org's redirect_url
+ * template filled (or fallback with the done-screen parameters), with
+ * exp and sig appended.  Returns a malloc'd URL or NULL. */
+char *settings_redirect(const struct config *cfg, const char *org_id, const char *env,
+    const char *fallback, const char *company_id, const char *connection_id,
+    const char *platform, int status_code, const char *error_message);
+
+#endif
