@@ -100,3 +100,74 @@ def test_real_link_key_redacted():
             log[-3000:]
     finally:
         inst.stop()
+
+
+NGINX_ACCESS_LOG = "/var/log/nginx/hostlink.access.log"   # as shipped in nginx/hostlink.conf
+
+
+def front_cases(s):
+    """(path with the secret s, the path the front server's access log shows)."""
+    return [
+        ("/link/%s" % s, "/link/{key}"),
+        ("/invite/%s?x=%s" % (s, s), "/invite/{code}"),
+        ("/connect/%s" % s, "/connect/{token}"),
+        (API + "/link/%s/session" % s, API + "/link/{key}/session"),
+        (API + "/invite/%s/session" % s, API + "/invite/{code}/session"),
+        (API + "/oauth/callback?state=%s&code=%s" % (s, s), API + "/oauth/callback"),
+        (API + "/sandbox/authorize?state=%s" % s, API + "/sandbox/authorize"),
+        (API + "/connections/%s/start?key=%s" % (CID, s), API + "/connections/%s/start" % CID),
+        (API + "/companies/%s/link/rotate" % CID, API + "/companies/%s/link/rotate" % CID),
+    ]
+
+
+def _check_front_log(request, read_log):
+    secret = "zzSeCrEt" + secrets.token_hex(12)
+    agent = "hostlink-redaction-" + secrets.token_hex(6)
+    for path, _shape in front_cases(secret):
+        method = "POST" if path.endswith("/session") or path.endswith("/rotate") else "GET"
+        r = request(method, path, headers={"User-Agent": agent, "Referer": "http://x/" + secret})
+        assert r.status < 600, r
+
+    def logged():
+        t = read_log()
+        return t if t.count(agent) >= len(front_cases(secret)) else None
+    text = H.wait_for(logged, 5, "the access log lines")
+    assert secret not in text, [ln for ln in text.splitlines() if secret in ln]
+    mine = [ln for ln in text.splitlines() if agent in ln]
+    for path, shape in front_cases(secret):
+        method = "POST" if path.endswith("/session") or path.endswith("/rotate") else "GET"
+        want = '"%s %s HTTP/1.1"' % (method, shape)
+        assert any(want in ln for ln in mine), (want, mine)
+
+
+def _read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def test_nginx_access_log_without_capabilities():
+    inst = H.env().instance("redactngx", workers="2", listen_mode="0666")
+    ngx = H.Nginx(inst.socket)
+    try:
+        inst.start()
+        ngx.start()
+        _check_front_log(ngx.request, lambda: _read(NGINX_ACCESS_LOG))
+    finally:
+        ngx.stop()
+        inst.stop()
+
+
+def test_apache_access_log_without_capabilities():
+    inst = H.env().instance("redactap", workers="2", listen_mode="0666")
+    ap = H.Apache("proxy", socket_path=inst.socket)
+    try:
+        inst.start()
+        ap.start()
+        # apache/hostlink.conf logs to ${APACHE_LOG_DIR}; the harness sets it to its directory
+        _check_front_log(ap.request, lambda: _read(ap.dir + "/hostlink_access.log"))
+    finally:
+        ap.stop()
+        inst.stop()
