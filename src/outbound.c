@@ -43,11 +43,60 @@ v4_private(uint32_t a)
 	return false;
 }
 
+/* IPv6 networks, first match wins: either refused outright (v4 < 0) or
+ * carrying an IPv4 address at byte offset v4, which the IPv4 rules decide. */
+#define V6_REFUSE (-1)
+static const struct {
+	unsigned char net[12];
+	int prefix;
+	int v4;
+} rules_v6[] = {
+	{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff }, 96, 12 },  /* ::ffff:0:0/96 v4-mapped */
+	{ { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 }, 96, 12 },  /* ::ffff:0:0:0/96 SIIT */
+	{ { 0 }, 96, 12 },                      /* ::/96 v4-compatible, :: and ::1 too */
+	{ { 0x00, 0x64, 0xff, 0x9b }, 96, 12 }, /* 64:ff9b::/96 NAT64 */
+	{ { 0x00, 0x64, 0xff, 0x9b, 0, 1 }, 48, V6_REFUSE }, /* 64:ff9b:1::/48 local NAT64 */
+	{ { 0x20, 0x02 }, 16, 2 },              /* 2002::/16 6to4: IPv4 in bits 16..47 */
+	/* Teredo: reaches the client's obfuscated IPv4 through a relay, and
+	 * the server's IPv4 sits in bits 32..63; neither is checkable here. */
+	{ { 0x20, 0x01, 0x00, 0x00 }, 32, V6_REFUSE },
+	{ { 0xfc }, 7, V6_REFUSE },             /* fc00::/7 unique local */
+	{ { 0xfe, 0x80 }, 10, V6_REFUSE },      /* fe80::/10 link-local */
+	{ { 0xfe, 0xc0 }, 10, V6_REFUSE },      /* fec0::/10 site-local (deprecated) */
+	{ { 0xff }, 8, V6_REFUSE },             /* ff00::/8 multicast */
+};
+
+static bool
+v6_match(const unsigned char *b, const unsigned char *net, int prefix)
+{
+	int full = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(b, net, (size_t)full) != 0)
+		return false;
+	return rest == 0 || ((b[full] ^ net[full]) & (0xff00 >> rest) & 0xff) == 0;
+}
+
+static bool
+v6_private(const unsigned char *b)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rules_v6) / sizeof(rules_v6[0]); i++) {
+		int o = rules_v6[i].v4;
+
+		if (!v6_match(b, rules_v6[i].net, rules_v6[i].prefix))
+			continue;
+		if (o < 0)
+			return true;
+		return v4_private((uint32_t)b[o] << 24 | (uint32_t)b[o + 1] << 16 |
+		    (uint32_t)b[o + 2] << 8 | b[o + 3]);
+	}
+	return false;
+}
+
 bool
 outbound_addr_private(const void *sockaddr)
 {
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	static const unsigned char zero[15] = { 0 };
 	sa_family_t family;
 
 	/* Copied out rather than cast: the caller's object may be of any
@@ -62,19 +111,9 @@ outbound_addr_private(const void *sockaddr)
 	}
 	if (family == AF_INET6) {
 		struct sockaddr_in6 in6;
-		const unsigned char *b;
-		uint32_t a;
 
 		memcpy(&in6, sockaddr, sizeof(in6));
-		b = in6.sin6_addr.s6_addr;
-		if (memcmp(b, mapped, 12) == 0) {
-			a = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
-			return v4_private(a);
-		}
-		return memcmp(b, zero, 15) == 0 ||             /* :: and ::1 */
-		    (b[0] & 0xfe) == 0xfc ||                    /* fc00::/7 unique local */
-		    (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||  /* fe80::/10 link-local */
-		    b[0] == 0xff;                               /* multicast */
+		return v6_private(in6.sin6_addr.s6_addr);
 	}
 	return true;
 }

@@ -17,7 +17,10 @@ struct outbound {
 void outbound_setup(CURL *curl, struct outbound *ob, long connect_ms, long total_ms);
 
 /* Whether a sockaddr is loopback, private, link-local, or otherwise not a
- * public unicast address. */
+ * public unicast address.  IPv6 forms that embed an IPv4 address (v4-mapped,
+ * v4-compatible, SIIT, NAT64 64:ff9b::/96, 6to4) are judged by that IPv4
+ * address; local-use NAT64, Teredo, site-local, unique local, link-local and
+ * multicast are refused.  Families other than AF_INET/AF_INET6 are refused. */
 bool outbound_addr_private(const void *sockaddr);
 
 #endif

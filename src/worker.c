@@ -22,6 +22,7 @@
 #include "idempotency.h"
 #include "json.h"
 #include "log.h"
+#include "redact.h"
 #include "request.h"
 #include "response.h"
 #include "router.h"
@@ -262,7 +263,7 @@ static void
 handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 {
 	struct request req;
-	char esc[600];
+	char esc[600], red[600];
 	const char *uri;
 	int64_t dur;
 
@@ -275,11 +276,13 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	req.remote_addr = request_param(&req, "REMOTE_ADDR");
 	set_request_id(&req);
 	uri = request_param(&req, "REQUEST_URI");
-	if (uri == NULL)
-		uri = "";
+	/* Link keys, invite codes, OAuth state and code: neither the log nor
+	 * the scoreboard (GET /status, hostlinkctl status) may show them. */
+	if (redact_uri(red, sizeof(red), uri) < 0)
+		memcpy(red + strlen(red) - 3, "...", 3);
 	scoreboard_busy(worker_sb, slot,
 	    request_param(&req, "REQUEST_METHOD") != NULL
-	    ? request_param(&req, "REQUEST_METHOD") : "-", uri);
+	    ? request_param(&req, "REQUEST_METHOD") : "-", red);
 
 	db_set_request(req.request_id);
 	dispatch(&req);
@@ -288,7 +291,7 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 		log_info("rid=%s the client went away before the response", req.request_id);
 
 	dur = now_us() - req.start_us;
-	log_escape(esc, sizeof(esc), uri, strlen(uri));
+	log_escape(esc, sizeof(esc), red, strlen(red));
 	log_info("rid=%s %s %s %d %.3fms", req.request_id,
 	    req.method != NULL ? req.method : "-", esc, req.status, (double)dur / 1000.0);
 	if (dur / 1000 >= cfg->slow_request_ms)

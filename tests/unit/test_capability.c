@@ -39,9 +39,26 @@ main(void)
 	static const char *const pub[] = { "8.8.8.8", "1.1.1.1", "172.32.0.1", "192.169.0.1",
 	    "100.128.0.1", "93.184.216.34", NULL };
 	static const char *const priv6[] = { "::1", "::", "fe80::1", "fc00::1", "fd12::3",
-	    "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", NULL };
+	    "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+	    /* IPv4-compatible ::a.b.c.d */
+	    "::127.0.0.1", "::10.0.0.1", "::169.254.169.254", "::192.168.1.1",
+	    /* SIIT ::ffff:0:a.b.c.d */
+	    "::ffff:0:127.0.0.1", "::ffff:0:10.1.2.3",
+	    /* NAT64 64:ff9b::/96, local-use NAT64 64:ff9b:1::/48 */
+	    "64:ff9b::127.0.0.1", "64:ff9b::10.0.0.1", "64:ff9b::169.254.169.254",
+	    "64:ff9b:1::808:808", "64:ff9b:1:ffff::1",
+	    /* 6to4 2002:V4HI:V4LO::/48 */
+	    "2002:7f00:1::1", "2002:a00:1::", "2002:a9fe:a9fe::1", "2002:c0a8:101:1::1",
+	    /* deprecated site-local fec0::/10 */
+	    "fec0::1", "fed0::1", "feff:ffff::1",
+	    /* Teredo 2001::/32 (client 127.0.1.1, and one with a public client) */
+	    "2001:0:4136:e378:8000:63bf:80ff:fefe", "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
+	    NULL };
 	static const char *const pub6[] = { "2001:4860:4860::8888", "2606:4700::1111",
-	    "::ffff:8.8.8.8", NULL };
+	    "::ffff:8.8.8.8",
+	    /* embedded public IPv4 stays allowed */
+	    "::8.8.8.8", "64:ff9b::8.8.8.8", "64:ff9b::1.1.1.1", "2002:808:808::1",
+	    "2001:1::1", "fe7f::1", NULL };
 	struct config cfg, other;
 	char key[CAP_KEY_LEN + 1], key2[CAP_KEY_LEN + 1], id[37], org[37], env[5];
 	char sig[65], sig2[65], secret[44], *pt;
