@@ -1,9 +1,9 @@
 #!/bin/sh
 # Embeds SQL migration files into a C source file:
-#   sql2c.sh OUT.c REPORTING.sql FILE.sql...
+#   sql2c.sh OUT.c API.sql REPORTING.sql FILE.sql...
 # (migration files in order; names must be NNNN_name.sql)
 set -eu
-out=$1; reporting=$2; shift 2
+out=$1; api=$2; reporting=$3; shift 3
 tmp=$out.tmp
 escape() {
 	sed 's/\\/\\\\/g; s/"/\\"/g; s/\t/\\t/g; s/^/\t  "/; s/$/\\n"/' "$1"
@@ -20,6 +20,9 @@ escape() {
 	done
 	echo '};'
 	echo 'const int migrations_count = sizeof(migrations) / sizeof(migrations[0]);'
+	echo 'const char api_sql[] ='
+	escape "$api"
+	echo '	"";'
 	echo 'const char reporting_sql[] ='
 	escape "$reporting"
 	echo '	"";'

@@ -45,13 +45,20 @@ applied(PGconn *conn, int version, char *err, size_t errlen)
 int
 migrate_apply(PGconn *conn, char *err, size_t errlen)
 {
-	int i, n = 0;
+	static const struct {
+		const char *sql, *name;
+	} replaced[] = {
+		{ api_sql, "sql/api.sql" },
+		{ reporting_sql, "reporting views" },
+	};
+	size_t i;
+	int n = 0;
 
 	if (run(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 	    "version integer PRIMARY KEY, name text NOT NULL, "
 	    "applied_at timestamptz NOT NULL DEFAULT now())", err, errlen) < 0)
 		return -1;
-	for (i = 0; i < migrations_count; i++) {
+	for (i = 0; i < (size_t)migrations_count; i++) {
 		const struct migration *m = &migrations[i];
 		char ins[256];
 		int done;
@@ -83,15 +90,18 @@ migrate_apply(PGconn *conn, char *err, size_t errlen)
 			goto fail;
 		n++;
 	}
-	/* Views are replaced every time, so they follow the schema. */
+	/* The API's JSON functions and the views are replaced every time, so
+	 * they follow the schema. */
 	if (run(conn, "BEGIN", err, errlen) < 0)
 		return -1;
-	if (run(conn, reporting_sql, err, errlen) < 0) {
-		char msg[512];
+	for (i = 0; i < sizeof(replaced) / sizeof(replaced[0]); i++) {
+		if (run(conn, replaced[i].sql, err, errlen) < 0) {
+			char msg[512];
 
-		snprintf(msg, sizeof(msg), "%s", err);
-		snprintf(err, errlen, "reporting views: %s", msg);
-		goto fail;
+			snprintf(msg, sizeof(msg), "%s", err);
+			snprintf(err, errlen, "%s: %s", replaced[i].name, msg);
+			goto fail;
+		}
 	}
 	if (run(conn, "COMMIT", err, errlen) < 0)
 		return -1;

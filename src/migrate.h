@@ -12,6 +12,7 @@ struct migration {
 
 extern const struct migration migrations[];
 extern const int migrations_count;
+extern const char api_sql[];          /* sql/api.sql */
 extern const char reporting_sql[];    /* sql/reporting.sql */
 
 /* Applies every migration not yet recorded in schema_migrations, each in

@@ -1,10 +1,6 @@
 -- Companies (a linked account is a company with a linked_account_id),
 -- session/link tokens by jti, the connect-url stash, idempotency keys.
 
-CREATE FUNCTION hl_time(t timestamptz) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
-
 CREATE TABLE companies (
     id                 uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     org_id             uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
@@ -66,14 +62,3 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_expires ON idempotency_keys (expires_at);
 
--- The API's view of a linked account.
-CREATE FUNCTION hl_linked_account(c companies) RETURNS json
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT json_build_object(
-        'linked_account_id', c.linked_account_id,
-        'name', c.name,
-        'udf', c.udf,
-        'company_id', c.id,
-        'environment', c.environment,
-        'created_at', hl_time(c.created_at),
-        'updated_at', hl_time(c.updated_at)) $$;

@@ -75,21 +75,3 @@ CREATE TABLE rate_limits (
 );
 CREATE INDEX rate_limits_expires ON rate_limits (expires_at);
 
--- The API's view of a connection.  linkUrl is built from the session's
--- hostlink.app_url setting (hostlinkd sets it on connect).
-CREATE FUNCTION hl_connection(c connections) RETURNS json
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT json_build_object(
-        'id', c.id,
-        'integrationKey', c.integration_key,
-        'platformName', c.platform_name,
-        'authType', c.auth_type,
-        'linkUrl', current_setting('hostlink.app_url', true)
-                   || '/api/v2/public/connections/' || c.id || '/start',
-        'status', c.status,
-        'created', hl_time(c.created_at),
-        'lastSync', NULL,
-        'linkedAt', hl_time(c.linked_at),
-        'unlinkedAt', hl_time(c.unlinked_at),
-        'updatedAt', hl_time(c.updated_at),
-        'lastError', c.last_error) $$;

@@ -13,24 +13,6 @@ CREATE TABLE events (
 CREATE INDEX events_pending ON events (created_at) WHERE NOT fanned_out;
 CREATE INDEX events_tenant ON events (org_id, environment, created_at);
 
--- The body of an event about a company (and maybe one of its connections).
-CREATE FUNCTION hl_event_body(event_id uuid, event_type text, generated timestamptz,
-        environment text, company json, connection json, old_status text,
-        new_status text) RETURNS json
-    LANGUAGE sql IMMUTABLE
-    AS $$ SELECT json_build_object(
-        'id', event_id,
-        'eventType', event_type,
-        'generatedDate', hl_time(generated),
-        'environment', environment,
-        'payload', (jsonb_build_object('company', company)
-            || CASE WHEN connection IS NULL THEN '{}'::jsonb
-                    ELSE jsonb_build_object('connection', connection) END
-            || CASE WHEN old_status IS NULL THEN '{}'::jsonb
-                    ELSE jsonb_build_object('oldStatus', old_status) END
-            || CASE WHEN new_status IS NULL THEN '{}'::jsonb
-                    ELSE jsonb_build_object('newStatus', new_status) END)::json) $$;
-
 -- Wakes the delivery child (LISTEN hostlink_events) when the inserting
 -- transaction commits.
 CREATE FUNCTION hl_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -91,27 +73,3 @@ CREATE TABLE daily_stats (
 -- First time a token opened the hosted page (GET /hosted/session).
 ALTER TABLE session_tokens ADD COLUMN opened_at timestamptz;
 
-CREATE FUNCTION hl_webhook(w webhook_endpoints) RETURNS json
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT json_build_object(
-        'id', w.id,
-        'url', w.url,
-        'description', w.description,
-        'events', to_json(w.events),
-        'enabled', w.enabled,
-        'disabled_reason', w.disabled_reason,
-        'created', hl_time(w.created_at)) $$;
-
-CREATE FUNCTION hl_delivery(d webhook_deliveries, event_type text) RETURNS json
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT json_build_object(
-        'id', d.id,
-        'event_id', d.event_id,
-        'event_type', event_type,
-        'status', d.status,
-        'attempts', d.attempts,
-        'last_status_code', d.last_status_code,
-        'last_error', d.last_error,
-        'next_attempt_at', CASE WHEN d.status = 'pending' THEN hl_time(d.next_attempt_at) END,
-        'created', hl_time(d.created_at),
-        'delivered_at', hl_time(d.delivered_at)) $$;
