@@ -677,16 +677,106 @@ validate(struct config *cfg, const char *name, struct errbuf *e)
 	}
 }
 
+static void
+set_defaults(struct config *cfg, struct errbuf *e)
+{
+	const char *why;
+	long cores;
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (config_keys[i].def == NULL)
+			continue;
+		if (key_set(cfg, &config_keys[i], config_keys[i].def, &why) < 0)
+			err_add(e, "default for %s: %s", config_keys[i].name, why);
+	}
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg->workers = (int)(cores > 0 ? (cores > 64 ? 128 : 2 * cores) : 2);
+}
+
+/* Applies one line (line number lineno of the file name); a problem is
+ * added to e as "NAME:LINE: ...". */
+static void
+parse_line(struct config *cfg, const char *name, unsigned lineno, char *line,
+    struct errbuf *e)
+{
+	char esc[128], *eq, *key, *value;
+	const struct config_key *k;
+	const char *why;
+
+	line = trim(line);
+	if (*line == '\0' || *line == '#')
+		return;
+	eq = strchr(line, '=');
+	if (eq == NULL) {
+		err_add(e, "%s:%u: expected 'key = value'", name, lineno);
+		return;
+	}
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	k = key_find(key);
+	if (k == NULL) {
+		err_add(e, "%s:%u: unknown key '%s'", name, lineno,
+		    log_escape(esc, sizeof(esc), key, strlen(key)));
+		return;
+	}
+	if (key_set(cfg, k, value, &why) < 0)
+		err_add(e, "%s:%u: %s: %s '%s'", name, lineno, k->name,
+		    why, log_escape(esc, sizeof(esc), value, strlen(value)));
+}
+
+/* Applies every line of text.  Returns 0, or -1 when out of memory. */
+static int
+parse_text(struct config *cfg, const char *name, const char *text,
+    struct errbuf *e)
+{
+	char *copy = strdup(text), *line, *next;
+	unsigned lineno = 0;
+
+	if (copy == NULL) {
+		err_add(e, "out of memory");
+		return -1;
+	}
+	for (line = copy; line != NULL; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		parse_line(cfg, name, ++lineno, line, e);
+	}
+	free(copy);
+	return 0;
+}
+
+/* Applies the HOSTLINK_<KEY> environment variables that are set. */
+static void
+apply_env(struct config *cfg, struct errbuf *e)
+{
+	const char *v, *why;
+	size_t i, j, o;
+
+	for (i = 0; i < NKEYS; i++) {
+		char envname[64] = "HOSTLINK_", esc[128];
+
+		o = strlen(envname);
+		for (j = 0; config_keys[i].name[j] != '\0'; j++)
+			envname[o++] = (char)toupper((unsigned char)config_keys[i].name[j]);
+		envname[o] = '\0';
+		v = getenv(envname);
+		if (v == NULL)
+			continue;
+		if (key_set(cfg, &config_keys[i], v, &why) < 0)
+			err_add(e, "environment %s: %s '%s'", envname, why,
+			    log_escape(esc, sizeof(esc), v, strlen(v)));
+	}
+}
+
 struct config *
 config_parse(const char *name, const char *text, bool use_env,
     bool read_secrets, char *err, size_t errlen)
 {
 	struct errbuf e = { err, errlen, 0, 0 };
 	struct config *cfg = calloc(1, sizeof(*cfg));
-	char *copy = NULL, *line, *next;
-	unsigned lineno = 0;
-	const char *why;
-	size_t i;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -694,86 +784,15 @@ config_parse(const char *name, const char *text, bool use_env,
 		err_add(&e, "out of memory");
 		return NULL;
 	}
-	for (i = 0; i < NKEYS; i++) {
-		if (config_keys[i].def == NULL)
-			continue;
-		if (key_set(cfg, &config_keys[i], config_keys[i].def, &why) < 0)
-			err_add(&e, "default for %s: %s", config_keys[i].name, why);
-	}
-	{
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-
-		cfg->workers = (int)(cores > 0 ? (cores > 64 ? 128 : 2 * cores) : 2);
-	}
-
-	if (text != NULL) {
-		copy = strdup(text);
-		if (copy == NULL) {
-			err_add(&e, "out of memory");
-			goto out;
-		}
-		for (line = copy; line != NULL; line = next) {
-			char *eq, *key, *value;
-			const struct config_key *k;
-
-			next = strchr(line, '\n');
-			if (next != NULL)
-				*next++ = '\0';
-			lineno++;
-			line = trim(line);
-			if (*line == '\0' || *line == '#')
-				continue;
-			eq = strchr(line, '=');
-			if (eq == NULL) {
-				err_add(&e, "%s:%u: expected 'key = value'", name, lineno);
-				continue;
-			}
-			*eq = '\0';
-			key = trim(line);
-			value = trim(eq + 1);
-			k = key_find(key);
-			if (k == NULL) {
-				char esc[128];
-
-				err_add(&e, "%s:%u: unknown key '%s'", name, lineno,
-				    log_escape(esc, sizeof(esc), key, strlen(key)));
-				continue;
-			}
-			if (key_set(cfg, k, value, &why) < 0) {
-				char esc[128];
-
-				err_add(&e, "%s:%u: %s: %s '%s'", name, lineno, k->name,
-				    why, log_escape(esc, sizeof(esc), value, strlen(value)));
-			}
-		}
-	}
-
-	if (use_env) {
-		for (i = 0; i < NKEYS; i++) {
-			char envname[64] = "HOSTLINK_";
-			size_t j, o = strlen(envname);
-			const char *v;
-
-			for (j = 0; config_keys[i].name[j] != '\0'; j++)
-				envname[o++] = (char)toupper((unsigned char)config_keys[i].name[j]);
-			envname[o] = '\0';
-			v = getenv(envname);
-			if (v == NULL)
-				continue;
-			if (key_set(cfg, &config_keys[i], v, &why) < 0) {
-				char esc[128];
-
-				err_add(&e, "environment %s: %s '%s'", envname, why,
-				    log_escape(esc, sizeof(esc), v, strlen(v)));
-			}
-		}
-	}
-
+	set_defaults(cfg, &e);
+	if (text != NULL && parse_text(cfg, name, text, &e) < 0)
+		goto out;
+	if (use_env)
+		apply_env(cfg, &e);
 	validate(cfg, name, &e);
 	if (e.count == 0 && read_secrets)
 		load_secrets(cfg, &e);
 out:
-	free(copy);
 	if (e.count > 0) {
 		config_free(cfg);
 		return NULL;
