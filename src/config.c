@@ -32,8 +32,10 @@ struct config_key {
 	enum config_type type;
 	size_t offset;
 	const char *def;        /* NULL: required (strings) or computed */
-	int64_t min, max;       /* for numbers, durations (ms) and sizes */
+	int64_t min, max;       /* numbers, modes, durations (ms), sizes, list entries */
 	const char *(*check)(const char *value);   /* extra check: NULL or why not */
+	size_t count;           /* lists: offset of the int entry count */
+	int capacity;           /* lists: at most this many entries */
 };
 
 static const char *check_listen(const char *v);
@@ -41,32 +43,38 @@ static const char *check_url(const char *v);
 
 #define OFF(f) offsetof(struct config, f)
 #define DAY_MS (86400LL * 1000)
+#define KEY(n, t, f, d, lo, hi, chk) { .name = (n), .type = (t), .offset = OFF(f), \
+	.def = (d), .min = (lo), .max = (hi), .check = (chk) }
+#define LIST(n, t, f, cnt, cap, d, lo, hi) { .name = (n), .type = (t), .offset = OFF(f), \
+	.def = (d), .min = (lo), .max = (hi), .count = OFF(cnt), .capacity = (cap) }
 
 static const struct config_key config_keys[] = {
-	{ "listen", CT_STRING, OFF(listen), "unix:/run/hostlink/hostlink.sock", 0, 0, check_listen },
-	{ "listen_mode", CT_MODE, OFF(listen_mode), "0660", 0, 07777, NULL },
-	{ "listen_backlog", CT_INT, OFF(listen_backlog), "511", 1, 65535, NULL },
-	{ "workers", CT_INT, OFF(workers), NULL, 1, 1024, NULL },
-	{ "max_requests", CT_INT64, OFF(max_requests), "10000", 0, INT64_MAX, NULL },
-	{ "request_timeout", CT_DURATION, OFF(request_timeout_ms), "30s", 100, DAY_MS, NULL },
-	{ "shutdown_timeout", CT_DURATION, OFF(shutdown_timeout_ms), "30s", 0, DAY_MS, NULL },
-	{ "slow_request", CT_DURATION, OFF(slow_request_ms), "5s", 1, DAY_MS, NULL },
-	{ "database", CT_STRING, OFF(database), NULL, 0, 0, NULL },
-	{ "statement_timeout", CT_DURATION, OFF(statement_timeout_ms), "5s", 0, DAY_MS, NULL },
-	{ "app_url", CT_STRING, OFF(app_url), NULL, 0, 0, check_url },
-	{ "jwt_secret_file", CT_STRING, OFF(jwt_secret_file), NULL, 0, 0, NULL },
-	{ "encryption_key_file", CT_STRING, OFF(encryption_key_file), NULL, 0, 0, NULL },
-	{ "session_token_ttl", CT_DURATION, OFF(session_token_ttl_ms), "3d", 1000, 365 * DAY_MS, NULL },
-	{ "hosted_properties_ttl", CT_DURATION, OFF(hosted_properties_ttl_ms), "3d", 1000, 365 * DAY_MS, NULL },
-	{ "link_session_ttl", CT_DURATION, OFF(link_session_ttl_ms), "1h", 1000, 30 * DAY_MS, NULL },
-	{ "max_body", CT_SIZE, OFF(max_body), "1MiB", 1024, 1LL << 30, NULL },
-	{ "webhook_allow_private", CT_BOOL, OFF(webhook_allow_private), "false", 0, 0, NULL },
-	{ "webhook_retry_schedule", CT_DURATION_LIST, OFF(retry_schedule_ms), "0,5s,5m,30m,2h,5h,10h,10h", 0, 7 * DAY_MS, NULL },
-	{ "sweep_interval", CT_DURATION, OFF(sweep_interval_ms), "60s", 100, DAY_MS, NULL },
-	{ "log_level", CT_LOGLEVEL, OFF(log_level), "info", 0, 0, NULL },
-	{ "log_file", CT_STRING, OFF(log_file), "", 0, 0, NULL },
-	{ "scoreboard_file", CT_STRING, OFF(scoreboard_file), "/run/hostlink/hostlink.scoreboard", 0, 0, NULL },
-	{ "status_allow", CT_NET_LIST, OFF(status_allow), "127.0.0.1, ::1", 0, 0, NULL },
+	KEY("listen", CT_STRING, listen, "unix:/run/hostlink/hostlink.sock", 0, 0, check_listen),
+	KEY("listen_mode", CT_MODE, listen_mode, "0660", 0, 07777, NULL),
+	KEY("listen_backlog", CT_INT, listen_backlog, "511", 1, 65535, NULL),
+	KEY("workers", CT_INT, workers, NULL, 1, 1024, NULL),
+	KEY("max_requests", CT_INT64, max_requests, "10000", 0, INT64_MAX, NULL),
+	KEY("request_timeout", CT_DURATION, request_timeout_ms, "30s", 100, DAY_MS, NULL),
+	KEY("shutdown_timeout", CT_DURATION, shutdown_timeout_ms, "30s", 0, DAY_MS, NULL),
+	KEY("slow_request", CT_DURATION, slow_request_ms, "5s", 1, DAY_MS, NULL),
+	KEY("database", CT_STRING, database, NULL, 0, 0, NULL),
+	KEY("statement_timeout", CT_DURATION, statement_timeout_ms, "5s", 0, DAY_MS, NULL),
+	KEY("app_url", CT_STRING, app_url, NULL, 0, 0, check_url),
+	KEY("jwt_secret_file", CT_STRING, jwt_secret_file, NULL, 0, 0, NULL),
+	KEY("encryption_key_file", CT_STRING, encryption_key_file, NULL, 0, 0, NULL),
+	KEY("session_token_ttl", CT_DURATION, session_token_ttl_ms, "3d", 1000, 365 * DAY_MS, NULL),
+	KEY("hosted_properties_ttl", CT_DURATION, hosted_properties_ttl_ms, "3d", 1000, 365 * DAY_MS, NULL),
+	KEY("link_session_ttl", CT_DURATION, link_session_ttl_ms, "1h", 1000, 30 * DAY_MS, NULL),
+	KEY("max_body", CT_SIZE, max_body, "1MiB", 1024, 1LL << 30, NULL),
+	KEY("webhook_allow_private", CT_BOOL, webhook_allow_private, "false", 0, 0, NULL),
+	LIST("webhook_retry_schedule", CT_DURATION_LIST, retry_schedule_ms, retry_count,
+	    CONFIG_MAX_RETRIES, "0,5s,5m,30m,2h,5h,10h,10h", 0, 7 * DAY_MS),
+	KEY("sweep_interval", CT_DURATION, sweep_interval_ms, "60s", 100, DAY_MS, NULL),
+	KEY("log_level", CT_LOGLEVEL, log_level, "info", 0, 0, NULL),
+	KEY("log_file", CT_STRING, log_file, "", 0, 0, NULL),
+	KEY("scoreboard_file", CT_STRING, scoreboard_file, "/run/hostlink/hostlink.scoreboard", 0, 0, NULL),
+	LIST("status_allow", CT_NET_LIST, status_allow, status_allow_count,
+	    CONFIG_MAX_ALLOW, "127.0.0.1, ::1", 0, 0),
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -280,145 +288,273 @@ key_find(const char *name)
 	return NULL;
 }
 
-/* Sets one key from its textual value.  Returns 0, or -1 with *why set. */
-static int
-key_set(struct config *cfg, const struct config_key *k, const char *value,
-    const char **why)
+/* The setters, one per enum config_type: each parses value and stores it
+ * at k->offset in cfg.  They return 0, or -1 with *why set. */
+typedef int (*key_setter)(struct config *cfg, const struct config_key *k,
+    const char *value, const char **why);
+
+static void *
+key_field(struct config *cfg, const struct config_key *k)
 {
-	void *field = (char *)cfg + k->offset;
-	int64_t v;
+	return (char *)cfg + k->offset;
+}
 
-	*why = NULL;
-	if (k->check != NULL && (*why = k->check(value)) != NULL)
-		return -1;
-	switch (k->type) {
-	case CT_STRING: {
-		char *copy = strdup(value);
+static int
+key_set_string(struct config *cfg, const struct config_key *k,
+    const char *value, const char **why)
+{
+	char **field = key_field(cfg, k);
+	char *copy = strdup(value);
 
-		if (copy == NULL) {
-			*why = "out of memory";
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = copy;
-		return 0;
-	}
-	case CT_INT:
-	case CT_INT64:
-		if (parse_int64(value, &v) < 0) {
-			*why = "invalid number";
-			return -1;
-		}
-		break;
-	case CT_MODE: {
-		char *end;
-		long m;
-
-		errno = 0;
-		m = strtol(value, &end, 8);
-		if (*value == '\0' || *end != '\0' || errno != 0 || m < 0 || m > 07777) {
-			*why = "invalid octal mode";
-			return -1;
-		}
-		*(int *)field = (int)m;
-		return 0;
-	}
-	case CT_DURATION:
-		if (config_parse_duration_ms(value, &v) < 0) {
-			*why = "invalid duration (e.g. 500ms, 30s, 5m, 1h, 3d)";
-			return -1;
-		}
-		break;
-	case CT_SIZE:
-		if (config_parse_size(value, &v) < 0) {
-			*why = "invalid size (e.g. 1048576, 512KiB, 1MiB)";
-			return -1;
-		}
-		break;
-	case CT_BOOL: {
-		static const char *const yes[] = { "true", "yes", "on", "1", NULL };
-		static const char *const no[] = { "false", "no", "off", "0", NULL };
-		int i;
-
-		for (i = 0; yes[i] != NULL; i++)
-			if (strcasecmp(value, yes[i]) == 0) {
-				*(bool *)field = true;
-				return 0;
-			}
-		for (i = 0; no[i] != NULL; i++)
-			if (strcasecmp(value, no[i]) == 0) {
-				*(bool *)field = false;
-				return 0;
-			}
-		*why = "invalid boolean (true or false)";
+	if (copy == NULL) {
+		*why = "out of memory";
 		return -1;
 	}
-	case CT_LOGLEVEL: {
-		static const char *const levels[] = { "error", "warn", "info", "debug" };
-		int i;
+	free(*field);
+	*field = copy;
+	return 0;
+}
 
-		for (i = 0; i < 4; i++)
-			if (strcmp(value, levels[i]) == 0) {
-				*(int *)field = i;
-				return 0;
-			}
-		*why = "invalid log level (error, warn, info, debug)";
-		return -1;
-	}
-	case CT_DURATION_LIST:
-	case CT_NET_LIST: {
-		char buf[1024], *tok, *save = NULL;
-		int n = 0;
-		int max = k->type == CT_NET_LIST ? CONFIG_MAX_ALLOW : CONFIG_MAX_RETRIES;
-
-		if (strlen(value) >= sizeof(buf)) {
-			*why = "value too long";
-			return -1;
-		}
-		strcpy(buf, value);
-		for (tok = strtok_r(buf, ",", &save); tok != NULL;
-		    tok = strtok_r(NULL, ",", &save)) {
-			tok = trim(tok);
-			if (n == max) {
-				*why = "too many entries";
-				return -1;
-			}
-			if (k->type == CT_NET_LIST) {
-				if (config_parse_net(tok, &cfg->status_allow[n]) < 0) {
-					*why = "invalid address or CIDR";
-					return -1;
-				}
-			} else {
-				if (config_parse_duration_ms(tok, &v) < 0 ||
-				    v < k->min || v > k->max) {
-					*why = "invalid duration list";
-					return -1;
-				}
-				cfg->retry_schedule_ms[n] = v;
-			}
-			n++;
-		}
-		if (k->type == CT_NET_LIST) {
-			cfg->status_allow_count = n;
-		} else {
-			if (n == 0) {
-				*why = "empty list";
-				return -1;
-			}
-			cfg->retry_count = n;
-		}
-		return 0;
-	}
-	}
+static int
+key_in_range(const struct config_key *k, int64_t v, const char **why)
+{
 	if (v < k->min || v > k->max) {
 		*why = "value out of range";
 		return -1;
 	}
-	if (k->type == CT_INT)
-		*(int *)field = (int)v;
-	else
-		*(int64_t *)field = v;
 	return 0;
+}
+
+static int
+key_set_int(struct config *cfg, const struct config_key *k, const char *value,
+    const char **why)
+{
+	int64_t v;
+
+	if (parse_int64(value, &v) < 0) {
+		*why = "invalid number";
+		return -1;
+	}
+	if (key_in_range(k, v, why) < 0)
+		return -1;
+	*(int *)key_field(cfg, k) = (int)v;
+	return 0;
+}
+
+static int
+key_set_int64(struct config *cfg, const struct config_key *k,
+    const char *value, const char **why)
+{
+	int64_t v;
+
+	if (parse_int64(value, &v) < 0) {
+		*why = "invalid number";
+		return -1;
+	}
+	if (key_in_range(k, v, why) < 0)
+		return -1;
+	*(int64_t *)key_field(cfg, k) = v;
+	return 0;
+}
+
+static int
+key_set_mode(struct config *cfg, const struct config_key *k, const char *value,
+    const char **why)
+{
+	char *end;
+	long m;
+
+	errno = 0;
+	m = strtol(value, &end, 8);
+	if (*value == '\0' || *end != '\0' || errno != 0 || m < k->min || m > k->max) {
+		*why = "invalid octal mode";
+		return -1;
+	}
+	*(int *)key_field(cfg, k) = (int)m;
+	return 0;
+}
+
+static int
+key_set_duration(struct config *cfg, const struct config_key *k,
+    const char *value, const char **why)
+{
+	int64_t v;
+
+	if (config_parse_duration_ms(value, &v) < 0) {
+		*why = "invalid duration (e.g. 500ms, 30s, 5m, 1h, 3d)";
+		return -1;
+	}
+	if (key_in_range(k, v, why) < 0)
+		return -1;
+	*(int64_t *)key_field(cfg, k) = v;
+	return 0;
+}
+
+static int
+key_set_size(struct config *cfg, const struct config_key *k, const char *value,
+    const char **why)
+{
+	int64_t v;
+
+	if (config_parse_size(value, &v) < 0) {
+		*why = "invalid size (e.g. 1048576, 512KiB, 1MiB)";
+		return -1;
+	}
+	if (key_in_range(k, v, why) < 0)
+		return -1;
+	*(int64_t *)key_field(cfg, k) = v;
+	return 0;
+}
+
+static int
+key_set_bool(struct config *cfg, const struct config_key *k, const char *value,
+    const char **why)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1", NULL };
+	static const char *const no[] = { "false", "no", "off", "0", NULL };
+	int i;
+
+	for (i = 0; yes[i] != NULL; i++)
+		if (strcasecmp(value, yes[i]) == 0) {
+			*(bool *)key_field(cfg, k) = true;
+			return 0;
+		}
+	for (i = 0; no[i] != NULL; i++)
+		if (strcasecmp(value, no[i]) == 0) {
+			*(bool *)key_field(cfg, k) = false;
+			return 0;
+		}
+	*why = "invalid boolean (true or false)";
+	return -1;
+}
+
+static int
+key_set_loglevel(struct config *cfg, const struct config_key *k,
+    const char *value, const char **why)
+{
+	static const char *const levels[] = { "error", "warn", "info", "debug" };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(value, levels[i]) == 0) {
+			*(int *)key_field(cfg, k) = i;
+			return 0;
+		}
+	*why = "invalid log level (error, warn, info, debug)";
+	return -1;
+}
+
+/* Stores one trimmed list entry as entry i of the array at k->offset. */
+typedef int (*key_entry)(struct config *cfg, const struct config_key *k, int i,
+    const char *tok, const char **why);
+
+/* Splits value at commas and hands each trimmed entry, in order, to entry;
+ * stops at the first failure.  Returns the number of entries (at most
+ * k->capacity), or -1 with *why set. */
+static int
+key_set_list(struct config *cfg, const struct config_key *k, const char *value,
+    key_entry entry, const char **why)
+{
+	char buf[1024], *tok, *save = NULL;
+	int n = 0;
+
+	if (strlen(value) >= sizeof(buf)) {
+		*why = "value too long";
+		return -1;
+	}
+	strcpy(buf, value);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (n == k->capacity) {
+			*why = "too many entries";
+			return -1;
+		}
+		if (entry(cfg, k, n, trim(tok), why) < 0)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+static int
+key_duration_entry(struct config *cfg, const struct config_key *k, int i,
+    const char *tok, const char **why)
+{
+	int64_t v;
+
+	if (config_parse_duration_ms(tok, &v) < 0 || v < k->min || v > k->max) {
+		*why = "invalid duration list";
+		return -1;
+	}
+	((int64_t *)key_field(cfg, k))[i] = v;
+	return 0;
+}
+
+static int
+key_net_entry(struct config *cfg, const struct config_key *k, int i,
+    const char *tok, const char **why)
+{
+	if (config_parse_net(tok, &((struct config_net *)key_field(cfg, k))[i]) < 0) {
+		*why = "invalid address or CIDR";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+key_set_duration_list(struct config *cfg, const struct config_key *k,
+    const char *value, const char **why)
+{
+	int n = key_set_list(cfg, k, value, key_duration_entry, why);
+
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		*why = "empty list";
+		return -1;
+	}
+	*(int *)((char *)cfg + k->count) = n;
+	return 0;
+}
+
+static int
+key_set_net_list(struct config *cfg, const struct config_key *k,
+    const char *value, const char **why)
+{
+	int n = key_set_list(cfg, k, value, key_net_entry, why);
+
+	if (n < 0)
+		return -1;
+	*(int *)((char *)cfg + k->count) = n;
+	return 0;
+}
+
+static const key_setter key_setters[] = {
+	[CT_STRING] = key_set_string,
+	[CT_INT] = key_set_int,
+	[CT_INT64] = key_set_int64,
+	[CT_MODE] = key_set_mode,
+	[CT_DURATION] = key_set_duration,
+	[CT_SIZE] = key_set_size,
+	[CT_BOOL] = key_set_bool,
+	[CT_LOGLEVEL] = key_set_loglevel,
+	[CT_DURATION_LIST] = key_set_duration_list,
+	[CT_NET_LIST] = key_set_net_list,
+};
+
+_Static_assert(sizeof(key_setters) / sizeof(key_setters[0]) == CT_NET_LIST + 1,
+    "one setter per enum config_type");
+
+/* Sets one key from its textual value: the key's check, then the setter
+ * for its type.  Returns 0, or -1 with *why set. */
+static int
+key_set(struct config *cfg, const struct config_key *k, const char *value,
+    const char **why)
+{
+	*why = NULL;
+	if (k->check != NULL && (*why = k->check(value)) != NULL)
+		return -1;
+	return key_setters[k->type](cfg, k, value, why);
 }
 
 /* Reads a whole small file into buf.  Returns its length, or -1. */
@@ -541,16 +677,106 @@ validate(struct config *cfg, const char *name, struct errbuf *e)
 	}
 }
 
+static void
+set_defaults(struct config *cfg, struct errbuf *e)
+{
+	const char *why;
+	long cores;
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (config_keys[i].def == NULL)
+			continue;
+		if (key_set(cfg, &config_keys[i], config_keys[i].def, &why) < 0)
+			err_add(e, "default for %s: %s", config_keys[i].name, why);
+	}
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg->workers = (int)(cores > 0 ? (cores > 64 ? 128 : 2 * cores) : 2);
+}
+
+/* Applies one line (line number lineno of the file name); a problem is
+ * added to e as "NAME:LINE: ...". */
+static void
+parse_line(struct config *cfg, const char *name, unsigned lineno, char *line,
+    struct errbuf *e)
+{
+	char esc[128], *eq, *key, *value;
+	const struct config_key *k;
+	const char *why;
+
+	line = trim(line);
+	if (*line == '\0' || *line == '#')
+		return;
+	eq = strchr(line, '=');
+	if (eq == NULL) {
+		err_add(e, "%s:%u: expected 'key = value'", name, lineno);
+		return;
+	}
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	k = key_find(key);
+	if (k == NULL) {
+		err_add(e, "%s:%u: unknown key '%s'", name, lineno,
+		    log_escape(esc, sizeof(esc), key, strlen(key)));
+		return;
+	}
+	if (key_set(cfg, k, value, &why) < 0)
+		err_add(e, "%s:%u: %s: %s '%s'", name, lineno, k->name,
+		    why, log_escape(esc, sizeof(esc), value, strlen(value)));
+}
+
+/* Applies every line of text.  Returns 0, or -1 when out of memory. */
+static int
+parse_text(struct config *cfg, const char *name, const char *text,
+    struct errbuf *e)
+{
+	char *copy = strdup(text), *line, *next;
+	unsigned lineno = 0;
+
+	if (copy == NULL) {
+		err_add(e, "out of memory");
+		return -1;
+	}
+	for (line = copy; line != NULL; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		parse_line(cfg, name, ++lineno, line, e);
+	}
+	free(copy);
+	return 0;
+}
+
+/* Applies the HOSTLINK_<KEY> environment variables that are set. */
+static void
+apply_env(struct config *cfg, struct errbuf *e)
+{
+	const char *v, *why;
+	size_t i, j, o;
+
+	for (i = 0; i < NKEYS; i++) {
+		char envname[64] = "HOSTLINK_", esc[128];
+
+		o = strlen(envname);
+		for (j = 0; config_keys[i].name[j] != '\0'; j++)
+			envname[o++] = (char)toupper((unsigned char)config_keys[i].name[j]);
+		envname[o] = '\0';
+		v = getenv(envname);
+		if (v == NULL)
+			continue;
+		if (key_set(cfg, &config_keys[i], v, &why) < 0)
+			err_add(e, "environment %s: %s '%s'", envname, why,
+			    log_escape(esc, sizeof(esc), v, strlen(v)));
+	}
+}
+
 struct config *
 config_parse(const char *name, const char *text, bool use_env,
     bool read_secrets, char *err, size_t errlen)
 {
 	struct errbuf e = { err, errlen, 0, 0 };
 	struct config *cfg = calloc(1, sizeof(*cfg));
-	char *copy = NULL, *line, *next;
-	unsigned lineno = 0;
-	const char *why;
-	size_t i;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -558,86 +784,15 @@ config_parse(const char *name, const char *text, bool use_env,
 		err_add(&e, "out of memory");
 		return NULL;
 	}
-	for (i = 0; i < NKEYS; i++) {
-		if (config_keys[i].def == NULL)
-			continue;
-		if (key_set(cfg, &config_keys[i], config_keys[i].def, &why) < 0)
-			err_add(&e, "default for %s: %s", config_keys[i].name, why);
-	}
-	{
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-
-		cfg->workers = (int)(cores > 0 ? (cores > 64 ? 128 : 2 * cores) : 2);
-	}
-
-	if (text != NULL) {
-		copy = strdup(text);
-		if (copy == NULL) {
-			err_add(&e, "out of memory");
-			goto out;
-		}
-		for (line = copy; line != NULL; line = next) {
-			char *eq, *key, *value;
-			const struct config_key *k;
-
-			next = strchr(line, '\n');
-			if (next != NULL)
-				*next++ = '\0';
-			lineno++;
-			line = trim(line);
-			if (*line == '\0' || *line == '#')
-				continue;
-			eq = strchr(line, '=');
-			if (eq == NULL) {
-				err_add(&e, "%s:%u: expected 'key = value'", name, lineno);
-				continue;
-			}
-			*eq = '\0';
-			key = trim(line);
-			value = trim(eq + 1);
-			k = key_find(key);
-			if (k == NULL) {
-				char esc[128];
-
-				err_add(&e, "%s:%u: unknown key '%s'", name, lineno,
-				    log_escape(esc, sizeof(esc), key, strlen(key)));
-				continue;
-			}
-			if (key_set(cfg, k, value, &why) < 0) {
-				char esc[128];
-
-				err_add(&e, "%s:%u: %s: %s '%s'", name, lineno, k->name,
-				    why, log_escape(esc, sizeof(esc), value, strlen(value)));
-			}
-		}
-	}
-
-	if (use_env) {
-		for (i = 0; i < NKEYS; i++) {
-			char envname[64] = "HOSTLINK_";
-			size_t j, o = strlen(envname);
-			const char *v;
-
-			for (j = 0; config_keys[i].name[j] != '\0'; j++)
-				envname[o++] = (char)toupper((unsigned char)config_keys[i].name[j]);
-			envname[o] = '\0';
-			v = getenv(envname);
-			if (v == NULL)
-				continue;
-			if (key_set(cfg, &config_keys[i], v, &why) < 0) {
-				char esc[128];
-
-				err_add(&e, "environment %s: %s '%s'", envname, why,
-				    log_escape(esc, sizeof(esc), v, strlen(v)));
-			}
-		}
-	}
-
+	set_defaults(cfg, &e);
+	if (text != NULL && parse_text(cfg, name, text, &e) < 0)
+		goto out;
+	if (use_env)
+		apply_env(cfg, &e);
 	validate(cfg, name, &e);
 	if (e.count == 0 && read_secrets)
 		load_secrets(cfg, &e);
 out:
-	free(copy);
 	if (e.count > 0) {
 		config_free(cfg);
 		return NULL;

@@ -21,23 +21,15 @@
 
 static const char *config_path;
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: hostlinkctl [-c FILE] COMMAND\n"
-	    "commands:\n"
-	    "  migrate                               apply pending migrations\n"
-	    "  org create NAME                       create an org\n"
-	    "  apikey create --org ID --env test|live  create an API key (shown once)\n"
-	    "  apikey list --org ID                  list an org's keys\n"
-	    "  apikey revoke ID                      revoke a key\n"
-	    "  status                                the running pool's status\n"
-	    "  sweep --once                          delete expired rows now\n"
-	    "  dispatch --once                       deliver due webhooks now\n"
-	    "  config check                          validate the configuration\n"
-	    "Output is JSON on stdout; errors go to stderr with a non-zero exit.\n");
-}
+/* What a command's handler receives. */
+struct ctl_call {
+	const struct config *cfg;
+	PGconn *conn;           /* NULL unless the command uses the database */
+	char **argv;            /* the words from the command on */
+	const char *opt[2];     /* the values of the command's options */
+};
+
+static void usage(FILE *f);
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -106,10 +98,10 @@ jstr(json_object **hold, const char *s)
 }
 
 static int
-cmd_migrate(PGconn *conn)
+cmd_migrate(const struct ctl_call *c)
 {
 	char err[1024];
-	int n = migrate_apply(conn, err, sizeof(err));
+	int n = migrate_apply(c->conn, err, sizeof(err));
 
 	if (n < 0)
 		return fail("migrate: %s", err);
@@ -118,15 +110,16 @@ cmd_migrate(PGconn *conn)
 }
 
 static int
-cmd_org_create(PGconn *conn, const char *name)
+cmd_org_create(const struct ctl_call *c)
 {
+	const char *name = c->argv[2];
 	const char *params[] = { name };
 	json_object *a, *b;
 	PGresult *res;
 
 	if (*name == '\0' || strlen(name) > 200)
 		return fail("org create: NAME must be 1 to 200 bytes");
-	res = query(conn, "INSERT INTO orgs (name) VALUES ($1) RETURNING id, name", 1, params);
+	res = query(c->conn, "INSERT INTO orgs (name) VALUES ($1) RETURNING id, name", 1, params);
 	if (res == NULL)
 		return 1;
 	printf("{\"id\": %s, ", jstr(&a, PQgetvalue(res, 0, 0)));
@@ -138,8 +131,9 @@ cmd_org_create(PGconn *conn, const char *name)
 }
 
 static int
-cmd_apikey_create(PGconn *conn, const char *org, const char *env)
+cmd_apikey_create(const struct ctl_call *c)
 {
+	const char *org = c->opt[0], *env = c->opt[1];
 	char key[AUTH_KEY_LEN + 1], lookup[AUTH_LOOKUP_LEN + 1];
 	char hash[2 * CRYPTO_SHA256_LEN + 1], prefix[13];
 	const char *params[5];
@@ -157,7 +151,7 @@ cmd_apikey_create(PGconn *conn, const char *org, const char *env)
 	params[2] = prefix;
 	params[3] = lookup;
 	params[4] = hash;
-	res = query(conn, "INSERT INTO api_keys (org_id, environment, prefix, lookup, key_hash) "
+	res = query(c->conn, "INSERT INTO api_keys (org_id, environment, prefix, lookup, key_hash) "
 	    "SELECT id, $2, $3, $4, decode($5, 'hex') FROM orgs WHERE id::text = $1 "
 	    "RETURNING id", 5, params);
 	if (res == NULL)
@@ -176,16 +170,17 @@ cmd_apikey_create(PGconn *conn, const char *org, const char *env)
 }
 
 static int
-cmd_apikey_list(PGconn *conn, const char *org)
+cmd_apikey_list(const struct ctl_call *c)
 {
 	static const char *const cols[] = { "id", "org_id", "environment", "prefix",
 	    "created_at", "revoked_at" };
+	const char *org = c->opt[0];
 	const char *params[] = { org };
 	json_object *arr;
 	PGresult *res;
 	int i, j;
 
-	res = query(conn, "SELECT 1 FROM orgs WHERE id::text = $1", 1, params);
+	res = query(c->conn, "SELECT 1 FROM orgs WHERE id::text = $1", 1, params);
 	if (res == NULL)
 		return 1;
 	if (PQntuples(res) != 1) {
@@ -193,7 +188,7 @@ cmd_apikey_list(PGconn *conn, const char *org)
 		return fail("apikey list: no org with id '%s'", org);
 	}
 	PQclear(res);
-	res = query(conn, "SELECT k.id, k.org_id, k.environment, k.prefix, "
+	res = query(c->conn, "SELECT k.id, k.org_id, k.environment, k.prefix, "
 	    "to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
 	    "to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
 	    "FROM api_keys k JOIN orgs o ON o.id = k.org_id WHERE o.id::text = $1 "
@@ -217,13 +212,14 @@ cmd_apikey_list(PGconn *conn, const char *org)
 }
 
 static int
-cmd_apikey_revoke(PGconn *conn, const char *id)
+cmd_apikey_revoke(const struct ctl_call *c)
 {
+	const char *id = c->argv[2];
 	const char *params[] = { id };
 	json_object *a;
 	PGresult *res;
 
-	res = query(conn, "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
+	res = query(c->conn, "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
 	    "WHERE id::text = $1 RETURNING id", 1, params);
 	if (res == NULL)
 		return 1;
@@ -238,10 +234,10 @@ cmd_apikey_revoke(PGconn *conn, const char *id)
 }
 
 static int
-cmd_status(const struct config *cfg)
+cmd_status(const struct ctl_call *c)
 {
 	char err[512];
-	const struct scoreboard *sb = scoreboard_open(cfg->scoreboard_file, err, sizeof(err));
+	const struct scoreboard *sb = scoreboard_open(c->cfg->scoreboard_file, err, sizeof(err));
 	json_object *o;
 
 	if (sb == NULL)
@@ -254,12 +250,12 @@ cmd_status(const struct config *cfg)
 }
 
 static int
-cmd_sweep(const struct config *cfg)
+cmd_sweep(const struct ctl_call *c)
 {
 	json_object *counts = json_object_new_object(), *o;
 	long total;
 
-	db_init_worker(cfg);
+	db_init_worker(c->cfg);
 	if (!db_available()) {
 		json_object_put(counts);
 		db_close();
@@ -280,19 +276,19 @@ cmd_sweep(const struct config *cfg)
 }
 
 static int
-cmd_dispatch(const struct config *cfg)
+cmd_dispatch(const struct ctl_call *c)
 {
 	json_object *stats = json_object_new_object();
 	long n;
 
-	db_init_worker(cfg);
+	db_init_worker(c->cfg);
 	if (!db_available()) {
 		json_object_put(stats);
 		db_close();
 		return fail("dispatch: the database is unavailable");
 	}
 	webhook_release_orphans();
-	n = webhook_dispatch(cfg, NULL, stats);
+	n = webhook_dispatch(c->cfg, NULL, stats);
 	db_close();
 	if (n < 0) {
 		json_object_put(stats);
@@ -301,6 +297,13 @@ cmd_dispatch(const struct config *cfg)
 	json_object_object_add(stats, "attempts", json_object_new_int64(n));
 	printf("%s\n", json_object_to_json_string_ext(stats, JSON_C_TO_STRING_SPACED));
 	json_object_put(stats);
+	return 0;
+}
+
+static int
+cmd_config_check(const struct ctl_call *c)
+{
+	printf("configuration OK\n");
 	return 0;
 }
 
@@ -316,13 +319,125 @@ option(int argc, char **argv, int from, const char *name)
 	return NULL;
 }
 
-int
-main(int argc, char **argv)
+/* One command: the words that select it and the handler that runs it.
+ * A command matches when cmd and sub (NULL: any) are its first two words,
+ * it has exactly argc words (0: any number) and every named option is
+ * given after sub.  Rows are in usage() order. */
+struct ctl_command {
+	const char *cmd;
+	const char *sub;
+	int argc;
+	const char *opt[2];
+	bool db;                /* connect to the database before running */
+	int (*run)(const struct ctl_call *c);
+	const char *usage;
+};
+
+static const struct ctl_command ctl_commands[] = {
+	{ "migrate", NULL, 1, { NULL, NULL }, true, cmd_migrate,
+	  "  migrate                               apply pending migrations" },
+	{ "org", "create", 3, { NULL, NULL }, true, cmd_org_create,
+	  "  org create NAME                       create an org" },
+	{ "apikey", "create", 6, { "--org", "--env" }, true, cmd_apikey_create,
+	  "  apikey create --org ID --env test|live  create an API key (shown once)" },
+	{ "apikey", "list", 4, { "--org", NULL }, true, cmd_apikey_list,
+	  "  apikey list --org ID                  list an org's keys" },
+	{ "apikey", "revoke", 3, { NULL, NULL }, true, cmd_apikey_revoke,
+	  "  apikey revoke ID                      revoke a key" },
+	{ "status", NULL, 0, { NULL, NULL }, false, cmd_status,
+	  "  status                                the running pool's status" },
+	{ "sweep", "--once", 2, { NULL, NULL }, false, cmd_sweep,
+	  "  sweep --once                          delete expired rows now" },
+	{ "dispatch", "--once", 2, { NULL, NULL }, false, cmd_dispatch,
+	  "  dispatch --once                       deliver due webhooks now" },
+	{ "config", "check", 0, { NULL, NULL }, false, cmd_config_check,
+	  "  config check                          validate the configuration" },
+};
+
+#define NCOMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
+
+static void
+usage(FILE *f)
 {
-	struct config *cfg;
-	PGconn *conn = NULL;
-	const char *cmd, *sub;
-	int ch, rc;
+	size_t i;
+
+	fprintf(f, "usage: hostlinkctl [-c FILE] COMMAND\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "%s\n", ctl_commands[i].usage);
+	fprintf(f, "Output is JSON on stdout; errors go to stderr with a non-zero exit.\n");
+}
+
+/* The row matching the argc words in argv, with its options' values in
+ * opt; NULL when none matches. */
+static const struct ctl_command *
+command_find(int argc, char **argv, const char **opt)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	size_t i;
+	int j;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		const struct ctl_command *c = &ctl_commands[i];
+
+		if (strcmp(argv[0], c->cmd) != 0 || (c->sub != NULL && strcmp(sub, c->sub) != 0) ||
+		    (c->argc != 0 && argc != c->argc))
+			continue;
+		for (j = 0; j < 2; j++) {
+			opt[j] = c->opt[j] == NULL ? NULL : option(argc, argv, 2, c->opt[j]);
+			if (c->opt[j] != NULL && opt[j] == NULL)
+				break;
+		}
+		if (j == 2)
+			return c;
+	}
+	return NULL;
+}
+
+/* Whether cmd names a database command: those connect first, so an
+ * unreachable database is reported before a usage error. */
+static bool
+command_uses_db(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (ctl_commands[i].db && strcmp(cmd, ctl_commands[i].cmd) == 0)
+			return true;
+	return false;
+}
+
+/* Runs the command in the argc (>= 1) words of argv; returns the exit
+ * status: the handler's, 1 when the database is unreachable, 2 on a
+ * usage error. */
+static int
+command_run(const struct config *cfg, int argc, char **argv)
+{
+	struct ctl_call call = { .cfg = cfg, .argv = argv };
+	const struct ctl_command *c = command_find(argc, argv, call.opt);
+	int rc;
+
+	if (command_uses_db(argv[0])) {
+		call.conn = connect_db(cfg);
+		if (call.conn == NULL)
+			return 1;
+	}
+	if (c != NULL) {
+		rc = c->run(&call);
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+	if (call.conn != NULL)
+		PQfinish(call.conn);
+	return rc;
+}
+
+/* Handles the options; returns the exit status when hostlinkctl is done
+ * (help, version, bad option), or -1 to go on with argv[optind]. */
+static int
+parse_options(int argc, char **argv)
+{
+	int ch;
 
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
@@ -344,69 +459,27 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config *cfg;
+	int rc;
+
+	if ((rc = parse_options(argc, argv)) >= 0)
+		return rc;
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
 	if (config_path == NULL)
 		config_path = config_default_path();
-	cmd = argv[optind];
-	sub = optind + 1 < argc ? argv[optind + 1] : "";
 	cfg = load_config();
 	if (cfg == NULL)
 		return 1;
-
-	if (strcmp(cmd, "config") == 0 && strcmp(sub, "check") == 0) {
-		printf("configuration OK\n");
-		rc = 0;
-		goto out;
-	}
-	if (strcmp(cmd, "status") == 0) {
-		rc = cmd_status(cfg);
-		goto out;
-	}
-	if (strcmp(cmd, "dispatch") == 0 && strcmp(sub, "--once") == 0 && optind + 2 == argc) {
-		rc = cmd_dispatch(cfg);
-		goto out;
-	}
-	if (strcmp(cmd, "sweep") == 0 && strcmp(sub, "--once") == 0 && optind + 2 == argc) {
-		rc = cmd_sweep(cfg);
-		goto out;
-	}
-	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "org") != 0 &&
-	    strcmp(cmd, "apikey") != 0) {
-		usage(stderr);
-		rc = 2;
-		goto out;
-	}
-	conn = connect_db(cfg);
-	if (conn == NULL) {
-		rc = 1;
-		goto out;
-	}
-	if (strcmp(cmd, "migrate") == 0 && optind + 1 == argc) {
-		rc = cmd_migrate(conn);
-	} else if (strcmp(cmd, "org") == 0 && strcmp(sub, "create") == 0 &&
-	    optind + 3 == argc) {
-		rc = cmd_org_create(conn, argv[optind + 2]);
-	} else if (strcmp(cmd, "apikey") == 0 && strcmp(sub, "create") == 0 &&
-	    option(argc, argv, optind + 2, "--org") != NULL &&
-	    option(argc, argv, optind + 2, "--env") != NULL && optind + 6 == argc) {
-		rc = cmd_apikey_create(conn, option(argc, argv, optind + 2, "--org"),
-		    option(argc, argv, optind + 2, "--env"));
-	} else if (strcmp(cmd, "apikey") == 0 && strcmp(sub, "list") == 0 &&
-	    option(argc, argv, optind + 2, "--org") != NULL && optind + 4 == argc) {
-		rc = cmd_apikey_list(conn, option(argc, argv, optind + 2, "--org"));
-	} else if (strcmp(cmd, "apikey") == 0 && strcmp(sub, "revoke") == 0 &&
-	    optind + 3 == argc) {
-		rc = cmd_apikey_revoke(conn, argv[optind + 2]);
-	} else {
-		usage(stderr);
-		rc = 2;
-	}
-out:
-	if (conn != NULL)
-		PQfinish(conn);
+	rc = command_run(cfg, argc - optind, argv + optind);
 	config_free(cfg);
 	return rc;
 }

@@ -75,6 +75,21 @@ test_file(void)
 	ok(!config_addr_allowed(c, "garbage"), "garbage address refused");
 	ok(!config_addr_allowed(c, NULL), "missing address refused");
 	config_free(c);
+
+	c = parse(BASE "status_allow =\nwebhook_retry_schedule = 7d\nlog_level = debug\n"
+	    "max_requests = 0\nwebhook_allow_private = OFF\nlisten = 127.0.0.1:9000\n", err);
+	ok(c != NULL, "edge values parse (%s)", err);
+	if (c == NULL)
+		return;
+	ok(c->status_allow_count == 0 && !config_addr_allowed(c, "127.0.0.1"),
+	    "empty status_allow allows nobody");
+	ok(c->retry_count == 1 && c->retry_schedule_ms[0] == 7LL * 86400000,
+	    "one-entry retry schedule at the bound");
+	ok(c->log_level == 3, "log_level debug");
+	ok(c->max_requests == 0, "max_requests 0");
+	ok(!c->webhook_allow_private, "bool OFF");
+	is_str(c->listen, "127.0.0.1:9000", "listen host:port");
+	config_free(c);
 }
 
 static void
@@ -94,6 +109,28 @@ test_errors(void)
 		{ BASE "app_url = ftp://x\n", "t.conf:5: app_url: must start with http" },
 		{ BASE "listen = nowhere\n", "t.conf:5: listen: expected unix:/path or host:port" },
 		{ BASE "listen = 127.0.0.1:99999\n", "t.conf:5: listen: expected" },
+		{ BASE "webhook_allow_private = maybe\n",
+		  "t.conf:5: webhook_allow_private: invalid boolean (true or false) 'maybe'" },
+		{ BASE "max_requests = -1\n", "t.conf:5: max_requests: invalid number '-1'" },
+		{ BASE "request_timeout = 50ms\n",
+		  "t.conf:5: request_timeout: value out of range '50ms'" },
+		{ BASE "request_timeout = soon\n", "t.conf:5: request_timeout: invalid duration (e.g." },
+		{ BASE "max_body = 512B\n", "t.conf:5: max_body: value out of range '512B'" },
+		{ BASE "listen_mode = 17777\n", "t.conf:5: listen_mode: invalid octal mode '17777'" },
+		{ BASE "webhook_retry_schedule = 1s, 8d\n",
+		  "t.conf:5: webhook_retry_schedule: invalid duration list '1s, 8d'" },
+		{ BASE "webhook_retry_schedule = 1s,,x\n",
+		  "t.conf:5: webhook_retry_schedule: invalid duration list" },
+		{ BASE "webhook_retry_schedule = ,\n",
+		  "t.conf:5: webhook_retry_schedule: empty list ','" },
+		{ BASE "webhook_retry_schedule = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n",
+		  "t.conf:5: webhook_retry_schedule: too many entries" },
+		{ BASE "status_allow = ::1,::1,::1,::1,::1,::1,::1,::1,::1,::1,::1,::1,::1,::1,::1,::1,::1\n",
+		  "t.conf:5: status_allow: too many entries" },
+		{ BASE "status_allow = ::1, 10.0.0.0/33\n",
+		  "t.conf:5: status_allow: invalid address or CIDR" },
+		{ BASE "workers = 1\nworkers = 2000\nlog_level = loud\n",
+		  "t.conf:6: workers: value out of range '2000'\nt.conf:7: log_level: invalid log level" },
 	};
 	size_t i;
 
