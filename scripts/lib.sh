@@ -82,18 +82,24 @@ hl_install_packages() {
 	[ "$rc" -eq 0 ] || hl_die "apt-get install failed"
 }
 
-# hl_build [normal|sanitize] [with-tests] - configure and build hostlink (and,
-# with-tests, the unit-test programs); sets HL_BUILD to the
+# hl_build [normal|sanitize|fuzz] [with-tests] - configure and build hostlink
+# (and, with-tests, the unit-test programs); sets HL_BUILD to the
 # directory holding ./hostlinkd and ./hostlinkctl. The normal build goes to
-# build/, the sanitizer build (--enable-sanitizers) to build-sanitize/. A source
+# build/, the sanitizer build (--enable-sanitizers) to build-sanitize/, the
+# libFuzzer targets (CC=clang --enable-fuzzing) to build-fuzz/. A source
 # tree already configured in place (./configure run at the top) is built in place.
 hl_build() {
 	local kind=${1:-normal} flags=(--enable-werror) dir
-	if [ "$kind" = sanitize ]; then
-		flags+=(--enable-sanitizers)
-		dir=$HL_ROOT/build-sanitize
+	if [ "$kind" = sanitize ] || [ "$kind" = fuzz ]; then
+		if [ "$kind" = sanitize ]; then
+			flags+=(--enable-sanitizers)
+		else
+			# Without -Werror: clang warns where gcc does not (-Wformat-nonliteral).
+			flags=(--enable-fuzzing CC=clang "CFLAGS=-g -O1")
+		fi
+		dir=$HL_ROOT/build-$kind
 		[ -f "$HL_ROOT/config.status" ] &&
-			hl_die "the source tree is configured in place; run 'make distclean' there before a sanitizer build"
+			hl_die "the source tree is configured in place; run 'make distclean' there before a $kind build"
 	elif [ -f "$HL_ROOT/config.status" ]; then
 		dir=$HL_ROOT
 	else
