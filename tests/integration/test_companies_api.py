@@ -9,7 +9,7 @@ import urllib.parse
 
 import harness as H
 import support_session as S
-from test_hosted_flow import hstack, query, assert_signed, sig_ok, TEMPLATE
+from support import hstack, query, assert_signed, sig_ok, TEMPLATE
 
 
 def st():
