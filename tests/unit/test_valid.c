@@ -81,14 +81,13 @@ check_row(const struct row *r)
 	int rc, good;
 
 	memset(&req, 0, sizeof(req));
-	req.capture = true;
 	if (r->body != NULL)
 		req.json = json_tokener_parse(r->body);
 	rc = valid_body(&req, fields);
 	if (r->message == NULL) {
 		good = rc == 0 && req.status == 0;
 	} else {
-		msg = envelope_message(req.captured);
+		msg = envelope_message(req.out_body);
 		good = rc == -1 && req.status == 400 && msg != NULL && strcmp(msg, r->message) == 0;
 	}
 	ok(good, "%s -> %s", r->body != NULL ? r->body : "(empty body)",
