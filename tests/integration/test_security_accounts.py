@@ -80,8 +80,10 @@ def _multibyte_id_works(s, la):
     q = "?linked_account_id=" + urllib.parse.quote(la, safe="")
     r = s.connect(tok, b'{"a":1}', query=q)
     assert r.status == 200, r
-    assert s.ok("GET", "linked-account/" + urllib.parse.quote(la, safe=""),
-                key=s.key)["linked_account_id"] == la
+    # (GET /linked-account/{id} of such an id is beyond the request path
+    # limit, 414: read the row instead)
+    assert s.sql("SELECT count(*) FROM companies WHERE id = '%s' AND linked_account_id = '%s'"
+                 % (c["company_id"], la)) == "1"
 
 
 def test_linked_account_id_256_cjk_characters():
