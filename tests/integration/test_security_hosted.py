@@ -235,3 +235,18 @@ def test_invite_limited_per_client_network():
     assert invite("2001:db8:9:a::1", "Inv 4").status == 200
     found = s.ok("GET", "companies?query=Inv%20", key=s.key)["totalResults"]
     assert found == 3, found
+
+
+def test_link_session_default_limit_per_key():
+    """With the shipped defaults (30 per key per 60 s) a link key cannot mint
+    tokens without bound, from however many addresses."""
+    s = st()
+    s.sql("DELETE FROM rate_limits")
+    key = s.link_key(s.company())
+    try:
+        for i in range(30):
+            r = _link(s, key, "10.40.%d.%d" % (i // 200, i % 200 + 1))
+            assert r.status == 200, (i, r)
+        _assert_429(_link(s, key, "10.41.0.1"))
+    finally:
+        s.sql("DELETE FROM rate_limits")
