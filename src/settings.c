@@ -41,7 +41,7 @@ settings_of(PGresult *res)
 {
 	json_object *o = NULL;
 
-	if (res != NULL && db_ok(res) && PQntuples(res) == 1)
+	if (db_ok(res) && PQntuples(res) == 1)
 		o = json_parse(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (o != NULL &&
@@ -84,7 +84,7 @@ settings_rotate_invite(const char *org_id, const char *env)
 	PGresult *res = db_exec(&rotate_invite, params);
 	int v = -1;
 
-	if (res != NULL && db_ok(res) && PQntuples(res) == 1)
+	if (db_ok(res) && PQntuples(res) == 1)
 		v = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return v;
@@ -97,10 +97,9 @@ settings_invite_version(const char *org_id, const char *env)
 	PGresult *res = db_exec(&get, params);
 	int v = -1;
 
-	if (res != NULL && db_ok(res) && PQntuples(res) == 1)
+	if (db_ok(res) && PQntuples(res) == 1)
 		v = PQgetisnull(res, 0, 1) ? 1 : atoi(PQgetvalue(res, 0, 1));
-	if (res != NULL)
-		PQclear(res);
+	PQclear(res);
 	return v;
 }
 
