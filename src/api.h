@@ -105,6 +105,11 @@ void api_sandbox_authorize_page(struct request *req);
 void api_sandbox_authorize_submit(struct request *req);
 
 /* api_hosted.c */
+/* Counts a request of kind ("link", "invite", "start") from the client's
+ * network (/64 for IPv6, /32 for IPv4) and, when key is not NULL, for that
+ * capability; the limits and window are the rate_limit_* keys.  Returns
+ * 0, or -1 once 429 + Retry-After (or 503) is answered. */
+int api_rate_limit(struct request *req, const char *kind, const char *key) HL_MUSTCHECK;
 void api_link_session(struct request *req);
 void api_invite_session(struct request *req);
 void api_hosted_session(struct request *req);
