@@ -9,7 +9,7 @@ import urllib.parse
 
 import harness as H
 import support_session as S
-from test_hosted_flow import hstack
+from support import hstack
 
 
 def st():

@@ -10,7 +10,7 @@ import urllib.parse
 
 import harness as H
 import support_session as S
-from test_hosted_flow import HStack, hstack, query
+from support import HStack, hstack, query
 
 API = S.API
 
