@@ -66,15 +66,16 @@ SELECT w.org_id, w.environment, w.id AS webhook_id, w.url, w.enabled,
 -- read the report_* views above and nothing else (no base table, so no
 -- secret, token hash or stash).  NOLOGIN: grant it to a login role, e.g.
 --     CREATE ROLE metabase LOGIN PASSWORD '...' IN ROLE hostlink_reporting;
--- Created here when the migrating user may create roles; otherwise a
--- superuser runs CREATE ROLE hostlink_reporting NOLOGIN; and migrate again.
+-- Created here when the migrating user may create roles; otherwise migrate
+-- warns: a superuser runs CREATE ROLE hostlink_reporting NOLOGIN; then
+-- migrate again grants it the views.
 DO $reporting_role$
 DECLARE
     v name;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hostlink_reporting') THEN
         IF NOT (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
-            RAISE NOTICE 'role hostlink_reporting not created: % may not create roles '
+            RAISE WARNING 'role hostlink_reporting not created: % may not create roles '
                 '(as a superuser: CREATE ROLE hostlink_reporting NOLOGIN; then migrate again)',
                 current_user;
             RETURN;
