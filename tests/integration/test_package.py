@@ -138,6 +138,9 @@ def test_package_builds_with_the_layout():
             "/usr/share/doc/hostlink/examples/alerts.yml"]
     missing = [w for w in want if w not in names]
     assert not missing, "missing from the package: %s\n%s" % (missing, sorted(names))
+    for rel in _run(["git", "-C", H.ROOT, "ls-files", "web"]).out.split():
+        if rel != "web/screenshot.png":
+            assert "/usr/share/hostlink/" + rel in names, "%s is not packaged" % rel
     for m in glob.glob(os.path.join(H.ROOT, "sql", "migrations", "*.sql")):
         assert "/usr/share/hostlink/sql/migrations/" + os.path.basename(m) in names, m
     assert not [n for n in names if n.startswith("/usr/local")], "files under /usr/local"
