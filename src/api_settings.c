@@ -19,7 +19,6 @@
 #include "response.h"
 #include "valid.h"
 
-
 /* Sends the settings object o (NULL: the database failed) with the
  * signing secret added. */
 static void
@@ -70,43 +69,51 @@ static const struct valid_field settings_fields[] = {
 	{ NULL, 0, false, 0, 0 },
 };
 
+/* The body's theme (may be NULL) with only its known, valid members: a
+ * new object, or NULL after 400. */
+static json_object *
+body_theme(struct request *req, json_object *theme)
+{
+	json_object *v;
+
+	if (theme == NULL)
+		return json_object_new_object();
+	if (!color_ok(json_object_object_get(theme, "color")) ||
+	    !color_ok(json_object_object_get(theme, "bgColor"))) {
+		api_error(req, 400, "VALIDATION_ERROR",
+		    "'theme.color' and 'theme.bgColor' must be #rgb, #rrggbb or #rrggbbaa");
+		return NULL;
+	}
+	v = json_object_object_get(theme, "logo");
+	if (v != NULL && (!json_object_is_type(v, json_type_string) ||
+	    !valid_url(json_object_get_string(v), true))) {
+		api_error(req, 400, "VALIDATION_ERROR", "'theme.logo' must be an https URL");
+		return NULL;
+	}
+	v = json_object_new_object();
+	json_object_object_foreach(theme, k, val) {
+		if (strcmp(k, "color") == 0 || strcmp(k, "bgColor") == 0 || strcmp(k, "logo") == 0)
+			json_object_object_add(v, k, json_object_get(val));
+	}
+	return v;
+}
+
 void
 api_settings_link_put(struct request *req)
 {
-	json_object *theme, *clean, *v;
+	json_object *clean;
 	const char *url;
 
 	if (valid_body(req, settings_fields) < 0)
 		return;
 	url = json_object_get_string(json_object_object_get(req->json, "redirect_url"));
 	if (url != NULL && *url != '\0' && !valid_url(url, false)) {
-		response_error(req, 400, "VALIDATION_ERROR",
+		api_error(req, 400, "VALIDATION_ERROR",
 		    "'redirect_url' must be an http(s) URL without spaces or quotes");
 		return;
 	}
-	theme = json_object_object_get(req->json, "theme");
-	clean = json_object_new_object();
-	if (theme != NULL) {
-		if (!color_ok(json_object_object_get(theme, "color")) ||
-		    !color_ok(json_object_object_get(theme, "bgColor"))) {
-			json_object_put(clean);
-			response_error(req, 400, "VALIDATION_ERROR",
-			    "'theme.color' and 'theme.bgColor' must be #rgb, #rrggbb or #rrggbbaa");
-			return;
-		}
-		v = json_object_object_get(theme, "logo");
-		if (v != NULL && (!json_object_is_type(v, json_type_string) ||
-		    !valid_url(json_object_get_string(v), true))) {
-			json_object_put(clean);
-			response_error(req, 400, "VALIDATION_ERROR", "'theme.logo' must be an https URL");
-			return;
-		}
-		json_object_object_foreach(theme, k, val) {
-			if (strcmp(k, "color") == 0 || strcmp(k, "bgColor") == 0 ||
-			    strcmp(k, "logo") == 0)
-				json_object_object_add(clean, k, json_object_get(val));
-		}
-	}
+	if ((clean = body_theme(req, json_object_object_get(req->json, "theme"))) == NULL)
+		return;
 	send_settings(req, settings_save(req->auth.org_id, req->auth.environment,
 	    url != NULL && *url != '\0' ? url : NULL,
 	    json_object_get_string(json_object_object_get(req->json, "page_title")),
@@ -115,37 +122,37 @@ api_settings_link_put(struct request *req)
 	json_object_put(clean);
 }
 
+/* Sends the invite URL of version (-1: the database failed). */
 static void
 send_invite(struct request *req, int version)
 {
-	char code[CAP_KEY_LEN + 1], url[600];
-	json_object *o = json_object_new_object();
+	char code[CAP_KEY_LEN + 1], *url;
+	json_object *o;
 
+	if (version < 0) {
+		response_unavailable(req);
+		return;
+	}
 	cap_invite_code(req->cfg, req->auth.org_id, req->auth.environment, version, code);
-	snprintf(url, sizeof(url), "%s/invite/%s", req->cfg->app_url, code);
+	if (asprintf(&url, "%s/invite/%s", req->cfg->app_url, code) < 0) {
+		response_unavailable(req);
+		return;
+	}
+	o = json_object_new_object();
 	json_object_object_add(o, "invite_url", json_object_new_string(url));
+	free(url);
 	response_json(req, 200, o);
 }
 
 void
 api_settings_invite_get(struct request *req)
 {
-	int v = settings_invite_version(req->auth.org_id, req->auth.environment);
-
-	if (v < 0)
-		response_unavailable(req);
-	else
-		send_invite(req, v);
+	send_invite(req, settings_invite_version(req->auth.org_id, req->auth.environment));
 }
 
 void
 api_settings_invite_rotate(struct request *req)
 {
-	int v = settings_rotate_invite(req->auth.org_id, req->auth.environment);
-
-	if (v < 0)
-		response_unavailable(req);
-	else
-		send_invite(req, v);
+	send_invite(req, settings_rotate_invite(req->auth.org_id, req->auth.environment));
 }
 

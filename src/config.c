@@ -75,6 +75,12 @@ static const struct config_key config_keys[] = {
 	KEY("scoreboard_file", CT_STRING, scoreboard_file, "", 0, 0, NULL),
 	LIST("status_allow", CT_NET_LIST, status_allow, status_allow_count,
 	    CONFIG_MAX_ALLOW, "127.0.0.1, ::1", 0, 0),
+	/* 0 turns a limit off. */
+	KEY("rate_limit_window", CT_DURATION, rate_limit_window_ms, "60s", 1000, DAY_MS, NULL),
+	KEY("rate_limit_per_key", CT_INT, rate_limit_per_key, "30", 0, 1000000, NULL),
+	KEY("rate_limit_per_client", CT_INT, rate_limit_per_client, "300", 0, 1000000, NULL),
+	KEY("rate_limit_invite_per_client", CT_INT, rate_limit_invite_per_client, "10", 0,
+	    1000000, NULL),
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -44,6 +44,10 @@ struct config {
 	char *scoreboard_file;
 	struct config_net status_allow[CONFIG_MAX_ALLOW];
 	int status_allow_count;
+	int64_t rate_limit_window_ms;   /* rate limits count hits in windows this long */
+	int rate_limit_per_key;         /* link sessions per link key, starts per connection */
+	int rate_limit_per_client;      /* link sessions, starts per client /64 (IPv6), /32 */
+	int rate_limit_invite_per_client; /* invite companies per client /64 (IPv6), /32 */
 
 	/* Loaded by config_load() from the files named above. */
 	unsigned char jwt_secret[256];

@@ -1,6 +1,7 @@
-/* json.c - strict RFC 8259 validation of request bodies, before anything stores them.
+/* json.c - strict RFC 8259 validation of request bodies, and parsing to the same depth.
  * PostgreSQL's json type is strict; json-c is lenient.  Checking here means a
- * body is either stored as sent or refused with 400, never a database error. */
+ * body is either stored as sent or refused with 400, never a database error;
+ * json_parse() parses to the same depth. */
 #include "autoconf.h"
 
 #include <string.h>
@@ -274,6 +275,23 @@ value(struct scan *sc)
 			return number(sc);
 		return fail(sc, "unexpected character");
 	}
+}
+
+json_object *
+json_parse(const char *s)
+{
+	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	json_object *o;
+
+	if (tok == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, s, -1);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
 }
 
 const char *

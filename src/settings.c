@@ -12,6 +12,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
+#include "json.h"
 #include "settings.h"
 
 #define REDIRECT_TTL_S 3600           /* a signed redirect is good for an hour */
@@ -40,8 +41,8 @@ settings_of(PGresult *res)
 {
 	json_object *o = NULL;
 
-	if (res != NULL && db_ok(res) && PQntuples(res) == 1)
-		o = json_tokener_parse(PQgetvalue(res, 0, 0));
+	if (db_ok(res) && PQntuples(res) == 1)
+		o = json_parse(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (o != NULL &&
 	    json_object_get_type(json_object_object_get(o, "theme")) != json_type_object)
@@ -55,6 +56,16 @@ settings_load(const char *org_id, const char *env)
 	const char *params[] = { org_id, env };
 
 	return settings_of(db_exec(&get, params));
+}
+
+json_object *
+settings_page(const char *org_id, const char *env)
+{
+	json_object *o = settings_load(org_id, env);
+
+	if (o != NULL)
+		json_object_object_del(o, "redirect_url");
+	return o;
 }
 
 json_object *
@@ -73,7 +84,7 @@ settings_rotate_invite(const char *org_id, const char *env)
 	PGresult *res = db_exec(&rotate_invite, params);
 	int v = -1;
 
-	if (res != NULL && db_ok(res) && PQntuples(res) == 1)
+	if (db_ok(res) && PQntuples(res) == 1)
 		v = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return v;
@@ -86,10 +97,9 @@ settings_invite_version(const char *org_id, const char *env)
 	PGresult *res = db_exec(&get, params);
 	int v = -1;
 
-	if (res != NULL && db_ok(res) && PQntuples(res) == 1)
+	if (db_ok(res) && PQntuples(res) == 1)
 		v = PQgetisnull(res, 0, 1) ? 1 : atoi(PQgetvalue(res, 0, 1));
-	if (res != NULL)
-		PQclear(res);
+	PQclear(res);
 	return v;
 }
 

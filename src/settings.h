@@ -11,6 +11,10 @@ struct config;
  * the database failed. */
 json_object *settings_load(const char *org_id, const char *env);
 
+/* The settings the hosted page shows (settings_load() without the
+ * redirect_url): a new object, or NULL when the database failed. */
+json_object *settings_page(const char *org_id, const char *env);
+
 /* Stores the link settings (NULL members clear them); returns what
  * settings_load() would now, or NULL when the database failed. */
 json_object *settings_save(const char *org_id, const char *env, const char *redirect_url,

@@ -154,7 +154,7 @@ parse_json_body(struct request *req, bool raw)
 	}
 	if (raw)
 		return 0;
-	req->json = json_tokener_parse(req->body);
+	req->json = json_parse(req->body);
 	if (req->json == NULL) {
 		response_error(req, 400, "INVALID_JSON", "Request body could not be parsed");
 		return -1;

@@ -267,21 +267,16 @@
         return true;
       });
     }
-    /* invite: once the company exists, its own link mints new tokens */
-    if (isObject(entry) && typeof entry.linkKey === 'string') {
-      return api('POST', '/link/' + encodeURIComponent(entry.linkKey) + '/session').then(function (out) {
-        remember(out, entry.linkKey);
-        return true;
-      });
-    }
+    /* invite: the hosted session carries no link key (a capability the
+     * end user's token must not reveal), so an expired invite token
+     * starts over at the form */
     return Promise.resolve(false);
   }
 
-  function remember(out, linkKey) {
+  function remember(out) {
     var exp = Date.parse(out && out.expires_at);
     app.token = out.token;
-    store(storageKey(), { token: out.token, exp: isNaN(exp) ? Date.now() + 600000 : exp,
-      linkKey: linkKey || undefined });
+    store(storageKey(), { token: out.token, exp: isNaN(exp) ? Date.now() + 600000 : exp });
   }
 
   function loadSession() {
@@ -289,15 +284,6 @@
       if (!isObject(s) || !isObject(s.company)) throw new ApiError(500, 'BAD_RESPONSE');
       app.session = s;
       applyBranding();
-      /* an invite's company has its own link: keep it to renew the token */
-      if (app.mode === 'invite') {
-        var m = /\/link\/([A-Za-z0-9_-]+)$/.exec(String(s.company.redirect || ''));
-        var entry = stored(storageKey());
-        if (m && isObject(entry)) {
-          entry.linkKey = m[1];
-          store(storageKey(), entry);
-        }
-      }
       return s;
     });
   }

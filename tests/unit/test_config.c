@@ -71,9 +71,22 @@ test_file(void)
 	ok(config_addr_allowed(c, "10.1.2.3"), "10.1.2.3 within 10.0.0.0/8");
 	ok(!config_addr_allowed(c, "11.0.0.1"), "11.0.0.1 outside");
 	ok(config_addr_allowed(c, "::1"), "::1 allowed");
+	ok(c->rate_limit_window_ms == 60000 && c->rate_limit_per_key == 30 &&
+	    c->rate_limit_per_client == 300 && c->rate_limit_invite_per_client == 10,
+	    "rate limit defaults 60s, 30, 300, 10");
 	ok(config_addr_allowed(c, "::ffff:10.0.0.9"), "v4-mapped address matched as IPv4");
 	ok(!config_addr_allowed(c, "garbage"), "garbage address refused");
 	ok(!config_addr_allowed(c, NULL), "missing address refused");
+	config_free(c);
+
+	c = parse(BASE "rate_limit_window = 5m\nrate_limit_per_key = 0\n"
+	    "rate_limit_per_client = 1000000\nrate_limit_invite_per_client = 1\n", err);
+	ok(c != NULL, "rate limit keys parse (%s)", err);
+	if (c == NULL)
+		return;
+	ok(c->rate_limit_window_ms == 300000 && c->rate_limit_per_key == 0 &&
+	    c->rate_limit_per_client == 1000000 && c->rate_limit_invite_per_client == 1,
+	    "rate limit keys: 5m, 0 (off), the maximum, 1");
 	config_free(c);
 
 	c = parse(BASE "status_allow =\nwebhook_retry_schedule = 7d\nlog_level = debug\n"
@@ -129,6 +142,13 @@ test_errors(void)
 		  "t.conf:5: status_allow: too many entries" },
 		{ BASE "status_allow = ::1, 10.0.0.0/33\n",
 		  "t.conf:5: status_allow: invalid address or CIDR" },
+		{ BASE "rate_limit_window = 500ms\n",
+		  "t.conf:5: rate_limit_window: value out of range '500ms'" },
+		{ BASE "rate_limit_per_key = -1\n", "t.conf:5: rate_limit_per_key: invalid number '-1'" },
+		{ BASE "rate_limit_per_client = 1000001\n",
+		  "t.conf:5: rate_limit_per_client: value out of range '1000001'" },
+		{ BASE "rate_limit_invite_per_client = ten\n",
+		  "t.conf:5: rate_limit_invite_per_client: invalid number 'ten'" },
 		{ BASE "workers = 1\nworkers = 2000\nlog_level = loud\n",
 		  "t.conf:6: workers: value out of range '2000'\nt.conf:7: log_level: invalid log level" },
 	};
