@@ -61,3 +61,34 @@ SELECT w.org_id, w.environment, w.id AS webhook_id, w.url, w.enabled,
        max(d.delivered_at)                                AS last_success
   FROM webhook_endpoints w LEFT JOIN webhook_deliveries d ON d.endpoint_id = w.id
  GROUP BY w.org_id, w.environment, w.id, w.url, w.enabled;
+
+-- hostlink_reporting: a read-only role for SQL clients and BI tools.  It may
+-- read the report_* views above and nothing else (no base table, so no
+-- secret, token hash or stash).  NOLOGIN: grant it to a login role, e.g.
+--     CREATE ROLE metabase LOGIN PASSWORD '...' IN ROLE hostlink_reporting;
+-- Created here when the migrating user may create roles; otherwise migrate
+-- warns: a superuser runs CREATE ROLE hostlink_reporting NOLOGIN; then
+-- migrate again grants it the views.
+DO $reporting_role$
+DECLARE
+    v name;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hostlink_reporting') THEN
+        IF NOT (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
+            RAISE WARNING 'role hostlink_reporting not created: % may not create roles '
+                '(as a superuser: CREATE ROLE hostlink_reporting NOLOGIN; then migrate again)',
+                current_user;
+            RETURN;
+        END IF;
+        CREATE ROLE hostlink_reporting NOLOGIN;
+    END IF;
+    IF NOT has_schema_privilege('hostlink_reporting', current_schema(), 'USAGE') THEN
+        EXECUTE format('GRANT USAGE ON SCHEMA %I TO hostlink_reporting', current_schema());
+    END IF;
+    FOR v IN SELECT viewname FROM pg_views
+              WHERE schemaname = current_schema() AND viewname LIKE 'report\_%'
+    LOOP
+        EXECUTE format('GRANT SELECT ON %I TO hostlink_reporting', v);
+    END LOOP;
+END
+$reporting_role$;

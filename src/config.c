@@ -72,7 +72,7 @@ static const struct config_key config_keys[] = {
 	KEY("sweep_interval", CT_DURATION, sweep_interval_ms, "60s", 100, DAY_MS, NULL),
 	KEY("log_level", CT_LOGLEVEL, log_level, "info", 0, 0, NULL),
 	KEY("log_file", CT_STRING, log_file, "", 0, 0, NULL),
-	KEY("scoreboard_file", CT_STRING, scoreboard_file, "/run/hostlink/hostlink.scoreboard", 0, 0, NULL),
+	KEY("scoreboard_file", CT_STRING, scoreboard_file, "", 0, 0, NULL),
 	LIST("status_allow", CT_NET_LIST, status_allow, status_allow_count,
 	    CONFIG_MAX_ALLOW, "127.0.0.1, ::1", 0, 0),
 	/* 0 turns a limit off. */

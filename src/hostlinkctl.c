@@ -236,8 +236,9 @@ cmd_apikey_revoke(const struct ctl_call *c)
 static int
 cmd_status(const struct ctl_call *c)
 {
-	char err[512];
-	const struct scoreboard *sb = scoreboard_open(c->cfg->scoreboard_file, err, sizeof(err));
+	char err[512] = "scoreboard path too long: set scoreboard_file", path[4096];
+	const struct scoreboard *sb = scoreboard_path(c->cfg->scoreboard_file, c->cfg->listen,
+	    path, sizeof(path)) == NULL ? NULL : scoreboard_open(path, err, sizeof(err));
 	json_object *o;
 
 	if (sb == NULL)

@@ -33,6 +33,7 @@ struct pool {
 	const char *config_path;
 	int listen_fd;
 	struct scoreboard *sb;
+	char sb_path[4096];             /* the board's file, fixed at start */
 	int generation;
 	int crashes;                    /* consecutive early deaths */
 	int64_t next_spawn_ms;
@@ -347,8 +348,14 @@ reload(struct pool *p)
 	if (strcmp(next->listen, p->cfg->listen) != 0)
 		log_warn("listen changed to %s; this takes a restart, keeping %s",
 		    next->listen, p->cfg->listen);
-	if (strcmp(next->scoreboard_file, p->cfg->scoreboard_file) != 0)
-		log_warn("scoreboard_file change takes a restart");
+	{
+		char path[sizeof(p->sb_path)];
+		const char *np = scoreboard_path(next->scoreboard_file, next->listen,
+		    path, sizeof(path));
+
+		if (np == NULL || strcmp(np, p->sb_path) != 0)
+			log_warn("scoreboard_file change takes a restart; keeping %s", p->sb_path);
+	}
 	if (next->workers > SB_MAX_SLOTS / 2 - 4) {
 		log_error("reload failed: workers may not exceed %d", SB_MAX_SLOTS / 2 - 4);
 		config_free(next);
@@ -391,8 +398,7 @@ cleanup_files(const struct pool *p)
 {
 	if (strncmp(p->cfg->listen, "unix:", 5) == 0)
 		unlink(p->cfg->listen + 5);
-	if (p->cfg->scoreboard_file[0] != '\0')
-		unlink(p->cfg->scoreboard_file);
+	unlink(p->sb_path);
 }
 
 int
@@ -409,7 +415,12 @@ pool_run(struct config *cfg, const char *config_path, int listen_fd)
 	p->cfg = cfg;
 	p->config_path = config_path;
 	p->listen_fd = listen_fd;
-	p->sb = scoreboard_create(cfg->scoreboard_file);
+	if (scoreboard_path(cfg->scoreboard_file, cfg->listen, p->sb_path,
+	    sizeof(p->sb_path)) == NULL) {
+		log_error("scoreboard path too long: set scoreboard_file");
+		return 1;
+	}
+	p->sb = scoreboard_create(p->sb_path);
 	if (p->sb == NULL)
 		return 1;
 	p->sb->workers = cfg->workers;

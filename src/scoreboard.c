@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -28,6 +30,45 @@ scoreboard_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+const char *
+scoreboard_path(const char *setting, const char *listen, char *buf, size_t len)
+{
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+	int n;
+
+	if (setting != NULL && *setting != '\0') {
+		n = snprintf(buf, len, "%s", setting);
+	} else if (listen != NULL && strncmp(listen, "unix:/", 6) == 0) {
+		const char *sock = listen + 5;
+		size_t sl = strlen(sock);
+
+		if (sl > 5 && strcmp(sock + sl - 5, ".sock") == 0)
+			sl -= 5;
+		n = snprintf(buf, len, "%.*s.scoreboard", (int)sl, sock);
+	} else if (rt != NULL && *rt == '/') {
+		/* systemd may list several, colon-separated: the first is ours. */
+		n = snprintf(buf, len, "%.*s/hostlink.scoreboard", (int)strcspn(rt, ":"), rt);
+	} else {
+		n = snprintf(buf, len, "/run/hostlink/hostlink.scoreboard");
+	}
+	return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
+/* Creates the directory of path when it is missing (one level, mode 0755). */
+static void
+make_parent(const char *path)
+{
+	char copy[4096];
+	const char *dir;
+	struct stat st;
+
+	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
+		return;
+	dir = dirname(copy);
+	if (stat(dir, &st) < 0 && errno == ENOENT && mkdir(dir, 0755) == 0)
+		log_info("created directory %s for the scoreboard", dir);
+}
+
 struct scoreboard *
 scoreboard_create(const char *path)
 {
@@ -42,9 +83,11 @@ scoreboard_create(const char *path)
 			log_error("scoreboard_file path too long");
 			return NULL;
 		}
+		make_parent(path);
 		fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 		if (fd < 0) {
-			log_error("cannot create scoreboard %s: %s", tmp, strerror(errno));
+			log_error("cannot create scoreboard %s: %s (set scoreboard_file to a "
+			    "file in a directory hostlinkd may write)", tmp, strerror(errno));
 			return NULL;
 		}
 		if (ftruncate(fd, sizeof(*sb)) < 0) {

@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SB_MAGIC 0x484c5342u  /* "HLSB" */
@@ -54,8 +55,15 @@ struct scoreboard {
 extern const int sb_codes[SB_NCODES];       /* 0 = any other code */
 extern const double sb_buckets[SB_NBUCKETS]; /* upper bounds, seconds */
 
-/* Creates (truncates) and maps path; NULL path maps anonymous memory.
- * Returns the board, or NULL after logging why. */
+/* The board's file for a configuration: setting (scoreboard_file) when not
+ * empty; else beside a unix listen socket (its path with ".sock" replaced by
+ * ".scoreboard"); else $RUNTIME_DIRECTORY/hostlink.scoreboard; else
+ * /run/hostlink/hostlink.scoreboard.  hostlinkd and hostlinkctl agree on it.
+ * Writes into buf; returns buf, or NULL when it does not fit. */
+const char *scoreboard_path(const char *setting, const char *listen, char *buf, size_t len);
+/* Creates (truncates) and maps path, creating its directory (one level) when
+ * missing; NULL path maps anonymous memory.  Returns the board, or NULL after
+ * logging why (naming scoreboard_file, the key to set). */
 struct scoreboard *scoreboard_create(const char *path);
 /* Maps an existing board read-only for hostlinkctl.  Returns NULL with a
  * message in err when there is none or its master is gone. */
