@@ -14,6 +14,7 @@ HL_PACKAGES=(
 	postgresql nginx apache2 libapache2-mod-fcgid
 	wrk curl jq spawn-fcgi clang python3 valgrind openssl procps
 	chromium
+	debhelper dpkg-dev fakeroot lintian mandoc prometheus
 )
 # The browser tests run on Node.js: Debian's, unless the machine has one already
 # (a vendor nodejs bundles npm and conflicts with Debian's npm package).
