@@ -1,7 +1,8 @@
-/* webhook.c - Standard Webhooks signing, and delivery of the outbox to endpoints:
- * fan-out of new events, claims under a lease with SKIP LOCKED, libcurl with
- * timeouts and no redirects, SSRF guard on the connected address, retries on
- * webhook_retry_schedule, 410 disables the endpoint. */
+/* webhook.c - the webhook_endpoints and webhook_deliveries tables: the endpoints
+ * of the API, Standard Webhooks signing, and delivery of the outbox to
+ * endpoints: fan-out of new events, claims under a lease with SKIP LOCKED,
+ * libcurl with timeouts and no redirects, SSRF guard on the connected
+ * address, retries on webhook_retry_schedule, 410 disables the endpoint. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -23,6 +24,58 @@
 #include "sealed.h"
 #include "webhook.h"
 
+/* The endpoints of the API: $1 org, $2 environment, $3 endpoint id. */
+#define TENANT "w.org_id = $1 AND w.environment = $2"
+#define PREVIOUS_VALID_HOURS "24"   /* a rotated-out secret keeps signing */
+
+static struct db_stmt create = DB_STMT(
+    "INSERT INTO webhook_endpoints AS w (id, org_id, environment, url, description, events, secret) "
+    "VALUES ($3, $1, $2, $4, $5, coalesce($6::text[], '{}'), $7) RETURNING hl_webhook(w)::text", 7);
+static struct db_stmt list = DB_STMT(
+    "SELECT json_build_object('results', coalesce(json_agg(hl_webhook(w) "
+    "ORDER BY w.created_at, w.id), '[]'))::text FROM webhook_endpoints w WHERE " TENANT, 2);
+static struct db_stmt get_one = DB_STMT(
+    "SELECT hl_webhook(w)::text FROM webhook_endpoints w WHERE " TENANT " AND w.id::text = $3", 3);
+static struct db_stmt patch = DB_STMT(
+    "UPDATE webhook_endpoints w SET url = coalesce($4, w.url), "
+    "description = coalesce($5, w.description), events = coalesce($6::text[], w.events), "
+    "enabled = coalesce($7::bool, w.enabled), "
+    "disabled_reason = CASE WHEN $7::bool THEN NULL ELSE w.disabled_reason END, "
+    "updated_at = now() WHERE " TENANT " AND w.id::text = $3 RETURNING hl_webhook(w)::text", 7);
+static struct db_stmt delete_one = DB_STMT(
+    "DELETE FROM webhook_endpoints w WHERE " TENANT " AND w.id::text = $3 RETURNING w.id", 3);
+static struct db_stmt rotate = DB_STMT(
+    "UPDATE webhook_endpoints w SET previous_secret = w.secret, "
+    "previous_until = now() + interval '" PREVIOUS_VALID_HOURS " hours', secret = $4, "
+    "updated_at = now() WHERE " TENANT " AND w.id::text = $3 "
+    "RETURNING json_build_object('id', w.id, "
+    "'previous_secret_valid_hours', " PREVIOUS_VALID_HOURS ")::text", 4);
+static struct db_stmt ping = DB_STMT(
+    "WITH w AS (SELECT id, org_id, environment FROM webhook_endpoints w "
+    "  WHERE " TENANT " AND w.id::text = $3), "
+    "e AS (INSERT INTO events (id, org_id, environment, event_type, body, fanned_out) "
+    "  SELECT x.id, w.org_id, w.environment, 'ping', json_build_object('id', x.id, "
+    "  'eventType', 'ping', 'generatedDate', hl_time(now()), 'environment', w.environment, "
+    "  'payload', json_build_object('webhook_id', w.id)), true "
+    "  FROM w, (SELECT gen_random_uuid() AS id) x RETURNING id), "
+    "d AS (INSERT INTO webhook_deliveries (endpoint_id, event_id) "
+    "  SELECT w.id, e.id FROM w, e RETURNING id, event_id) "
+    "SELECT json_build_object('event_id', d.event_id, 'delivery_id', d.id)::text FROM d", 3);
+/* No row for an endpoint that is not the caller's, even with no deliveries. */
+static struct db_stmt deliveries = DB_STMT(
+    "SELECT json_build_object('results', coalesce((SELECT json_agg(hl_delivery(d, e.event_type) "
+    "  ORDER BY d.created_at DESC, d.id) FROM webhook_deliveries d "
+    "  JOIN events e ON e.id = d.event_id "
+    "  WHERE d.endpoint_id = w.id AND ($4::text IS NULL OR d.status = $4)), '[]'))::text "
+    "FROM webhook_endpoints w WHERE " TENANT " AND w.id::text = $3", 4);
+static struct db_stmt retry = DB_STMT(
+    "UPDATE webhook_deliveries d SET status = 'pending', attempts = 0, "
+    "next_attempt_at = now(), lease_until = NULL, leased_by = NULL, updated_at = now() "
+    "FROM webhook_endpoints w, events e WHERE w.id = d.endpoint_id AND e.id = d.event_id "
+    "AND " TENANT " AND w.id::text = $3 AND d.id::text = $4 "
+    "RETURNING hl_delivery(d, e.event_type)::text", 4);
+
+/* Delivery. */
 #define CLAIM_BATCH "10"
 #define LEASE "30 seconds"                  /* well above the request timeout */
 #define CONNECT_TIMEOUT_MS 5000L
@@ -114,6 +167,125 @@ webhook_sign(const char *secret, const char *id, long long timestamp,
 	return snprintf(out, outlen, "v1,%s", b64) < (int)outlen ? 0 : -1;
 }
 
+/* Runs stmt; with a row, *json is a malloc'd copy of its first column.
+ * Returns 1, 0 (no row) or -1 (failed, or out of memory). */
+static int
+first_text(struct db_stmt *stmt, const char *const *params, char **json)
+{
+	PGresult *res = db_exec(stmt, params);
+	int rc = -1;
+
+	*json = NULL;
+	if (db_ok(res)) {
+		rc = PQntuples(res) > 0;
+		if (rc == 1 && (*json = strdup(PQgetvalue(res, 0, 0))) == NULL)
+			rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* secret sealed for endpoint id: the bytea parameter (malloc'd) or NULL. */
+static char *
+seal_secret(const struct config *cfg, const char *id, const char *secret)
+{
+	return sealed_param(cfg, SEALED_WEBHOOK_SECRET, &id, secret, strlen(secret));
+}
+
+int
+webhook_create(const struct config *cfg, const char *org, const char *env,
+    const char *id, const struct webhook_fields *f, const char *secret, char **json)
+{
+	char *hex = seal_secret(cfg, id, secret);
+	const char *params[] = { org, env, id, f->url, f->description, f->events, hex };
+	int rc;
+
+	*json = NULL;
+	if (hex == NULL)
+		return -1;
+	rc = first_text(&create, params, json);
+	free(hex);
+	return rc > 0 ? 1 : -1;
+}
+
+int
+webhook_list(const char *org, const char *env, char **json)
+{
+	const char *params[] = { org, env };
+
+	return first_text(&list, params, json) > 0 ? 1 : -1;
+}
+
+int
+webhook_get(const char *org, const char *env, const char *id, char **json)
+{
+	const char *params[] = { org, env, id };
+
+	return first_text(&get_one, params, json);
+}
+
+int
+webhook_patch(const char *org, const char *env, const char *id,
+    const struct webhook_fields *f, char **json)
+{
+	const char *params[] = { org, env, id, f->url, f->description, f->events, f->enabled };
+
+	return first_text(&patch, params, json);
+}
+
+int
+webhook_delete(const char *org, const char *env, const char *id)
+{
+	const char *params[] = { org, env, id };
+	char *json;
+	int rc = first_text(&delete_one, params, &json);
+
+	free(json);
+	return rc;
+}
+
+int
+webhook_rotate(const struct config *cfg, const char *org, const char *env,
+    const char *id, const char *secret, char **json)
+{
+	char *hex = seal_secret(cfg, id, secret);
+	const char *params[] = { org, env, id, hex };
+	int rc;
+
+	*json = NULL;
+	if (hex == NULL)
+		return -1;
+	rc = first_text(&rotate, params, json);
+	free(hex);
+	return rc;
+}
+
+int
+webhook_ping(const char *org, const char *env, const char *id, char **json)
+{
+	const char *params[] = { org, env, id };
+
+	return first_text(&ping, params, json);
+}
+
+int
+webhook_deliveries(const char *org, const char *env, const char *id,
+    const char *status, char **json)
+{
+	const char *params[] = { org, env, id, status };
+
+	return first_text(&deliveries, params, json);
+}
+
+int
+webhook_retry(const char *org, const char *env, const char *id,
+    const char *delivery_id, char **json)
+{
+	const char *params[] = { org, env, id, delivery_id };
+
+	return first_text(&retry, params, json);
+}
+
 struct attempt {
 	size_t received;
 	long retry_after_s;
@@ -187,7 +359,6 @@ deliver(const struct config *cfg, const PGresult *res, int row, const char *hold
 	long long now = (long long)time(NULL);
 	CURL *curl = NULL;
 	CURLcode rc;
-	PGresult *r;
 	int outcome;
 
 	if (secret == NULL || webhook_sign(secret, eid, now, body, strlen(body), sig,
@@ -258,15 +429,11 @@ decided:
 	params[3] = outcome == 1 ? NULL : error;
 	params[4] = delay_s;
 	params[5] = holder;
-	r = db_exec(&record, params);
-	if (r != NULL)
-		PQclear(r);
+	PQclear(db_exec(&record, params));     /* a failure is logged there */
 	if (code == 410) {
 		const char *p[] = { endpoint };
 
-		r = db_exec(&disable, p);
-		if (r != NULL)
-			PQclear(r);
+		PQclear(db_exec(&disable, p));
 		log_warn("webhook endpoint %s answered 410; disabled", endpoint);
 	}
 	log_info("webhook %s event %s attempt %d: %s%s%s", did, eid, attempt,
@@ -279,14 +446,21 @@ decided:
 	return outcome;
 }
 
+/* This host's name, which leases name with the dispatcher's pid. */
+static void
+host_name(char host[128])
+{
+	if (gethostname(host, 128) != 0)
+		strcpy(host, "localhost");
+	host[127] = '\0';
+}
+
 static void
 holder_name(char *out, size_t len)
 {
 	char host[128];
 
-	if (gethostname(host, sizeof(host)) != 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
+	host_name(host);
 	snprintf(out, len, "%s:%d", host, (int)getpid());
 }
 
@@ -312,9 +486,8 @@ webhook_dispatch(const struct config *cfg, bool (*stop_pending)(void), json_obje
 
 	holder_name(holder, sizeof(holder));
 	res = db_exec(&fan_out, NULL);
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
+	if (!db_ok(res)) {
+		PQclear(res);
 		return -1;
 	}
 	PQclear(res);
@@ -324,9 +497,8 @@ webhook_dispatch(const struct config *cfg, bool (*stop_pending)(void), json_obje
 		if (stop_pending != NULL && stop_pending())
 			break;
 		res = db_exec(&claim, params);
-		if (res == NULL || !db_ok(res)) {
-			if (res != NULL)
-				PQclear(res);
+		if (!db_ok(res)) {
+			PQclear(res);
 			return -1;
 		}
 		n = PQntuples(res);
@@ -359,15 +531,12 @@ webhook_release_orphans(void)
 	PGresult *res;
 	int i;
 
-	if (gethostname(host, sizeof(host)) != 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
+	host_name(host);
 	snprintf(pattern, sizeof(pattern), "%s:%%", host);
 	params[0] = pattern;
 	res = db_exec(&holders, params);
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
+	if (!db_ok(res)) {
+		PQclear(res);
 		return;
 	}
 	for (i = 0; i < PQntuples(res); i++) {
@@ -376,11 +545,9 @@ webhook_release_orphans(void)
 
 		if (pid > 0 && pid != (int)getpid() && kill(pid, 0) < 0 && errno == ESRCH) {
 			const char *p[] = { h };
-			PGresult *r = db_exec(&release_holder, p);
 
 			log_warn("released webhook deliveries leased by %s, which is gone", h);
-			if (r != NULL)
-				PQclear(r);
+			PQclear(db_exec(&release_holder, p));
 		}
 	}
 	PQclear(res);
@@ -392,10 +559,9 @@ webhook_queue_depth(void)
 	PGresult *res = db_exec(&depth, NULL);
 	long n = -1;
 
-	if (res != NULL && db_ok(res))
+	if (db_ok(res))
 		n = atol(PQgetvalue(res, 0, 0));
-	if (res != NULL)
-		PQclear(res);
+	PQclear(res);
 	return n;
 }
 
@@ -405,9 +571,8 @@ webhook_next_due_s(int max)
 	PGresult *res = db_exec(&next_due, NULL);
 	long s = max;
 
-	if (res != NULL && db_ok(res) && !PQgetisnull(res, 0, 0))
+	if (db_ok(res) && !PQgetisnull(res, 0, 0))
 		s = atol(PQgetvalue(res, 0, 0));
-	if (res != NULL)
-		PQclear(res);
+	PQclear(res);
 	return s < max ? (int)s : max;
 }
