@@ -339,44 +339,48 @@ open_secret(const struct config *cfg, const PGresult *res, int row, int col, con
 	return sealed_open(cfg, SEALED_WEBHOOK_SECRET, &id, res, row, col);
 }
 
-/* Delivers one claimed row.  Returns the outcome: 1 delivered, 0 will
- * retry, -1 dead (or endpoint gone). */
+/* The webhook-signature value for the event into sig[len]: the current
+ * secret's, then during a rotation the previous one's too ("v1,<new>
+ * v1,<old>").  Returns 0, or -1 when the current secret cannot be read. */
 static int
-deliver(const struct config *cfg, const PGresult *res, int row, const char *holder)
+signature(const struct config *cfg, const PGresult *res, int row, long long now,
+    char *sig, size_t len)
 {
-	const char *did = PQgetvalue(res, row, 0), *eid = PQgetvalue(res, row, 6);
-	const char *url = PQgetvalue(res, row, 3), *endpoint = PQgetvalue(res, row, 2);
+	const char *endpoint = PQgetvalue(res, row, 2), *eid = PQgetvalue(res, row, 6);
 	const char *body = PQgetvalue(res, row, 7);
-	int attempt = atoi(PQgetvalue(res, row, 1));
-	struct attempt a = { 0, -1 };
-	struct outbound ob = { cfg->webhook_allow_private, false };
-	char sig[200], sig_old[100], hdr[300], code_s[16], delay_s[24];
 	char *secret = open_secret(cfg, res, row, 4, endpoint);
 	char *old = open_secret(cfg, res, row, 5, endpoint);
-	struct curl_slist *headers = NULL;
-	const char *status, *error = NULL, *params[6];
-	long code = 0, delay_ms = 0;
-	long long now = (long long)time(NULL);
-	CURL *curl = NULL;
-	CURLcode rc;
-	int outcome;
+	char sig_old[100];
+	int rc = -1;
 
-	if (secret == NULL || webhook_sign(secret, eid, now, body, strlen(body), sig,
-	    sizeof(sig)) < 0) {
-		error = "The endpoint's signing secret cannot be read";
-		goto decided;
+	if (secret != NULL && webhook_sign(secret, eid, now, body, strlen(body), sig, len) == 0) {
+		rc = 0;
+		if (old != NULL && webhook_sign(old, eid, now, body, strlen(body), sig_old,
+		    sizeof(sig_old)) == 0 && strlen(sig) + strlen(sig_old) + 2 < len) {
+			strcat(sig, " ");
+			strcat(sig, sig_old);
+		}
 	}
-	/* During a rotation both secrets sign: "v1,<new> v1,<old>". */
-	if (old != NULL && webhook_sign(old, eid, now, body, strlen(body), sig_old,
-	    sizeof(sig_old)) == 0 && strlen(sig) + strlen(sig_old) + 2 < sizeof(sig)) {
-		strcat(sig, " ");
-		strcat(sig, sig_old);
-	}
-	curl = curl_easy_init();
-	if (curl == NULL) {
-		error = "Out of memory";
-		goto decided;
-	}
+	crypto_free_secret(secret);
+	crypto_free_secret(old);
+	return rc;
+}
+
+/* POSTs the event body to url, signed with sig at now; fills *code (0:
+ * no answer) and a.  Returns NULL, or why the attempt failed. */
+static const char *
+post(const struct config *cfg, const char *url, const char *eid, const char *body,
+    long long now, const char *sig, long *code, struct attempt *a)
+{
+	struct outbound ob = { cfg->webhook_allow_private, false };
+	struct curl_slist *headers = NULL;
+	const char *error = NULL;
+	char hdr[300];
+	CURL *curl = curl_easy_init();
+	CURLcode rc;
+
+	if (curl == NULL)
+		return "Out of memory";
 	snprintf(hdr, sizeof(hdr), "webhook-id: %s", eid);
 	headers = curl_slist_append(headers, hdr);
 	snprintf(hdr, sizeof(hdr), "webhook-timestamp: %lld", now);
@@ -392,28 +396,77 @@ deliver(const struct config *cfg, const PGresult *res, int row, const char *hold
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	outbound_setup(curl, &ob, CONNECT_TIMEOUT_MS, TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &a);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
 	rc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
 	if (ob.refused)
 		error = "Refused: the address is private or loopback (webhook_allow_private)";
-	else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && code > 0))
+	else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && *code > 0))
 		error = rc == CURLE_OPERATION_TIMEDOUT ? "Timed out" : curl_easy_strerror(rc);
-decided:
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	return error;
+}
+
+/* Records the outcome of attempt (1 delivered, 0 will retry after delay_ms,
+ * -1 dead) of delivery did, still leased by holder; a 410 disables the
+ * endpoint.  A failed statement is logged by db_exec(). */
+static void
+record_outcome(const PGresult *res, int row, const char *holder, int outcome, long code,
+    const char *error, long delay_ms)
+{
+	const char *did = PQgetvalue(res, row, 0), *endpoint = PQgetvalue(res, row, 2);
+	const char *params[6];
+	char code_s[16], delay_s[24];
+
+	snprintf(code_s, sizeof(code_s), "%ld", code);
+	snprintf(delay_s, sizeof(delay_s), "%ld", delay_ms);
+	params[0] = did;
+	params[1] = outcome == 1 ? "succeeded" : outcome == 0 ? "pending" : "dead";
+	params[2] = code > 0 ? code_s : NULL;
+	params[3] = outcome == 1 ? NULL : error;
+	params[4] = delay_s;
+	params[5] = holder;
+	PQclear(db_exec(&record, params));
+	if (code == 410) {
+		const char *p[] = { endpoint };
+
+		PQclear(db_exec(&disable, p));
+		log_warn("webhook endpoint %s answered 410; disabled", endpoint);
+	}
+	log_info("webhook %s event %s attempt %s: %s%s%s", did, PQgetvalue(res, row, 6),
+	    PQgetvalue(res, row, 1), code > 0 ? code_s : "no answer",
+	    outcome != 1 ? " - " : "", outcome != 1 ? error : "");
+}
+
+/* Delivers one claimed row.  Returns the outcome: 1 delivered, 0 will
+ * retry, -1 dead (or endpoint gone). */
+static int
+deliver(const struct config *cfg, const PGresult *res, int row, const char *holder)
+{
+	int attempt = atoi(PQgetvalue(res, row, 1));
+	struct attempt a = { 0, -1 };
+	long long now = (long long)time(NULL);
+	const char *error;
+	long code = 0, delay_ms = 0;
+	char sig[200];
+	int outcome;
+
+	if (signature(cfg, res, row, now, sig, sizeof(sig)) < 0)
+		error = "The endpoint's signing secret cannot be read";
+	else
+		error = post(cfg, PQgetvalue(res, row, 3), PQgetvalue(res, row, 6),
+		    PQgetvalue(res, row, 7), now, sig, &code, &a);
 	if (error == NULL && code >= 200 && code <= 299) {
-		status = "succeeded";
 		outcome = 1;
 	} else if (code == 410) {
-		status = "dead";
 		error = "410 Gone: endpoint disabled";
 		outcome = -1;
 	} else if (attempt >= cfg->retry_count) {
-		status = "dead";
 		outcome = -1;
 	} else {
-		status = "pending";
 		delay_ms = (long)cfg->retry_schedule_ms[attempt];
 		if (a.retry_after_s > 0 && a.retry_after_s * 1000 > delay_ms)
 			delay_ms = a.retry_after_s * 1000;
@@ -421,28 +474,7 @@ decided:
 	}
 	if (error == NULL && outcome != 1)
 		error = "The endpoint did not answer 2xx";
-	snprintf(code_s, sizeof(code_s), "%ld", code);
-	snprintf(delay_s, sizeof(delay_s), "%ld", delay_ms);
-	params[0] = did;
-	params[1] = status;
-	params[2] = code > 0 ? code_s : NULL;
-	params[3] = outcome == 1 ? NULL : error;
-	params[4] = delay_s;
-	params[5] = holder;
-	PQclear(db_exec(&record, params));     /* a failure is logged there */
-	if (code == 410) {
-		const char *p[] = { endpoint };
-
-		PQclear(db_exec(&disable, p));
-		log_warn("webhook endpoint %s answered 410; disabled", endpoint);
-	}
-	log_info("webhook %s event %s attempt %d: %s%s%s", did, eid, attempt,
-	    code > 0 ? code_s : "no answer", error != NULL && outcome != 1 ? " - " : "",
-	    error != NULL && outcome != 1 ? error : "");
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
-	crypto_free_secret(secret);
-	crypto_free_secret(old);
+	record_outcome(res, row, holder, outcome, code, error, delay_ms);
 	return outcome;
 }
 
