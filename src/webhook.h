@@ -8,6 +8,8 @@
 
 #include <json-c/json.h>
 
+#include "compiler.h"
+
 struct config;
 
 #define WEBHOOK_SECRET_LEN 50       /* "whsec_" + base64 of 32 bytes */
@@ -37,27 +39,27 @@ struct webhook_fields {
 /* Stores endpoint id (a new UUID) with its secret sealed; *json is its
  * hl_webhook().  1 or -1. */
 int webhook_create(const struct config *cfg, const char *org, const char *env,
-    const char *id, const struct webhook_fields *f, const char *secret, char **json);
+    const char *id, const struct webhook_fields *f, const char *secret, char **json) HL_MUSTCHECK;
 /* {"results": [hl_webhook(), ...]} oldest first.  1 or -1. */
-int webhook_list(const char *org, const char *env, char **json);
-int webhook_get(const char *org, const char *env, const char *id, char **json);
+int webhook_list(const char *org, const char *env, char **json) HL_MUSTCHECK;
+int webhook_get(const char *org, const char *env, const char *id, char **json) HL_MUSTCHECK;
 int webhook_patch(const char *org, const char *env, const char *id,
-    const struct webhook_fields *f, char **json);
+    const struct webhook_fields *f, char **json) HL_MUSTCHECK;
 /* Deletes the endpoint with its deliveries: 1, 0 or -1 (no JSON). */
-int webhook_delete(const char *org, const char *env, const char *id);
+int webhook_delete(const char *org, const char *env, const char *id) HL_MUSTCHECK;
 /* Makes secret the signing secret, the old one signing too for 24 hours;
  * *json is {"id", "previous_secret_valid_hours"}. */
 int webhook_rotate(const struct config *cfg, const char *org, const char *env,
-    const char *id, const char *secret, char **json);
+    const char *id, const char *secret, char **json) HL_MUSTCHECK;
 /* Queues a ping event for the endpoint alone; *json is {event_id, delivery_id}. */
-int webhook_ping(const char *org, const char *env, const char *id, char **json);
+int webhook_ping(const char *org, const char *env, const char *id, char **json) HL_MUSTCHECK;
 /* {"results": [hl_delivery(), ...]} newest first, of one status when not NULL. */
 int webhook_deliveries(const char *org, const char *env, const char *id,
-    const char *status, char **json);
+    const char *status, char **json) HL_MUSTCHECK;
 /* Queues delivery delivery_id of endpoint id again at once; *json is its
  * hl_delivery().  0: no such delivery of the endpoint. */
 int webhook_retry(const char *org, const char *env, const char *id,
-    const char *delivery_id, char **json);
+    const char *delivery_id, char **json) HL_MUSTCHECK;
 
 /* One dispatch pass: fans new events out to endpoints, then delivers due
  * deliveries until none are due or stop_pending() says so.  Adds counts
