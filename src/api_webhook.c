@@ -103,6 +103,16 @@ send_result(struct request *req, int rc, char *json, const char *what)
 	free(json);
 }
 
+/* Runs call on the caller's endpoint (the path's id) and sends what it found. */
+static void
+send_endpoint(struct request *req, int (*call)(const char *, const char *, const char *, char **))
+{
+	char *json;
+	int rc = call(req->auth.org_id, req->auth.environment, req->params[0], &json);
+
+	send_result(req, rc, json, "Webhook");
+}
+
 /* Answers a store call that set a new secret: the object json with
  * "secret" added (shown this once).  Frees json, wipes secret. */
 static void
@@ -151,10 +161,7 @@ api_webhook_list(struct request *req)
 void
 api_webhook_get(struct request *req)
 {
-	char *json;
-	int rc = webhook_get(req->auth.org_id, req->auth.environment, req->params[0], &json);
-
-	send_result(req, rc, json, "Webhook");
+	send_endpoint(req, webhook_get);
 }
 
 void
@@ -200,10 +207,7 @@ api_webhook_rotate(struct request *req)
 void
 api_webhook_test(struct request *req)
 {
-	char *json;
-	int rc = webhook_ping(req->auth.org_id, req->auth.environment, req->params[0], &json);
-
-	send_result(req, rc, json, "Webhook");
+	send_endpoint(req, webhook_ping);
 }
 
 void

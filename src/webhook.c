@@ -216,12 +216,19 @@ webhook_list(const char *org, const char *env, char **json)
 	return first_text(&list, params, json) > 0 ? 1 : -1;
 }
 
-int
-webhook_get(const char *org, const char *env, const char *id, char **json)
+/* first_text() of a statement taking org, env and endpoint id. */
+static int
+by_id(struct db_stmt *stmt, const char *org, const char *env, const char *id, char **json)
 {
 	const char *params[] = { org, env, id };
 
-	return first_text(&get_one, params, json);
+	return first_text(stmt, params, json);
+}
+
+int
+webhook_get(const char *org, const char *env, const char *id, char **json)
+{
+	return by_id(&get_one, org, env, id, json);
 }
 
 int
@@ -236,9 +243,8 @@ webhook_patch(const char *org, const char *env, const char *id,
 int
 webhook_delete(const char *org, const char *env, const char *id)
 {
-	const char *params[] = { org, env, id };
 	char *json;
-	int rc = first_text(&delete_one, params, &json);
+	int rc = by_id(&delete_one, org, env, id, &json);
 
 	free(json);
 	return rc;
@@ -263,9 +269,7 @@ webhook_rotate(const struct config *cfg, const char *org, const char *env,
 int
 webhook_ping(const char *org, const char *env, const char *id, char **json)
 {
-	const char *params[] = { org, env, id };
-
-	return first_text(&ping, params, json);
+	return by_id(&ping, org, env, id, json);
 }
 
 int
