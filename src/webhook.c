@@ -581,8 +581,8 @@ webhook_release_orphans(void)
 		if (pid > 0 && pid != (int)getpid() && kill(pid, 0) < 0 && errno == ESRCH) {
 			const char *p[] = { h };
 
-			log_warn("released webhook deliveries leased by %s, which is gone", h);
 			PQclear(db_exec(&release_holder, p));
+			log_warn("released webhook deliveries leased by %s, which is gone", h);
 		}
 	}
 	PQclear(res);
