@@ -63,17 +63,24 @@ CREATE OR REPLACE FUNCTION hl_connection(c connections) RETURNS json
         'lastError', c.last_error) $$;
 
 -- webhooks
--- The body of an event about a company (and maybe one of its connections).
-CREATE OR REPLACE FUNCTION hl_event_body(event_id uuid, event_type text, generated timestamptz,
-        environment text, company json, connection json, old_status text,
-        new_status text) RETURNS json
+-- The body of any event: its envelope around the payload.
+CREATE OR REPLACE FUNCTION hl_event(event_id uuid, event_type text, generated timestamptz,
+        environment text, payload json) RETURNS json
     LANGUAGE sql IMMUTABLE
     AS $$ SELECT json_build_object(
         'id', event_id,
         'eventType', event_type,
         'generatedDate', hl_time(generated),
         'environment', environment,
-        'payload', (jsonb_build_object('company', company)
+        'payload', payload) $$;
+
+-- The body of an event about a company (and maybe one of its connections).
+CREATE OR REPLACE FUNCTION hl_event_body(event_id uuid, event_type text, generated timestamptz,
+        environment text, company json, connection json, old_status text,
+        new_status text) RETURNS json
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT hl_event(event_id, event_type, generated, environment,
+        (jsonb_build_object('company', company)
             || CASE WHEN connection IS NULL THEN '{}'::jsonb
                     ELSE jsonb_build_object('connection', connection) END
             || CASE WHEN old_status IS NULL THEN '{}'::jsonb

@@ -26,12 +26,10 @@ void
 api_healthz(struct request *req)
 {
 	static const char body[] = "{\"status\":\"ok\",\"database\":\"ok\"}";
-	PGresult *res = db_exec(&select_one, NULL);
+	PGresult *res = api_exec(req, &select_one, NULL);
 
-	if (res == NULL || !db_ok(res)) {
-		api_db_error(req, res);
+	if (res == NULL)
 		return;
-	}
 	PQclear(res);
 	response_send(req, 200, "application/json", NULL, body, sizeof(body) - 1);
 }

@@ -79,6 +79,25 @@ auth_key_generate(const char *env, char *key, char *lookup, char *hash_hex)
 	return 0;
 }
 
+/* Confirms that the verified token's jti is live.  Returns 0, or -1 once
+ * 401 (revoked) or 503 is answered, replacing the response recorded so
+ * far when replace. */
+static int HL_MUSTCHECK
+require_live(struct request *req, bool replace)
+{
+	int live = auth_token_live(req);
+
+	if (live == 1)
+		return 0;
+	if (replace)
+		response_reset(req);
+	if (live == 0)
+		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
+	else
+		response_unavailable(req);
+	return -1;
+}
+
 int
 auth_api_key(struct request *req)
 {
@@ -99,10 +118,6 @@ auth_api_key(struct request *req)
 	auth_key_hash(key, lookup, hash);
 	params[0] = lookup;
 	res = db_exec(&find_key, params);
-	if (res == NULL) {
-		response_unavailable(req);
-		return -1;
-	}
 	if (!db_ok(res)) {
 		PQclear(res);
 		response_unavailable(req);
@@ -174,18 +189,7 @@ auth_token(struct request *req, bool any_use, bool check_jti)
 	req->auth.bearer = h;
 	memcpy(req->auth.org_id, c->org_id, sizeof(req->auth.org_id));
 	memcpy(req->auth.environment, c->environment, sizeof(req->auth.environment));
-	if (!check_jti)
-		return 0;
-	switch (auth_token_live(req)) {
-	case 1:
-		return 0;
-	case 0:
-		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
-		return -1;
-	default:
-		response_unavailable(req);
-		return -1;
-	}
+	return check_jti ? require_live(req, false) : 0;
 }
 
 int
@@ -194,14 +198,8 @@ auth_token_live(struct request *req)
 	const char *params[] = { req->auth.token.jti, req->auth.token.company_id,
 	    req->auth.token.org_id, req->auth.token.environment };
 	PGresult *res = db_exec(&live_jti, params);
-	int live;
+	int live = db_ok(res) ? PQntuples(res) == 1 : -1;
 
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		return -1;
-	}
-	live = PQntuples(res) == 1;
 	PQclear(res);
 	return live;
 }
@@ -212,16 +210,5 @@ auth_token_recheck(struct request *req)
 	if (!req->jti_unchecked)
 		return 0;
 	req->jti_unchecked = false;
-	switch (auth_token_live(req)) {
-	case 1:
-		return 0;
-	case 0:
-		response_reset(req);
-		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
-		return -1;
-	default:
-		response_reset(req);
-		response_unavailable(req);
-		return -1;
-	}
+	return require_live(req, true);
 }

@@ -34,7 +34,7 @@ int auth_token(struct request *req, bool any_use, bool check_jti) HL_MUSTCHECK;
 
 /* Whether the verified token's jti is still live (not revoked, not
  * expired, not deleted): 1, 0, or -1 when the database failed. */
-int auth_token_live(struct request *req);
+int auth_token_live(struct request *req) HL_MUSTCHECK;
 
 /* The revocation check a route left to its handler's statement
  * (ROUTE_JTI_IN_SQL), for a request that ends before that statement

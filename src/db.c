@@ -125,8 +125,7 @@ exec_once(struct db_stmt *stmt, const char *const *params)
 				PQclear(res);
 				return NULL;
 			}
-			/* A bad statement is a bug: report it like an SQL error. */
-			log_error("prepare %s failed: %s", stmt->name, PQerrorMessage(conn));
+			/* Reported like an SQL error, once, by logged(). */
 			return res;
 		}
 		PQclear(res);
@@ -156,13 +155,17 @@ stmt_where(const struct db_stmt *stmt)
 }
 
 /* Logs a failed statement once, by name and SQLSTATE (its message may
- * quote the input, which may be a secret). */
+ * quote the input, which may be a secret; a failed PREPARE has seen no
+ * input, and its message says what is wrong with the SQL). */
 static PGresult *
 logged(const struct db_stmt *stmt, PGresult *res)
 {
 	if (res == NULL)
 		log_warn("rid=%s statement %s: database unavailable", request_id,
 		    stmt_where(stmt));
+	else if (!db_ok(res) && stmt->prepared_gen != conn_gen)
+		log_error("rid=%s statement %s failed to prepare: SQLSTATE %s: %s", request_id,
+		    stmt_where(stmt), db_sqlstate(res), PQresultErrorMessage(res));
 	else if (!db_ok(res))
 		log_warn("rid=%s statement %s failed: SQLSTATE %s", request_id,
 		    stmt_where(stmt), db_sqlstate(res));

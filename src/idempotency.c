@@ -60,90 +60,99 @@ key_ok(const char *k)
 	return n > 0;
 }
 
+/* The fingerprint of method, URI (path and query) and body, as a bytea
+ * parameter. */
+static void
+fingerprint(const struct request *req, char out[2 + 2 * CRYPTO_SHA256_LEN + 1])
+{
+	const char *uri = request_param(req, "REQUEST_URI");
+	unsigned char fp[CRYPTO_SHA256_LEN];
+	const void *parts[3];
+	size_t lens[3];
+
+	parts[0] = req->method;
+	lens[0] = strlen(req->method) + 1;
+	parts[1] = uri != NULL ? uri : "";
+	lens[1] = uri != NULL ? strlen(uri) + 1 : 1;
+	parts[2] = req->body != NULL ? req->body : "";
+	lens[2] = req->body_len;
+	crypto_sha256_parts(parts, lens, 3, fp);
+	out[0] = '\\';
+	out[1] = 'x';
+	crypto_hex(fp, sizeof(fp), out + 2);
+}
+
+/* Answers from the key's row (lookup's result, one row): the stored first
+ * response, or 409 when it is another request's or still in progress. */
+static void
+replay(struct request *req, const char *key, const PGresult *res)
+{
+	const char *ids[4];
+	char *body;
+
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		response_error(req, 409, "IDEMPOTENCY_KEY_REUSED",
+		    "This Idempotency-Key was used with a different request");
+		return;
+	}
+	if (PQgetisnull(res, 0, 1)) {
+		response_error(req, 409, "IDEMPOTENCY_KEY_IN_USE",
+		    "A request with this Idempotency-Key is in progress; retry shortly");
+		return;
+	}
+	row_ids(req, key, ids);
+	body = sealed_open(req->cfg, SEALED_IDEMPOTENT, ids, res, 0, 2);
+	if (body == NULL) {
+		response_error(req, 409, "IDEMPOTENCY_KEY_REUSED",
+		    "The first response for this Idempotency-Key cannot be read");
+		return;
+	}
+	response_send(req, atoi(PQgetvalue(res, 0, 1)), "application/json",
+	    "Idempotent-Replayed: true\r\n", body, strlen(body));
+	crypto_free_secret(body);
+}
+
 int
 idempotency_begin(struct request *req)
 {
 	const char *key = request_param(req, "HTTP_IDEMPOTENCY_KEY");
-	const char *method = req->method, *uri = request_param(req, "REQUEST_URI");
-	unsigned char fp[CRYPTO_SHA256_LEN];
 	char fphex[2 + 2 * CRYPTO_SHA256_LEN + 1];
 	const char *params[5];
 	PGresult *res;
-	const void *parts[3];
-	size_t lens[3];
 
 	if (key == NULL)
 		return 0;
 	if (!key_ok(key)) {
 		response_error(req, 400, "INVALID_IDEMPOTENCY_KEY",
 		    "Idempotency-Key must be 1 to 255 visible ASCII characters");
-		return 1;
+		return -1;
 	}
-	/* The fingerprint covers method, URI (path and query) and body. */
-	parts[0] = method;
-	lens[0] = strlen(method) + 1;
-	parts[1] = uri != NULL ? uri : "";
-	lens[1] = uri != NULL ? strlen(uri) + 1 : 1;
-	parts[2] = req->body != NULL ? req->body : "";
-	lens[2] = req->body_len;
-	crypto_sha256_parts(parts, lens, 3, fp);
-	fphex[0] = '\\';
-	fphex[1] = 'x';
-	crypto_hex(fp, sizeof(fp), fphex + 2);
-
+	fingerprint(req, fphex);
 	params[0] = req->auth.org_id;
 	params[1] = req->auth.environment;
 	params[2] = key;
 	params[3] = fphex;
 	params[4] = scope(req);
 	res = db_exec(&claim, params);
-	if (res == NULL || !db_ok(res))
-		goto unavailable;
-	if (PQntuples(res) == 1) {
+	if (db_ok(res) && PQntuples(res) == 1) {
 		PQclear(res);
 		req->idempotent_owner = true;
 		return 0;
 	}
-	PQclear(res);
-	res = db_exec(&lookup, params);
-	if (res == NULL || !db_ok(res))
-		goto unavailable;
-	if (PQntuples(res) != 1) {
+	if (db_ok(res)) {
+		PQclear(res);
+		res = db_exec(&lookup, params);
+	}
+	if (!db_ok(res))
+		response_unavailable(req);
+	else if (PQntuples(res) != 1)
 		/* Expired and swept between our two statements: rare; ask for a retry. */
-		PQclear(res);
 		response_error(req, 409, "IDEMPOTENCY_KEY_IN_USE",
 		    "A request with this Idempotency-Key is in progress; retry shortly");
-		return 1;
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-		response_error(req, 409, "IDEMPOTENCY_KEY_REUSED",
-		    "This Idempotency-Key was used with a different request");
-	} else if (PQgetisnull(res, 0, 1)) {
-		response_error(req, 409, "IDEMPOTENCY_KEY_IN_USE",
-		    "A request with this Idempotency-Key is in progress; retry shortly");
-	} else {
-		const char *ids[4];
-		char *body;
-
-		row_ids(req, key, ids);
-		body = sealed_open(req->cfg, SEALED_IDEMPOTENT, ids, res, 0, 2);
-
-		if (body == NULL) {
-			response_error(req, 409, "IDEMPOTENCY_KEY_REUSED",
-			    "The first response for this Idempotency-Key cannot be read");
-		} else {
-			response_send(req, atoi(PQgetvalue(res, 0, 1)), "application/json",
-			    "Idempotent-Replayed: true\r\n", body, strlen(body));
-			crypto_free_secret(body);
-		}
-	}
+	else
+		replay(req, key, res);
 	PQclear(res);
-	return 1;
-unavailable:
-	if (res != NULL)
-		PQclear(res);
-	response_unavailable(req);
-	return 1;
+	return -1;
 }
 
 void
@@ -151,7 +160,6 @@ idempotency_finish(struct request *req)
 {
 	const char *params[6];
 	char status[16], *sealed = NULL;
-	PGresult *res;
 
 	params[0] = req->auth.org_id;
 	params[1] = req->auth.environment;
@@ -166,15 +174,13 @@ idempotency_finish(struct request *req)
 	if (sealed == NULL) {
 		/* A 5xx, or nothing to keep: free the key so a retry runs again. */
 		params[3] = scope(req);
-		res = db_exec(&release, params);
+		PQclear(db_exec(&release, params));
 	} else {
 		snprintf(status, sizeof(status), "%d", req->status);
 		params[3] = status;
 		params[4] = sealed;
 		params[5] = scope(req);
-		res = db_exec(&store, params);
+		PQclear(db_exec(&store, params));
 		free(sealed);
 	}
-	if (res != NULL)
-		PQclear(res);
 }

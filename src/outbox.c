@@ -19,10 +19,9 @@ static int
 run(struct db_stmt *stmt, const char *const *params)
 {
 	PGresult *res = db_exec(stmt, params);
-	int rc = res != NULL && db_ok(res) ? 0 : -1;
+	int rc = db_ok(res) ? 0 : -1;
 
-	if (res != NULL)
-		PQclear(res);
+	PQclear(res);
 	return rc;
 }
 

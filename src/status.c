@@ -14,6 +14,36 @@
 
 static const char *const state_names[] = { "free", "starting", "idle", "busy", "exiting" };
 
+/* One process of the pool, as of now (ms): busy, the request in hand;
+ * otherwise the last one (PHP-FPM).  The background child serves no
+ * requests: nulls. */
+static json_object *
+process_json(const struct sb_slot *s, int pid, int64_t now)
+{
+	int state = atomic_load(&s->state);
+	json_object *p = json_object_new_object();
+	char method[sizeof(s->method)], uri[sizeof(s->uri)];
+	bool any = s->kind == SB_WORKER && s->method[0] != '\0';
+
+	json_object_object_add(p, "pid", json_object_new_int(pid));
+	json_object_object_add(p, "kind", json_object_new_string(
+	    s->kind == SB_WORKER ? "worker" : "background"));
+	json_object_object_add(p, "state", json_object_new_string(
+	    state >= 0 && state <= SB_EXITING ? state_names[state] : "?"));
+	json_object_object_add(p, "generation", json_object_new_int(s->generation));
+	json_object_object_add(p, "start_time", json_object_new_int64(s->started_at));
+	json_object_object_add(p, "requests", json_object_new_uint64(atomic_load(&s->requests)));
+	memcpy(method, s->method, sizeof(method));
+	memcpy(uri, s->uri, sizeof(uri));
+	method[sizeof(method) - 1] = uri[sizeof(uri) - 1] = '\0';
+	json_object_object_add(p, "request_method", any ? json_object_new_string(method) : NULL);
+	json_object_object_add(p, "request_uri", any ? json_object_new_string(uri) : NULL);
+	json_object_object_add(p, "request_duration_ms", !any ? NULL :
+	    json_object_new_int64(state == SB_BUSY ? now - atomic_load(&s->req_start_ms)
+	    : atomic_load(&s->last_duration_ms)));
+	return p;
+}
+
 json_object *
 status_json(const struct scoreboard *sb, int full)
 {
@@ -47,45 +77,10 @@ status_json(const struct scoreboard *sb, int full)
 		int i;
 
 		for (i = 0; i < SB_MAX_SLOTS; i++) {
-			const struct sb_slot *s = &sb->slots[i];
-			int pid = atomic_load(&s->pid), state = atomic_load(&s->state);
-			json_object *p;
+			int pid = atomic_load(&sb->slots[i].pid);
 
-			if (pid == 0)
-				continue;
-			p = json_object_new_object();
-			json_object_object_add(p, "pid", json_object_new_int(pid));
-			json_object_object_add(p, "kind", json_object_new_string(
-			    s->kind == SB_WORKER ? "worker" : "background"));
-			json_object_object_add(p, "state", json_object_new_string(
-			    state >= 0 && state <= SB_EXITING ? state_names[state] : "?"));
-			json_object_object_add(p, "generation", json_object_new_int(s->generation));
-			json_object_object_add(p, "start_time", json_object_new_int64(s->started_at));
-			json_object_object_add(p, "requests",
-			    json_object_new_uint64(atomic_load(&s->requests)));
-			/* Busy: the request in hand; otherwise the last one (PHP-FPM).
-			 * The background child serves no requests: nulls. */
-			if (s->kind != SB_WORKER) {
-				json_object_object_add(p, "request_method", NULL);
-				json_object_object_add(p, "request_uri", NULL);
-				json_object_object_add(p, "request_duration_ms", NULL);
-			} else {
-				char method[sizeof(s->method)], uri[sizeof(s->uri)];
-				bool any = s->method[0] != '\0';
-
-				memcpy(method, s->method, sizeof(method));
-				memcpy(uri, s->uri, sizeof(uri));
-				method[sizeof(method) - 1] = uri[sizeof(uri) - 1] = '\0';
-				json_object_object_add(p, "request_method",
-				    any ? json_object_new_string(method) : NULL);
-				json_object_object_add(p, "request_uri",
-				    any ? json_object_new_string(uri) : NULL);
-				json_object_object_add(p, "request_duration_ms", !any ? NULL :
-				    json_object_new_int64(state == SB_BUSY
-				    ? now - atomic_load(&s->req_start_ms)
-				    : atomic_load(&s->last_duration_ms)));
-			}
-			json_object_array_add(procs, p);
+			if (pid != 0)
+				json_object_array_add(procs, process_json(&sb->slots[i], pid, now));
 		}
 		json_object_object_add(o, "processes", procs);
 	}
@@ -129,18 +124,15 @@ sb_printf(struct strbuf *b, const char *fmt, ...)
 	}
 }
 
-char *
-status_metrics(const struct scoreboard *sb, const struct route *table,
-    size_t nroutes, size_t *len)
+/* hostlink_requests_total: a counter per route of table and status code. */
+static void
+metrics_requests(struct strbuf *b, const struct scoreboard *sb, const struct route *table,
+    size_t nroutes)
 {
-	struct strbuf b = { malloc(8192), 0, 8192, 0 };
-	uint64_t cum = 0;
 	size_t r;
-	int c, i;
+	int c;
 
-	if (b.s == NULL)
-		return NULL;
-	sb_printf(&b, "# HELP hostlink_requests_total Requests by route and status code.\n"
+	sb_printf(b, "# HELP hostlink_requests_total Requests by route and status code.\n"
 	    "# TYPE hostlink_requests_total counter\n");
 	for (r = 0; r < SB_MAX_ROUTES; r++) {
 		const char *method = r < nroutes ? table[r].method : "";
@@ -158,10 +150,23 @@ status_metrics(const struct scoreboard *sb, const struct route *table,
 				strcpy(code, "other");
 			else
 				snprintf(code, sizeof(code), "%d", sb_codes[c]);
-			sb_printf(&b, "hostlink_requests_total{method=\"%s\",route=\"%s\",code=\"%s\"} %llu\n",
+			sb_printf(b, "hostlink_requests_total{method=\"%s\",route=\"%s\",code=\"%s\"} %llu\n",
 			    method, pattern, code, (unsigned long long)v);
 		}
 	}
+}
+
+char *
+status_metrics(const struct scoreboard *sb, const struct route *table,
+    size_t nroutes, size_t *len)
+{
+	struct strbuf b = { malloc(8192), 0, 8192, 0 };
+	uint64_t cum = 0;
+	int i;
+
+	if (b.s == NULL)
+		return NULL;
+	metrics_requests(&b, sb, table, nroutes);
 	sb_printf(&b, "# HELP hostlink_request_duration_seconds Request latency.\n"
 	    "# TYPE hostlink_request_duration_seconds histogram\n");
 	for (i = 0; i < SB_NBUCKETS; i++) {

@@ -47,6 +47,48 @@ static struct {
 	{ "rate_limits", BATCH_DELETE("rate_limits") },
 };
 
+/* After a full batch that started at t0, rests three times as long as
+ * it took: the sweep gets at most a quarter of a core and the API keeps
+ * its latency while a large backlog drains. */
+static void
+rest_after(const struct timespec *t0)
+{
+	struct timespec t1, pause;
+	long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = 3 * ((t1.tv_sec - t0->tv_sec) * 1000000000L + (t1.tv_nsec - t0->tv_nsec));
+	if (ns > SWEEP_PAUSE_MAX_MS * 1000000L)
+		ns = SWEEP_PAUSE_MAX_MS * 1000000L;
+	pause.tv_sec = ns / 1000000000L;
+	pause.tv_nsec = ns % 1000000000L;
+	nanosleep(&pause, NULL);
+}
+
+/* Deletes the expired rows of one table in batches.  Returns how many, or
+ * -1 when a statement failed (db_exec() has logged it). */
+static long
+sweep_table(struct db_stmt *stmt, volatile bool *stop)
+{
+	long total = 0, n;
+
+	do {
+		struct timespec t0;
+		PGresult *res;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		res = db_exec(stmt, NULL);
+		n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
+		PQclear(res);
+		if (n < 0)
+			return -1;
+		total += n;
+		if (n >= SWEEP_BATCH)
+			rest_after(&t0);
+	} while (n >= SWEEP_BATCH && !(stop != NULL && *stop) && !signals_stop_pending());
+	return total;
+}
+
 long
 sweep_run(volatile bool *stop, json_object *counts)
 {
@@ -59,48 +101,17 @@ sweep_run(volatile bool *stop, json_object *counts)
 	if (db_command("SET synchronous_commit = off") < 0)
 		return -1;
 	for (i = 0; i < sizeof(sweepable) / sizeof(sweepable[0]); i++) {
-		long table_total = 0, n;
+		long n = sweep_table(&sweepable[i].stmt, stop);
 
-		do {
-			struct timespec t0, t1, pause;
-			PGresult *res;
-			long ns;
-
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			res = db_exec(&sweepable[i].stmt, NULL);
-
-			if (res == NULL || !db_ok(res)) {
-				if (res != NULL) {
-					log_error("sweep %s: %s", sweepable[i].table,
-					    PQresultErrorMessage(res));
-					PQclear(res);
-				}
-				(void)db_command("RESET synchronous_commit");
-				return -1;
-			}
-			n = atol(PQgetvalue(res, 0, 0));
-			PQclear(res);
-			table_total += n;
-			/* Between full batches, rest three times as long as the
-			 * batch took: the sweep gets at most a quarter of a core and
-			 * the API keeps its latency while a large backlog drains. */
-			if (n >= SWEEP_BATCH) {
-				clock_gettime(CLOCK_MONOTONIC, &t1);
-				ns = 3 * ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));
-				if (ns > SWEEP_PAUSE_MAX_MS * 1000000L)
-					ns = SWEEP_PAUSE_MAX_MS * 1000000L;
-				pause.tv_sec = ns / 1000000000L;
-				pause.tv_nsec = ns % 1000000000L;
-				nanosleep(&pause, NULL);
-			}
-		} while (n >= SWEEP_BATCH && !(stop != NULL && *stop) && !signals_stop_pending());
-		if (table_total > 0)
-			log_info("swept %ld expired rows from %s", table_total,
-			    sweepable[i].table);
+		if (n < 0) {
+			total = -1;
+			break;
+		}
+		if (n > 0)
+			log_info("swept %ld expired rows from %s", n, sweepable[i].table);
 		if (counts != NULL)
-			json_object_object_add(counts, sweepable[i].table,
-			    json_object_new_int64(table_total));
-		total += table_total;
+			json_object_object_add(counts, sweepable[i].table, json_object_new_int64(n));
+		total += n;
 	}
 	(void)db_command("RESET synchronous_commit");
 	return total;

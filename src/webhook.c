@@ -1,7 +1,8 @@
-/* webhook.c - Standard Webhooks signing, and delivery of the outbox to endpoints:
- * fan-out of new events, claims under a lease with SKIP LOCKED, libcurl with
- * timeouts and no redirects, SSRF guard on the connected address, retries on
- * webhook_retry_schedule, 410 disables the endpoint. */
+/* webhook.c - the webhook_endpoints and webhook_deliveries tables: the endpoints
+ * of the API, Standard Webhooks signing, and delivery of the outbox to
+ * endpoints: fan-out of new events, claims under a lease with SKIP LOCKED,
+ * libcurl with timeouts and no redirects, SSRF guard on the connected
+ * address, retries on webhook_retry_schedule, 410 disables the endpoint. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -23,6 +24,57 @@
 #include "sealed.h"
 #include "webhook.h"
 
+/* The endpoints of the API: $1 org, $2 environment, $3 endpoint id. */
+#define TENANT "w.org_id = $1 AND w.environment = $2"
+#define PREVIOUS_VALID_HOURS "24"   /* a rotated-out secret keeps signing */
+
+static struct db_stmt create = DB_STMT(
+    "INSERT INTO webhook_endpoints AS w (id, org_id, environment, url, description, events, secret) "
+    "VALUES ($3, $1, $2, $4, $5, coalesce($6::text[], '{}'), $7) RETURNING hl_webhook(w)::text", 7);
+static struct db_stmt list = DB_STMT(
+    "SELECT json_build_object('results', coalesce(json_agg(hl_webhook(w) "
+    "ORDER BY w.created_at, w.id), '[]'))::text FROM webhook_endpoints w WHERE " TENANT, 2);
+static struct db_stmt get_one = DB_STMT(
+    "SELECT hl_webhook(w)::text FROM webhook_endpoints w WHERE " TENANT " AND w.id::text = $3", 3);
+static struct db_stmt patch = DB_STMT(
+    "UPDATE webhook_endpoints w SET url = coalesce($4, w.url), "
+    "description = coalesce($5, w.description), events = coalesce($6::text[], w.events), "
+    "enabled = coalesce($7::bool, w.enabled), "
+    "disabled_reason = CASE WHEN $7::bool THEN NULL ELSE w.disabled_reason END, "
+    "updated_at = now() WHERE " TENANT " AND w.id::text = $3 RETURNING hl_webhook(w)::text", 7);
+static struct db_stmt delete_one = DB_STMT(
+    "DELETE FROM webhook_endpoints w WHERE " TENANT " AND w.id::text = $3 RETURNING w.id", 3);
+static struct db_stmt rotate = DB_STMT(
+    "UPDATE webhook_endpoints w SET previous_secret = w.secret, "
+    "previous_until = now() + interval '" PREVIOUS_VALID_HOURS " hours', secret = $4, "
+    "updated_at = now() WHERE " TENANT " AND w.id::text = $3 "
+    "RETURNING json_build_object('id', w.id, "
+    "'previous_secret_valid_hours', " PREVIOUS_VALID_HOURS ")::text", 4);
+static struct db_stmt ping = DB_STMT(
+    "WITH w AS (SELECT id, org_id, environment FROM webhook_endpoints w "
+    "  WHERE " TENANT " AND w.id::text = $3), "
+    "e AS (INSERT INTO events (id, org_id, environment, event_type, body, fanned_out) "
+    "  SELECT x.id, w.org_id, w.environment, 'ping', hl_event(x.id, 'ping', now(), "
+    "  w.environment, json_build_object('webhook_id', w.id)), true "
+    "  FROM w, (SELECT gen_random_uuid() AS id) x RETURNING id), "
+    "d AS (INSERT INTO webhook_deliveries (endpoint_id, event_id) "
+    "  SELECT w.id, e.id FROM w, e RETURNING id, event_id) "
+    "SELECT json_build_object('event_id', d.event_id, 'delivery_id', d.id)::text FROM d", 3);
+/* No row for an endpoint that is not the caller's, even with no deliveries. */
+static struct db_stmt deliveries = DB_STMT(
+    "SELECT json_build_object('results', coalesce((SELECT json_agg(hl_delivery(d, e.event_type) "
+    "  ORDER BY d.created_at DESC, d.id) FROM webhook_deliveries d "
+    "  JOIN events e ON e.id = d.event_id "
+    "  WHERE d.endpoint_id = w.id AND ($4::text IS NULL OR d.status = $4)), '[]'))::text "
+    "FROM webhook_endpoints w WHERE " TENANT " AND w.id::text = $3", 4);
+static struct db_stmt retry = DB_STMT(
+    "UPDATE webhook_deliveries d SET status = 'pending', attempts = 0, "
+    "next_attempt_at = now(), lease_until = NULL, leased_by = NULL, updated_at = now() "
+    "FROM webhook_endpoints w, events e WHERE w.id = d.endpoint_id AND e.id = d.event_id "
+    "AND " TENANT " AND w.id::text = $3 AND d.id::text = $4 "
+    "RETURNING hl_delivery(d, e.event_type)::text", 4);
+
+/* Delivery. */
 #define CLAIM_BATCH "10"
 #define LEASE "30 seconds"                  /* well above the request timeout */
 #define CONNECT_TIMEOUT_MS 5000L
@@ -114,6 +166,129 @@ webhook_sign(const char *secret, const char *id, long long timestamp,
 	return snprintf(out, outlen, "v1,%s", b64) < (int)outlen ? 0 : -1;
 }
 
+/* Runs stmt; with a row, *json is a malloc'd copy of its first column.
+ * Returns 1, 0 (no row) or -1 (failed, or out of memory). */
+static int
+first_text(struct db_stmt *stmt, const char *const *params, char **json)
+{
+	PGresult *res = db_exec(stmt, params);
+	int rc = -1;
+
+	*json = NULL;
+	if (db_ok(res)) {
+		rc = PQntuples(res) > 0;
+		if (rc == 1 && (*json = strdup(PQgetvalue(res, 0, 0))) == NULL)
+			rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* secret sealed for endpoint id: the bytea parameter (malloc'd) or NULL. */
+static char *
+seal_secret(const struct config *cfg, const char *id, const char *secret)
+{
+	return sealed_param(cfg, SEALED_WEBHOOK_SECRET, &id, secret, strlen(secret));
+}
+
+int
+webhook_create(const struct config *cfg, const char *org, const char *env,
+    const char *id, const struct webhook_fields *f, const char *secret, char **json)
+{
+	char *hex = seal_secret(cfg, id, secret);
+	const char *params[] = { org, env, id, f->url, f->description, f->events, hex };
+	int rc;
+
+	*json = NULL;
+	if (hex == NULL)
+		return -1;
+	rc = first_text(&create, params, json);
+	free(hex);
+	return rc > 0 ? 1 : -1;
+}
+
+int
+webhook_list(const char *org, const char *env, char **json)
+{
+	const char *params[] = { org, env };
+
+	return first_text(&list, params, json) > 0 ? 1 : -1;
+}
+
+/* first_text() of a statement taking org, env and endpoint id. */
+static int
+by_id(struct db_stmt *stmt, const char *org, const char *env, const char *id, char **json)
+{
+	const char *params[] = { org, env, id };
+
+	return first_text(stmt, params, json);
+}
+
+int
+webhook_get(const char *org, const char *env, const char *id, char **json)
+{
+	return by_id(&get_one, org, env, id, json);
+}
+
+int
+webhook_patch(const char *org, const char *env, const char *id,
+    const struct webhook_fields *f, char **json)
+{
+	const char *params[] = { org, env, id, f->url, f->description, f->events, f->enabled };
+
+	return first_text(&patch, params, json);
+}
+
+int
+webhook_delete(const char *org, const char *env, const char *id)
+{
+	char *json;
+	int rc = by_id(&delete_one, org, env, id, &json);
+
+	free(json);
+	return rc;
+}
+
+int
+webhook_rotate(const struct config *cfg, const char *org, const char *env,
+    const char *id, const char *secret, char **json)
+{
+	char *hex = seal_secret(cfg, id, secret);
+	const char *params[] = { org, env, id, hex };
+	int rc;
+
+	*json = NULL;
+	if (hex == NULL)
+		return -1;
+	rc = first_text(&rotate, params, json);
+	free(hex);
+	return rc;
+}
+
+int
+webhook_ping(const char *org, const char *env, const char *id, char **json)
+{
+	return by_id(&ping, org, env, id, json);
+}
+
+int
+webhook_deliveries(const char *org, const char *env, const char *id,
+    const char *status, char **json)
+{
+	const char *params[] = { org, env, id, status };
+
+	return first_text(&deliveries, params, json);
+}
+
+int
+webhook_retry(const char *org, const char *env, const char *id,
+    const char *delivery_id, char **json)
+{
+	const char *params[] = { org, env, id, delivery_id };
+
+	return first_text(&retry, params, json);
+}
+
 struct attempt {
 	size_t received;
 	long retry_after_s;
@@ -167,45 +342,48 @@ open_secret(const struct config *cfg, const PGresult *res, int row, int col, con
 	return sealed_open(cfg, SEALED_WEBHOOK_SECRET, &id, res, row, col);
 }
 
-/* Delivers one claimed row.  Returns the outcome: 1 delivered, 0 will
- * retry, -1 dead (or endpoint gone). */
+/* The webhook-signature value for the event into sig[len]: the current
+ * secret's, then during a rotation the previous one's too ("v1,<new>
+ * v1,<old>").  Returns 0, or -1 when the current secret cannot be read. */
 static int
-deliver(const struct config *cfg, const PGresult *res, int row, const char *holder)
+signature(const struct config *cfg, const PGresult *res, int row, long long now,
+    char *sig, size_t len)
 {
-	const char *did = PQgetvalue(res, row, 0), *eid = PQgetvalue(res, row, 6);
-	const char *url = PQgetvalue(res, row, 3), *endpoint = PQgetvalue(res, row, 2);
+	const char *endpoint = PQgetvalue(res, row, 2), *eid = PQgetvalue(res, row, 6);
 	const char *body = PQgetvalue(res, row, 7);
-	int attempt = atoi(PQgetvalue(res, row, 1));
-	struct attempt a = { 0, -1 };
-	struct outbound ob = { cfg->webhook_allow_private, false };
-	char sig[200], sig_old[100], hdr[300], code_s[16], delay_s[24];
 	char *secret = open_secret(cfg, res, row, 4, endpoint);
 	char *old = open_secret(cfg, res, row, 5, endpoint);
-	struct curl_slist *headers = NULL;
-	const char *status, *error = NULL, *params[6];
-	long code = 0, delay_ms = 0;
-	long long now = (long long)time(NULL);
-	CURL *curl = NULL;
-	CURLcode rc;
-	PGresult *r;
-	int outcome;
+	char sig_old[100];
+	int rc = -1;
 
-	if (secret == NULL || webhook_sign(secret, eid, now, body, strlen(body), sig,
-	    sizeof(sig)) < 0) {
-		error = "The endpoint's signing secret cannot be read";
-		goto decided;
+	if (secret != NULL && webhook_sign(secret, eid, now, body, strlen(body), sig, len) == 0) {
+		rc = 0;
+		if (old != NULL && webhook_sign(old, eid, now, body, strlen(body), sig_old,
+		    sizeof(sig_old)) == 0 && strlen(sig) + strlen(sig_old) + 2 < len) {
+			strcat(sig, " ");
+			strcat(sig, sig_old);
+		}
 	}
-	/* During a rotation both secrets sign: "v1,<new> v1,<old>". */
-	if (old != NULL && webhook_sign(old, eid, now, body, strlen(body), sig_old,
-	    sizeof(sig_old)) == 0 && strlen(sig) + strlen(sig_old) + 2 < sizeof(sig)) {
-		strcat(sig, " ");
-		strcat(sig, sig_old);
-	}
-	curl = curl_easy_init();
-	if (curl == NULL) {
-		error = "Out of memory";
-		goto decided;
-	}
+	crypto_free_secret(secret);
+	crypto_free_secret(old);
+	return rc;
+}
+
+/* POSTs the event body to url, signed with sig at now; fills *code (0:
+ * no answer) and a.  Returns NULL, or why the attempt failed. */
+static const char *
+post(const struct config *cfg, const char *url, const char *eid, const char *body,
+    long long now, const char *sig, long *code, struct attempt *a)
+{
+	struct outbound ob = { cfg->webhook_allow_private, false };
+	struct curl_slist *headers = NULL;
+	const char *error = NULL;
+	char hdr[300];
+	CURL *curl = curl_easy_init();
+	CURLcode rc;
+
+	if (curl == NULL)
+		return "Out of memory";
 	snprintf(hdr, sizeof(hdr), "webhook-id: %s", eid);
 	headers = curl_slist_append(headers, hdr);
 	snprintf(hdr, sizeof(hdr), "webhook-timestamp: %lld", now);
@@ -221,28 +399,77 @@ deliver(const struct config *cfg, const PGresult *res, int row, const char *hold
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	outbound_setup(curl, &ob, CONNECT_TIMEOUT_MS, TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &a);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
 	rc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
 	if (ob.refused)
 		error = "Refused: the address is private or loopback (webhook_allow_private)";
-	else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && code > 0))
+	else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && *code > 0))
 		error = rc == CURLE_OPERATION_TIMEDOUT ? "Timed out" : curl_easy_strerror(rc);
-decided:
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	return error;
+}
+
+/* Records the outcome of attempt (1 delivered, 0 will retry after delay_ms,
+ * -1 dead) of delivery did, still leased by holder; a 410 disables the
+ * endpoint.  A failed statement is logged by db_exec(). */
+static void
+record_outcome(const PGresult *res, int row, const char *holder, int outcome, long code,
+    const char *error, long delay_ms)
+{
+	const char *did = PQgetvalue(res, row, 0), *endpoint = PQgetvalue(res, row, 2);
+	const char *params[6];
+	char code_s[16], delay_s[24];
+
+	snprintf(code_s, sizeof(code_s), "%ld", code);
+	snprintf(delay_s, sizeof(delay_s), "%ld", delay_ms);
+	params[0] = did;
+	params[1] = outcome == 1 ? "succeeded" : outcome == 0 ? "pending" : "dead";
+	params[2] = code > 0 ? code_s : NULL;
+	params[3] = outcome == 1 ? NULL : error;
+	params[4] = delay_s;
+	params[5] = holder;
+	PQclear(db_exec(&record, params));
+	if (code == 410) {
+		const char *p[] = { endpoint };
+
+		PQclear(db_exec(&disable, p));
+		log_warn("webhook endpoint %s answered 410; disabled", endpoint);
+	}
+	log_info("webhook %s event %s attempt %s: %s%s%s", did, PQgetvalue(res, row, 6),
+	    PQgetvalue(res, row, 1), code > 0 ? code_s : "no answer",
+	    outcome != 1 ? " - " : "", outcome != 1 ? error : "");
+}
+
+/* Delivers one claimed row.  Returns the outcome: 1 delivered, 0 will
+ * retry, -1 dead (or endpoint gone). */
+static int
+deliver(const struct config *cfg, const PGresult *res, int row, const char *holder)
+{
+	int attempt = atoi(PQgetvalue(res, row, 1));
+	struct attempt a = { 0, -1 };
+	long long now = (long long)time(NULL);
+	const char *error;
+	long code = 0, delay_ms = 0;
+	char sig[200];
+	int outcome;
+
+	if (signature(cfg, res, row, now, sig, sizeof(sig)) < 0)
+		error = "The endpoint's signing secret cannot be read";
+	else
+		error = post(cfg, PQgetvalue(res, row, 3), PQgetvalue(res, row, 6),
+		    PQgetvalue(res, row, 7), now, sig, &code, &a);
 	if (error == NULL && code >= 200 && code <= 299) {
-		status = "succeeded";
 		outcome = 1;
 	} else if (code == 410) {
-		status = "dead";
 		error = "410 Gone: endpoint disabled";
 		outcome = -1;
 	} else if (attempt >= cfg->retry_count) {
-		status = "dead";
 		outcome = -1;
 	} else {
-		status = "pending";
 		delay_ms = (long)cfg->retry_schedule_ms[attempt];
 		if (a.retry_after_s > 0 && a.retry_after_s * 1000 > delay_ms)
 			delay_ms = a.retry_after_s * 1000;
@@ -250,33 +477,17 @@ decided:
 	}
 	if (error == NULL && outcome != 1)
 		error = "The endpoint did not answer 2xx";
-	snprintf(code_s, sizeof(code_s), "%ld", code);
-	snprintf(delay_s, sizeof(delay_s), "%ld", delay_ms);
-	params[0] = did;
-	params[1] = status;
-	params[2] = code > 0 ? code_s : NULL;
-	params[3] = outcome == 1 ? NULL : error;
-	params[4] = delay_s;
-	params[5] = holder;
-	r = db_exec(&record, params);
-	if (r != NULL)
-		PQclear(r);
-	if (code == 410) {
-		const char *p[] = { endpoint };
-
-		r = db_exec(&disable, p);
-		if (r != NULL)
-			PQclear(r);
-		log_warn("webhook endpoint %s answered 410; disabled", endpoint);
-	}
-	log_info("webhook %s event %s attempt %d: %s%s%s", did, eid, attempt,
-	    code > 0 ? code_s : "no answer", error != NULL && outcome != 1 ? " - " : "",
-	    error != NULL && outcome != 1 ? error : "");
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
-	crypto_free_secret(secret);
-	crypto_free_secret(old);
+	record_outcome(res, row, holder, outcome, code, error, delay_ms);
 	return outcome;
+}
+
+/* This host's name, which leases name with the dispatcher's pid. */
+static void
+host_name(char host[128])
+{
+	if (gethostname(host, 128) != 0)
+		strcpy(host, "localhost");
+	host[127] = '\0';
 }
 
 static void
@@ -284,9 +495,7 @@ holder_name(char *out, size_t len)
 {
 	char host[128];
 
-	if (gethostname(host, sizeof(host)) != 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
+	host_name(host);
 	snprintf(out, len, "%s:%d", host, (int)getpid());
 }
 
@@ -312,9 +521,8 @@ webhook_dispatch(const struct config *cfg, bool (*stop_pending)(void), json_obje
 
 	holder_name(holder, sizeof(holder));
 	res = db_exec(&fan_out, NULL);
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
+	if (!db_ok(res)) {
+		PQclear(res);
 		return -1;
 	}
 	PQclear(res);
@@ -324,9 +532,8 @@ webhook_dispatch(const struct config *cfg, bool (*stop_pending)(void), json_obje
 		if (stop_pending != NULL && stop_pending())
 			break;
 		res = db_exec(&claim, params);
-		if (res == NULL || !db_ok(res)) {
-			if (res != NULL)
-				PQclear(res);
+		if (!db_ok(res)) {
+			PQclear(res);
 			return -1;
 		}
 		n = PQntuples(res);
@@ -359,15 +566,12 @@ webhook_release_orphans(void)
 	PGresult *res;
 	int i;
 
-	if (gethostname(host, sizeof(host)) != 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
+	host_name(host);
 	snprintf(pattern, sizeof(pattern), "%s:%%", host);
 	params[0] = pattern;
 	res = db_exec(&holders, params);
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
+	if (!db_ok(res)) {
+		PQclear(res);
 		return;
 	}
 	for (i = 0; i < PQntuples(res); i++) {
@@ -376,11 +580,9 @@ webhook_release_orphans(void)
 
 		if (pid > 0 && pid != (int)getpid() && kill(pid, 0) < 0 && errno == ESRCH) {
 			const char *p[] = { h };
-			PGresult *r = db_exec(&release_holder, p);
 
+			PQclear(db_exec(&release_holder, p));
 			log_warn("released webhook deliveries leased by %s, which is gone", h);
-			if (r != NULL)
-				PQclear(r);
 		}
 	}
 	PQclear(res);
@@ -392,10 +594,9 @@ webhook_queue_depth(void)
 	PGresult *res = db_exec(&depth, NULL);
 	long n = -1;
 
-	if (res != NULL && db_ok(res))
+	if (db_ok(res))
 		n = atol(PQgetvalue(res, 0, 0));
-	if (res != NULL)
-		PQclear(res);
+	PQclear(res);
 	return n;
 }
 
@@ -405,9 +606,8 @@ webhook_next_due_s(int max)
 	PGresult *res = db_exec(&next_due, NULL);
 	long s = max;
 
-	if (res != NULL && db_ok(res) && !PQgetisnull(res, 0, 0))
+	if (db_ok(res) && !PQgetisnull(res, 0, 0))
 		s = atol(PQgetvalue(res, 0, 0));
-	if (res != NULL)
-		PQclear(res);
+	PQclear(res);
 	return s < max ? (int)s : max;
 }

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import time
 
 import harness as H
@@ -937,3 +938,36 @@ def test_idempotent_create_keeps_secret_out_of_the_database():
                  "FROM idempotency_keys WHERE org_id = '%s'" % t.org_id)
     assert ep["secret"] not in dump and ep["secret"][6:] not in dump, \
         "the webhook secret is stored in clear in idempotency_keys.response: %r" % dump[:300]
+
+
+def test_background_statement_failure_is_logged_once():
+    """A statement of the background child that fails (here: times out on a
+    lock, in the sweep and in the dispatch, at PREPARE or at execution) is
+    logged once, by the database layer, in one line naming the statement
+    and its SQLSTATE: no second line repeats the server's message."""
+    e = H.env()
+    db = "bglog_%s" % secrets.token_hex(3)
+    e.pg.createdb(db)
+    inst = e.instance("bglog", database=e.pg.conninfo(db), statement_timeout="300ms",
+                      sweep_interval="200ms")
+    H.ctl_json(["migrate"], inst.conf)
+    inst.start()
+    H.on_exit(inst.stop)
+    holder = subprocess.Popen(
+        [os.path.join(e.pg.bindir, "psql"), "-h", e.pg.sockdir, "-U", "postgres", "-d", db,
+         "-X", "-q", "-c", "BEGIN; LOCK TABLE hosted_properties, webhook_deliveries "
+         "IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def both_logged():
+            lines = [l for l in inst.log().splitlines() if "SQLSTATE 57014" in l]
+            return (any("statement sweep.c:" in l for l in lines)
+                    and any("statement webhook.c:" in l for l in lines))
+        H.wait_for(both_logged, 15, "timed-out sweep and dispatch statements to be logged")
+        log = inst.log()
+    finally:
+        holder.wait(30)
+        inst.stop()
+    twice = [l for l in log.splitlines() if "canceling statement" in l
+             and not re.search(r"statement \w+\.c:\d+ failed.*SQLSTATE 57014", l)]
+    assert not twice, "a failed background statement is logged twice:\n" + log[-3000:]
