@@ -118,6 +118,28 @@ cap_link_parse(const struct config *cfg, const char *key, char company_id[37],
 }
 
 void
+cap_start_key(const struct config *cfg, const char *connection_id, int version,
+    char out[CAP_KEY_LEN + 1])
+{
+	unsigned char id[16] = { 0 };
+
+	(void)uuid_bytes(connection_id, id);
+	make(cfg, "start", id, version, out);
+}
+
+int
+cap_start_parse(const struct config *cfg, const char *key, char connection_id[37],
+    int *version)
+{
+	unsigned char id[16];
+
+	if (parse(cfg, "start", key, id, version) < 0)
+		return -1;
+	uuid_text(id, connection_id);
+	return 0;
+}
+
+void
 cap_invite_code(const struct config *cfg, const char *org_id, const char *env,
     int version, char out[CAP_KEY_LEN + 1])
 {
