@@ -39,6 +39,9 @@ static struct db_stmt list = DB_STMT(
     "  FROM connections x WHERE x.company_id = c.id), '[]')::text, "
     "(SELECT count(*) FROM connections x WHERE x.company_id = c.id) "
     "FROM companies c WHERE c.org_id = $1 AND c.environment = $2 AND c.id::text = $3", 3);
+static struct db_stmt reusable = DB_STMT(
+    "SELECT id FROM connections WHERE company_id = $1 AND integration_key = $2 "
+    "AND status <> 'Linked' ORDER BY created_at DESC LIMIT 1", 2);
 static struct db_stmt get_json = DB_STMT(
     "SELECT hl_connection(x)::text FROM connections x WHERE x.id = $1", 1);
 static struct db_stmt set_status = DB_STMT(
@@ -162,6 +165,19 @@ connection_list(const struct config *cfg, const char *org_id, const char *env,
 		if (*out == NULL)
 			rc = -1;
 	}
+	PQclear(res);
+	return rc;
+}
+
+int
+connection_reusable(const char *company_id, const char *integration_key, char id_out[37])
+{
+	const char *params[] = { company_id, integration_key };
+	PGresult *res = db_exec(&reusable, params);
+	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
+
+	if (rc == 1)
+		snprintf(id_out, 37, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
 }

@@ -47,6 +47,10 @@ int connection_find(const char *org_id, const char *env, const char *company_id,
 int connection_list(const struct config *cfg, const char *org_id, const char *env,
     const char *company_id, json_object **out, int *count);
 
+/* The newest connection of company to integration_key that is not Linked
+ * (a re-authorization reuses it): 1 with id_out, 0 none, -1 database failure. */
+int connection_reusable(const char *company_id, const char *integration_key, char id_out[37]);
+
 /* The API JSON of a connection with its linkUrl; NULL on failure. */
 json_object *connection_object(const struct config *cfg, const char *id);
 

@@ -12,15 +12,10 @@ import urllib.parse
 
 import harness as H
 import support_session as S
-from oauth_provider import OAuthProvider
-from test_hosted_flow import hstack, query, assert_signed, setup_quickbooks
+from test_hosted_flow import hstack, query, assert_signed, setup_quickbooks, provider, TEMPLATE
 
 API = S.API
-TEMPLATE = ("https://app.example.com/done?company={companyId}&connection={connectionId}"
-            "&platform={platform}&statusCode={statusCode}&errorMessage={errorMessage}")
 FIELDS = [{"name": "api_key", "label": "API key", "secret": True}]
-
-_provider = None
 
 
 def st():
@@ -29,14 +24,6 @@ def st():
         s.signing_secret = s.settings(redirect_url=TEMPLATE)["signing_secret"]
         s.sec_ready = True
     return s
-
-
-def provider():
-    global _provider
-    if _provider is None or _provider.server is None:
-        _provider = OAuthProvider(client_id="sec-client-" + secrets.token_hex(3)).start()
-    _provider.reset()
-    return _provider
 
 
 def api_connection(s, co, platform, key=None):
