@@ -44,23 +44,13 @@ collect(char *ptr, size_t size, size_t n, void *arg)
 	return add;
 }
 
-char *
-oauth_client_exchange(const struct config *cfg, const struct integration *in,
-    const char *code, const char *verifier, const char **why)
+/* The token request's form body (malloc'd; it holds the client secret). */
+static char *
+token_form(CURL *curl, const struct config *cfg, const struct integration *in,
+    const char *code, const char *verifier)
 {
 	char redirect_uri[600], *form = NULL, *e1, *e2, *e3, *e4, *e5;
-	struct growbuf body = { NULL, 0, 0 };
-	struct curl_slist *headers = NULL;
-	CURL *curl = curl_easy_init();
-	json_object *o = NULL, *tok;
-	struct outbound ob = { cfg->webhook_allow_private, false };
-	char *result = NULL;
-	long status = 0;
-	CURLcode rc;
 
-	*why = "Token exchange failed.";
-	if (curl == NULL)
-		return NULL;
 	snprintf(redirect_uri, sizeof(redirect_uri), "%s/api/v2/public/oauth/callback",
 	    cfg->app_url);
 	e1 = curl_easy_escape(curl, code, 0);
@@ -77,6 +67,26 @@ oauth_client_exchange(const struct config *cfg, const struct integration *in,
 	curl_free(e3);
 	curl_free(e4);
 	curl_free(e5);
+	return form;
+}
+
+char *
+oauth_client_exchange(const struct config *cfg, const struct integration *in,
+    const char *code, const char *verifier, const char **why)
+{
+	struct growbuf body = { NULL, 0, 0 };
+	struct curl_slist *headers = NULL;
+	CURL *curl = curl_easy_init();
+	json_object *o = NULL, *tok;
+	struct outbound ob = { cfg->webhook_allow_private, false };
+	char *result = NULL, *form;
+	long status = 0;
+	CURLcode rc;
+
+	*why = "Token exchange failed.";
+	if (curl == NULL)
+		return NULL;
+	form = token_form(curl, cfg, in, code, verifier);
 	if (form == NULL)
 		goto out;
 	headers = curl_slist_append(headers, "Accept: application/json");
