@@ -92,6 +92,7 @@ static const struct floor_mode floor_modes[] = {
 static const char *floor_conninfo = "";
 static const char *floor_args[FLOOR_MAX_ARGS];
 static char floor_body[FLOOR_MAX_BODY + 1];
+static char floor_body_text[FLOOR_MAX_BODY + 1];
 
 /* Writes a complete JSON response with the given status line (libfcgi's own
  * printf knows no %zu, hence snprintf). */
@@ -284,6 +285,7 @@ floor_session_token(const struct floor_mode *mode, PGconn *db, FCGX_Request *req
 		floor_respond(req, "400 Bad Request", "{\"status\":\"bad body\"}");
 		return;
 	}
+	strcpy(floor_body_text, floor_body);    /* $5: the body as sent (its udf) */
 	*end = '\0';
 	if (floor_uuid(jti) < 0) {
 		floor_unavailable(req);
@@ -296,7 +298,7 @@ floor_session_token(const struct floor_mode *mode, PGconn *db, FCGX_Request *req
 	params[1] = floor_args[1];
 	params[2] = la;
 	params[3] = NULL;
-	params[4] = NULL;
+	params[4] = floor_body_text;
 	params[5] = jti;
 	params[6] = iat;
 	params[7] = exp;

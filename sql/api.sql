@@ -10,6 +10,26 @@ CREATE OR REPLACE FUNCTION hl_time(t timestamptz) RETURNS text
     AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
 
 -- companies
+-- The API's view of a company.  'redirect' is a placeholder hostlinkd fills
+-- (company_json(): the link key is derived from a secret in C); it stays
+-- here to keep the member order.  hl_connection() is defined below, hence
+-- the body is checked when first called, not now.
+SET check_function_bodies = off;
+CREATE OR REPLACE FUNCTION hl_company(c companies) RETURNS json
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT json_build_object(
+        'id', c.id,
+        'name', c.name,
+        'description', c.description,
+        'linked_account_id', c.linked_account_id,
+        'platform', '',
+        'redirect', NULL,
+        'dataConnections', coalesce((SELECT json_agg(hl_connection(x) ORDER BY x.created_at, x.id)
+            FROM connections x WHERE x.company_id = c.id), '[]'),
+        'created', hl_time(c.created_at),
+        'tags', c.tags) $$;
+RESET check_function_bodies;
+
 -- The API's view of a linked account.
 CREATE OR REPLACE FUNCTION hl_linked_account(c companies) RETURNS json
     LANGUAGE sql STABLE PARALLEL SAFE

@@ -9,7 +9,6 @@
 #include <libpq-fe.h>
 
 #include "compiler.h"
-#include "hot_sql.h"
 #include "token.h"
 #include "valid.h"
 
@@ -69,10 +68,6 @@ void api_linked_account_list(struct request *req);
 void api_linked_account_delete(struct request *req);
 void api_linked_account_revoke_tokens(struct request *req);
 
-extern const struct valid_field linked_account_fields[];
-/* Fills params[0..4] for LINKED_ACCOUNT_UPSERT_SQL from the request. */
-void linked_account_params(struct request *req, const char **params);
-
 /* api_session.c */
 void api_session_token_create(struct request *req);
 void api_session_token_revoke(struct request *req);
@@ -84,10 +79,6 @@ void api_company_get(struct request *req);
 void api_company_patch(struct request *req);
 void api_company_delete(struct request *req);
 void api_company_rotate_link(struct request *req);
-/* Deletes the company a statement names (params org, env, path param; it
- * returns id and the company JSON) with its company.deleted event.
- * Returns 0 with id set, or -1 after sending 404/503. */
-int company_delete(struct request *req, struct db_stmt *stmt, const char *what, char id[37]);
 
 /* api_integration.c */
 void api_integration_list(struct request *req);

@@ -9,13 +9,10 @@
 #include "api.h"
 #include "config.h"
 #include "crypto.h"
-#include "db.h"
 #include "json.h"
 #include "request.h"
 #include "response.h"
-
-static struct db_stmt stash = DB_STMT(HOT_SQL_STASH, 6);
-static struct db_stmt fetch = DB_STMT(HOT_SQL_FETCH, 3);
+#include "session.h"
 
 /* "\x<hex of SHA-256 of the bearer token>", a bytea literal. */
 static void
@@ -62,13 +59,12 @@ api_connect_url(struct request *req)
 	size_t n;
 
 	if (la != NULL && strcmp(la, req->auth.token.linked_account_id) != 0) {
-		response_error(req, 403, "LINKED_ACCOUNT_MISMATCH",
+		api_error(req, 403, "LINKED_ACCOUNT_MISMATCH",
 		    "linked_account_id does not match the session token");
 		goto out;
 	}
 	if (config_id != NULL && (*config_id == '\0' || json_utf8_length(config_id) > 256)) {
-		response_error(req, 400, "VALIDATION_ERROR",
-		    "'config_id' must be 1 to 256 characters");
+		api_error(req, 400, "VALIDATION_ERROR", "'config_id' must be 1 to 256 characters");
 		goto out;
 	}
 	token_hash(req, hash);
@@ -79,22 +75,20 @@ api_connect_url(struct request *req)
 	params[3] = config_id;
 	params[4] = ttl;
 	params[5] = req->auth.token.company_id;
-	res = db_exec(&stash, params);
-	if (res == NULL || !db_ok(res)) {
-		api_db_error(req, res);
+	res = api_exec(req, &session_stmt_stash, params);
+	if (res == NULL)
 		goto out;
-	}
 	n = (size_t)PQntuples(res);
 	PQclear(res);
 	if (n != 1) {
-		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
+		api_error(req, 401, "INVALID_TOKEN", "Token Revoked");
 		goto out;
 	}
 	n = strlen(req->cfg->app_url);
 	url = malloc(n + strlen(req->auth.bearer) + 32 +
 	    (config_id != NULL ? 3 * strlen(config_id) : 0));
 	if (url == NULL) {
-		response_error(req, 503, "OUT_OF_MEMORY", "Out of memory; retry shortly");
+		api_error(req, 503, "OUT_OF_MEMORY", "Out of memory; retry shortly");
 		goto out;
 	}
 	n = (size_t)sprintf(url, "%s/connect/%s", req->cfg->app_url, req->auth.bearer);
@@ -122,15 +116,13 @@ api_hosted_properties(struct request *req)
 	params[0] = hash;
 	params[1] = req->auth.token.jti;
 	params[2] = req->auth.token.company_id;
-	res = db_exec(&fetch, params);
-	if (res == NULL || !db_ok(res)) {
-		api_db_error(req, res);
+	res = api_exec(req, &session_stmt_fetch, params);
+	if (res == NULL)
 		return;
-	}
 	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-		response_error(req, 401, "INVALID_TOKEN", "Token Revoked");
+		api_error(req, 401, "INVALID_TOKEN", "Token Revoked");
 	else if (PQgetisnull(res, 0, 1))
-		response_error(req, 404, "HOSTED_PROPERTIES_NOT_FOUND",
+		api_error(req, 404, "HOSTED_PROPERTIES_NOT_FOUND",
 		    "No hosted properties for this token (none stashed, or expired)");
 	else
 		response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 1),

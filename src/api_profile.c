@@ -1,7 +1,7 @@
-/* api_profile.c - GET|PUT /profile: the org and environment an API key belongs to. */
+/* api_profile.c - GET|PUT /profile: the org and environment an API key belongs to.
+ * The name is per environment: live keys see and set the org's name, test
+ * keys a test name of their own (the org's until one is set). */
 #include "autoconf.h"
-
-#include <string.h>
 
 #include "api.h"
 #include "db.h"
@@ -9,20 +9,29 @@
 #include "response.h"
 #include "valid.h"
 
-static struct db_stmt get_org = DB_STMT(
-    "SELECT name FROM orgs WHERE id = $1", 1);
-static struct db_stmt rename_org = DB_STMT(
-    "UPDATE orgs SET name = $2 WHERE id = $1 RETURNING name", 2);
+static struct db_stmt get_name = DB_STMT(
+    "SELECT CASE WHEN $2 = 'test' THEN coalesce(test_name, name) ELSE name END "
+    "FROM orgs WHERE id = $1", 2);
+static struct db_stmt set_name = DB_STMT(
+    "UPDATE orgs SET name = CASE WHEN $2 = 'live' THEN $3 ELSE name END, "
+    "test_name = CASE WHEN $2 = 'test' THEN $3 ELSE test_name END WHERE id = $1 "
+    "RETURNING CASE WHEN $2 = 'test' THEN test_name ELSE name END", 3);
 
+static const struct valid_field profile_fields[] = {
+	{ "name", VALID_STRING, true, 1, 200 },
+	{ NULL, 0, false, 0, 0 },
+};
+
+/* Runs stmt (org, environment[, name]) and sends the profile with its name. */
 static void
-send_profile(struct request *req, PGresult *res)
+send_profile(struct request *req, struct db_stmt *stmt, const char *name)
 {
+	const char *params[] = { req->auth.org_id, req->auth.environment, name };
+	PGresult *res = api_exec_row(req, stmt, params, "Org");
 	json_object *o;
 
-	if (res == NULL || !db_ok(res) || PQntuples(res) != 1) {
-		api_db_error(req, res);
+	if (res == NULL)
 		return;
-	}
 	o = json_object_new_object();
 	json_object_object_add(o, "org_id", json_object_new_string(req->auth.org_id));
 	json_object_object_add(o, "name", json_object_new_string(PQgetvalue(res, 0, 0)));
@@ -36,24 +45,14 @@ send_profile(struct request *req, PGresult *res)
 void
 api_profile_get(struct request *req)
 {
-	const char *params[] = { req->auth.org_id };
-
-	send_profile(req, db_exec(&get_org, params));
+	send_profile(req, &get_name, NULL);
 }
-
-static const struct valid_field profile_fields[] = {
-	{ "name", VALID_STRING, true, 1, 200 },
-	{ NULL, 0, false, 0, 0 },
-};
 
 void
 api_profile_put(struct request *req)
 {
-	const char *params[2];
-
 	if (valid_body(req, profile_fields) < 0)
 		return;
-	params[0] = req->auth.org_id;
-	params[1] = json_object_get_string(json_object_object_get(req->json, "name"));
-	send_profile(req, db_exec(&rename_org, params));
+	send_profile(req, &set_name,
+	    json_object_get_string(json_object_object_get(req->json, "name")));
 }

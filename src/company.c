@@ -1,4 +1,5 @@
-/* company.c - the companies table: a company, its link page and its deletion. */
+/* company.c - the companies table (companies and linked accounts): its statements,
+ * the API object of a company, its link page and its deletion. */
 #include "autoconf.h"
 
 #include <stdio.h>
@@ -9,6 +10,83 @@
 #include "company.h"
 #include "config.h"
 #include "db.h"
+#include "hot_sql.h"
+#include "outbox.h"
+#include "session.h"
+#include "token.h"
+
+#define TENANT "c.org_id = $1 AND c.environment = $2"
+
+struct db_stmt company_stmt_create = DB_STMT(
+    "INSERT INTO companies AS c (org_id, environment, name, description, "
+    "  linked_account_id, tags) "
+    "VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}')) RETURNING " COMPANY_COLS, 6);
+struct db_stmt company_stmt_get = DB_STMT(
+    "SELECT " COMPANY_COLS " FROM companies c WHERE " TENANT " AND c.id::text = $3", 3);
+#define LIST_WHERE " WHERE " TENANT " AND ($3::text IS NULL OR c.name ILIKE '%' || " \
+    "replace(replace(replace($3, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')"
+struct db_stmt company_stmt_list = DB_STMT(
+    "SELECT " COMPANY_COLS " FROM companies c" LIST_WHERE
+    " ORDER BY c.created_at, c.id LIMIT $5 OFFSET ($4::bigint - 1) * $5", 5);
+struct db_stmt company_stmt_count = DB_STMT(
+    "SELECT count(*) FROM companies c" LIST_WHERE, 3);
+struct db_stmt company_stmt_patch = DB_STMT(
+    "UPDATE companies c SET name = coalesce($4, c.name), "
+    "description = CASE WHEN $5::bool THEN $6 ELSE c.description END, "
+    "tags = coalesce($7::jsonb, c.tags), updated_at = now() "
+    "WHERE " TENANT " AND c.id::text = $3 RETURNING " COMPANY_COLS, 7);
+struct db_stmt company_stmt_rotate = DB_STMT(
+    "WITH r AS (UPDATE companies c SET link_version = c.link_version + 1, updated_at = now() "
+    "  WHERE " TENANT " AND c.id::text = $3 RETURNING c AS r), "
+    SESSION_REVOKE_CTES("SELECT (r).id FROM r", " AND token_use = 'link'")
+    "SELECT " COMPANY_COLS_OF("r.r") " FROM r", 3);
+
+struct db_stmt company_stmt_account_upsert = DB_STMT(
+    LINKED_ACCOUNT_UPSERT_CTE "SELECT hl_linked_account(c.r)::text FROM c", 5);
+struct db_stmt company_stmt_account_get = DB_STMT(
+    "SELECT hl_linked_account(c)::text FROM companies c "
+    "WHERE org_id = $1 AND environment = $2 AND linked_account_id = $3", 3);
+struct db_stmt company_stmt_account_list = DB_STMT(
+    "SELECT json_build_object("
+    " 'results', coalesce((SELECT json_agg(hl_linked_account(c) ORDER BY c.created_at, c.id)"
+    "   FROM companies c WHERE c.id = ANY (ARRAY("
+    "     SELECT id FROM companies WHERE org_id = $1 AND environment = $2"
+    "     AND linked_account_id IS NOT NULL ORDER BY created_at, id"
+    "     LIMIT $4 OFFSET ($3::bigint - 1) * $4))), '[]'::json),"
+    " 'page', $3::int, 'page_size', $4::int,"
+    " 'total', (SELECT count(*) FROM companies WHERE org_id = $1 AND environment = $2"
+    "   AND linked_account_id IS NOT NULL))::text", 4);
+
+/* By id, by linked_account_id: the id and the event's company JSON. */
+#define DELETE_RETURNING " RETURNING c.id, json_build_object('id', c.id, 'name', c.name, " \
+    "'linked_account_id', c.linked_account_id)::text"
+static struct db_stmt delete_by[] = {
+	[COMPANY_BY_ID] = DB_STMT(
+	    "DELETE FROM companies c WHERE " TENANT " AND c.id::text = $3" DELETE_RETURNING, 3),
+	[COMPANY_BY_ACCOUNT] = DB_STMT(
+	    "DELETE FROM companies c WHERE " TENANT " AND c.linked_account_id = $3"
+	    DELETE_RETURNING, 3),
+};
+
+const struct valid_field company_account_fields[] = {
+	{ "linked_account_id", VALID_STRING, true, 1, TOKEN_MAX_ID },
+	{ "name", VALID_STRING, false, 1, 256 },
+	{ "udf", VALID_OBJECT, false, 0, 0 },
+	{ NULL, 0, false, 0, 0 },
+};
+
+void
+company_account_params(const char *org_id, const char *env, json_object *body,
+    const char *body_text, const char **params)
+{
+	json_object *name = json_object_object_get(body, "name");
+
+	params[0] = org_id;
+	params[1] = env;
+	params[2] = json_object_get_string(json_object_object_get(body, "linked_account_id"));
+	params[3] = name != NULL ? json_object_get_string(name) : NULL;
+	params[4] = body_text;
+}
 
 void
 company_redirect(const struct config *cfg, const char *company_id, int version,
@@ -23,22 +101,40 @@ company_redirect(const struct config *cfg, const char *company_id, int version,
 json_object *
 company_json(const struct config *cfg, const PGresult *res, int row)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = json_tokener_parse(PQgetvalue(res, row, 2));
 	char redirect[512];
 
-#define COL(i) PQgetvalue(res, row, (i))
-#define STR_OR_NULL(i) (PQgetisnull(res, row, (i)) ? NULL : json_object_new_string(COL(i)))
-	company_redirect(cfg, COL(0), atoi(COL(6)), redirect, sizeof(redirect));
-	json_object_object_add(o, "id", json_object_new_string(COL(0)));
-	json_object_object_add(o, "name", json_object_new_string(COL(1)));
-	json_object_object_add(o, "description", STR_OR_NULL(2));
-	json_object_object_add(o, "linked_account_id", STR_OR_NULL(3));
-	json_object_object_add(o, "platform", json_object_new_string(""));
+	if (o == NULL)
+		return NULL;
+	company_redirect(cfg, PQgetvalue(res, row, 0), atoi(PQgetvalue(res, row, 1)),
+	    redirect, sizeof(redirect));
 	json_object_object_add(o, "redirect", json_object_new_string(redirect));
-	json_object_object_add(o, "dataConnections", json_tokener_parse(COL(7)));
-	json_object_object_add(o, "created", json_object_new_string(COL(5)));
-	json_object_object_add(o, "tags", json_tokener_parse(COL(4)));
-#undef COL
-#undef STR_OR_NULL
 	return o;
+}
+
+int
+company_delete(const char *org_id, const char *env, enum company_key by, const char *key,
+    char id[37])
+{
+	const char *params[] = { org_id, env, key };
+	PGresult *res;
+	int rc = -1;
+
+	if (db_begin() < 0)
+		return -1;
+	res = db_exec(&delete_by[by], params);
+	if (!db_ok(res))
+		goto out;
+	rc = PQntuples(res) > 0;
+	if (rc == 1) {
+		snprintf(id, 37, "%s", PQgetvalue(res, 0, 0));
+		if (outbox_event_json(org_id, env, "company.deleted", PQgetvalue(res, 0, 1),
+		    NULL) < 0 || db_commit() < 0)
+			rc = -1;
+	}
+out:
+	PQclear(res);
+	if (rc != 1)
+		db_rollback();
+	return rc;
 }

@@ -1,4 +1,5 @@
-/* company.h - the companies table: a company, its link page and its deletion. */
+/* company.h - the companies table (companies and linked accounts): its statements,
+ * the API object of a company, its link page and its deletion. */
 #ifndef HOSTLINK_COMPANY_H
 #define HOSTLINK_COMPANY_H
 
@@ -7,20 +8,63 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "compiler.h"
+#include "valid.h"
+
 struct config;
+struct db_stmt;
 
-/* Columns company_json() reads, for a companies row aliased c. */
-#define COMPANY_COLS \
-    "c.id, c.name, c.description, c.linked_account_id, c.tags::text, " \
-    "hl_time(c.created_at), c.link_version, " \
-    "coalesce((SELECT json_agg(hl_connection(x) ORDER BY x.created_at, x.id) " \
-    "  FROM connections x WHERE x.company_id = c.id), '[]')::text"
+/* Columns company_json() reads, for a companies row r: id, link_version
+ * and hl_company(r) (sql/api.sql).  COMPANY_COLS: for a row aliased c. */
+#define COMPANY_COLS_OF(r) "(" r ").id, (" r ").link_version, hl_company(" r ")::text"
+#define COMPANY_COLS COMPANY_COLS_OF("c")
 
-/* The API object of the company in row of res (COMPANY_COLS). */
+/* Statements for the handler layer (api_exec*), each answering COMPANY_COLS
+ * rows.  $1 org_id, $2 environment throughout. */
+/* $3 name, $4 description, $5 linked_account_id, $6 tags (JSON text or NULL). */
+extern struct db_stmt company_stmt_create;
+/* $3 id. */
+extern struct db_stmt company_stmt_get;
+/* $3 name filter (NULL: all), $4 page, $5 page size; company_stmt_count
+ * (one row: the total) takes $1..$3. */
+extern struct db_stmt company_stmt_list;
+extern struct db_stmt company_stmt_count;
+/* $3 id, $4 name (NULL keeps), $5 "t" to set the description to $6, $7 tags (NULL keeps). */
+extern struct db_stmt company_stmt_patch;
+/* $3 id: a new link version; the link tokens of the company are revoked
+ * and their stash dropped in the same statement. */
+extern struct db_stmt company_stmt_rotate;
+
+/* Linked accounts (one JSON text column, hl_linked_account()):
+ * upsert takes company_account_params(); get takes $3 linked_account_id;
+ * list takes $3 page, $4 page size. */
+extern struct db_stmt company_stmt_account_upsert;
+extern struct db_stmt company_stmt_account_get;
+extern struct db_stmt company_stmt_account_list;
+
+/* The body of PUT /linked-account and POST /session-token, for valid_body(). */
+extern const struct valid_field company_account_fields[];
+
+/* params[0..4] of LINKED_ACCOUNT_UPSERT_SQL (hot_sql.h) from a body that
+ * passed company_account_fields: org_id, env, linked_account_id, name
+ * (NULL keeps), and the body's text, whose udf member is stored as sent. */
+void company_account_params(const char *org_id, const char *env, json_object *body,
+    const char *body_text, const char **params);
+
+/* The API object of the company in row of res (COMPANY_COLS): hl_company()
+ * with its redirect filled.  NULL when out of memory. */
 json_object *company_json(const struct config *cfg, const PGresult *res, int row);
 
 /* {app_url}/link/{key} of a company at a link version. */
 void company_redirect(const struct config *cfg, const char *company_id, int version,
     char *out, size_t outlen);
+
+enum company_key { COMPANY_BY_ID, COMPANY_BY_ACCOUNT };
+
+/* Deletes the company of (org_id, env) whose id (or linked_account_id) is
+ * key, with its company.deleted event, in one transaction.  Returns 1 with
+ * id set, 0 when there is none, -1 when the database failed. */
+int company_delete(const char *org_id, const char *env, enum company_key by, const char *key,
+    char id[37]) HL_MUSTCHECK;
 
 #endif

@@ -25,14 +25,18 @@
     "WHERE t.jti = $2"
 
 /* Upsert of a linked account from $1..$5 = org_id, environment,
- * linked_account_id, name (NULL keeps), udf (NULL keeps), as a CTE "c"
- * (companies AS r, inserted), recording company.created when it inserted. */
+ * linked_account_id, name (NULL keeps), the request body (NULL keeps; its
+ * udf member, when an object, is stored as sent: json keeps the text, so
+ * no number is re-serialized), as a CTE "c" (companies AS r, inserted),
+ * recording company.created when it inserted. */
+#define LINKED_ACCOUNT_UDF \
+    "(CASE WHEN json_typeof($5::json -> 'udf') = 'object' THEN $5::json -> 'udf' END)"
 #define LINKED_ACCOUNT_UPSERT_SQL \
     "INSERT INTO companies (org_id, environment, linked_account_id, name, udf) " \
-    "VALUES ($1, $2, $3, coalesce($4, $3), $5::json) " \
+    "VALUES ($1, $2, $3, coalesce($4, $3), " LINKED_ACCOUNT_UDF ") " \
     "ON CONFLICT (org_id, environment, linked_account_id) DO UPDATE SET " \
-    "name = coalesce($4, companies.name), udf = coalesce($5::json, companies.udf), " \
-    "updated_at = now() "
+    "name = coalesce($4, companies.name), " \
+    "udf = coalesce(" LINKED_ACCOUNT_UDF ", companies.udf), updated_at = now() "
 #define LINKED_ACCOUNT_UPSERT_CTE \
     "WITH c AS (" LINKED_ACCOUNT_UPSERT_SQL "RETURNING companies AS r, (xmax = 0) AS inserted), " \
     "ev AS (INSERT INTO events (id, org_id, environment, event_type, body) " \

@@ -1,4 +1,5 @@
-/* session.c - the session_tokens table: issuing and recording session and link tokens. */
+/* session.c - the session_tokens and hosted_properties tables: issuing, recording and
+ * revoking session and link tokens, and the stash of their hosted properties. */
 #include "autoconf.h"
 
 #include <stdio.h>
@@ -8,8 +9,24 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
+#include "hot_sql.h"
 #include "session.h"
 #include "token.h"
+
+struct db_stmt session_stmt_issue = DB_STMT(HOT_SQL_ISSUE, 8);
+struct db_stmt session_stmt_revoke = DB_STMT(
+    "WITH u AS (UPDATE session_tokens SET revoked_at = now() "
+    "  WHERE jti = $1 AND company_id = $2 AND revoked_at IS NULL AND expires_at > now() "
+    "  RETURNING jti), "
+    "d AS (DELETE FROM hosted_properties WHERE jti IN (SELECT jti FROM u)) "
+    "SELECT count(*) FROM u", 2);
+struct db_stmt session_stmt_revoke_account = DB_STMT(
+    "WITH c AS (SELECT id FROM companies WHERE org_id = $1 AND environment = $2 "
+    "  AND linked_account_id = $3), "
+    SESSION_REVOKE_CTES("SELECT id FROM c", "")
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM u)", 3);
+struct db_stmt session_stmt_stash = DB_STMT(HOT_SQL_STASH, 6);
+struct db_stmt session_stmt_fetch = DB_STMT(HOT_SQL_FETCH, 3);
 
 static struct db_stmt record = DB_STMT(
     "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "
@@ -25,42 +42,55 @@ session_rfc3339(int64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+int
+session_new(struct session_new *n, const char *org_id, const char *env,
+    const char *linked_account_id, enum token_use use, int64_t ttl_ms)
+{
+	struct token_claims *c = &n->c;
+
+	memset(n, 0, sizeof(*n));
+	if (crypto_uuid(c->jti) < 0)
+		return -1;
+	c->iat = (int64_t)time(NULL);
+	c->exp = c->iat + ttl_ms / 1000;
+	c->use = use;
+	snprintf(c->org_id, sizeof(c->org_id), "%s", org_id);
+	snprintf(c->environment, sizeof(c->environment), "%s", env);
+	snprintf(c->linked_account_id, sizeof(c->linked_account_id), "%s", linked_account_id);
+	snprintf(n->iat, sizeof(n->iat), "%lld", (long long)c->iat);
+	snprintf(n->exp, sizeof(n->exp), "%lld", (long long)c->exp);
+	return 0;
+}
+
+char *
+session_sign(const struct config *cfg, const struct token_claims *c, char expires[32])
+{
+	session_rfc3339(c->exp, expires);
+	return token_issue(cfg->jwt_secret, cfg->jwt_secret_len, c);
+}
+
 char *
 session_issue(const struct config *cfg, const char *org_id, const char *env,
     const char *company_id, const char *linked_account_id, enum token_use use,
     int64_t ttl_ms, char expires[32])
 {
-	struct token_claims c;
-	char iat_s[24], exp_s[24];
+	struct session_new n;
 	const char *params[7];
 	PGresult *res;
+	bool ok;
 
-	memset(&c, 0, sizeof(c));
-	if (crypto_uuid(c.jti) < 0)
+	if (session_new(&n, org_id, env, linked_account_id, use, ttl_ms) < 0)
 		return NULL;
-	c.iat = (int64_t)time(NULL);
-	c.exp = c.iat + ttl_ms / 1000;
-	c.use = use;
-	snprintf(c.org_id, sizeof(c.org_id), "%s", org_id);
-	snprintf(c.environment, sizeof(c.environment), "%s", env);
-	snprintf(c.company_id, sizeof(c.company_id), "%s", company_id);
-	snprintf(c.linked_account_id, sizeof(c.linked_account_id), "%s", linked_account_id);
-	snprintf(iat_s, sizeof(iat_s), "%lld", (long long)c.iat);
-	snprintf(exp_s, sizeof(exp_s), "%lld", (long long)c.exp);
-	params[0] = c.jti;
+	snprintf(n.c.company_id, sizeof(n.c.company_id), "%s", company_id);
+	params[0] = n.c.jti;
 	params[1] = org_id;
 	params[2] = env;
 	params[3] = company_id;
 	params[4] = use == TOKEN_SESSION ? "session" : "link";
-	params[5] = iat_s;
-	params[6] = exp_s;
+	params[5] = n.iat;
+	params[6] = n.exp;
 	res = db_exec(&record, params);
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		return NULL;
-	}
+	ok = db_ok(res);
 	PQclear(res);
-	session_rfc3339(c.exp, expires);
-	return token_issue(cfg->jwt_secret, cfg->jwt_secret_len, &c);
+	return ok ? session_sign(cfg, &n.c, expires) : NULL;
 }

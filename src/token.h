@@ -7,14 +7,15 @@
 
 #define TOKEN_MAX_LEN 4096
 #define TOKEN_LEEWAY_S 60           /* tolerated clock skew for iat */
-#define TOKEN_MAX_ID 256            /* linked_account_id length */
+#define TOKEN_MAX_ID 256            /* linked_account_id length, in characters */
+#define TOKEN_MAX_ID_BYTES (4 * TOKEN_MAX_ID)   /* ... in UTF-8 bytes */
 
 enum token_use { TOKEN_SESSION, TOKEN_LINK };
 
 struct token_claims {
 	char org_id[37];
 	char environment[5];
-	char linked_account_id[TOKEN_MAX_ID + 1];   /* "" when none */
+	char linked_account_id[TOKEN_MAX_ID_BYTES + 1];   /* "" when none */
 	char company_id[37];
 	char jti[37];
 	enum token_use use;

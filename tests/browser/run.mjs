@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // Browser tests of the hosted Connect page (web/) against the real stack:
 // PostgreSQL + hostlinkd + nginx with the shipped nginx/hostlink.conf, started
-// by stack.py, driven in headless Debian chromium through playwright-core.
+// by tests/stack.py, driven in headless Debian chromium through playwright-core.
 //
 //   cd tests/browser && npm install --no-audit --no-fund && node run.mjs [filter...]
 //
 // Prints "ok - name" / "not ok - name" (+ "# detail" lines) per test and exits
 // non-zero when one fails.  Screenshots (1280x800 and 375x740) go to out/.
 // Environment: CHROMIUM (default /usr/bin/chromium), HOSTLINK_BUILDDIR (where
-// hostlinkd/hostlinkctl are, default the repository root), BROWSER_TIMEOUT_MS.
+// hostlinkd/hostlinkctl are, default build/ or the repository root), BROWSER_TIMEOUT_MS.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -49,7 +49,11 @@ async function loadPlaywright() {
 function startStack() {
   return new Promise((resolve, reject) => {
     const log = [];
-    const child = spawn('python3', [join(HERE, 'stack.py')], {
+    // tests/stack.py makes the state directory and removes it when it stops
+    // (stdin closes); --json prints its environment (HL_*) as one line.
+    const state = join(tmpdir(), `hostlink-browser-${process.pid}-${Date.now()}`);
+    const child = spawn('python3', [join(ROOT, 'tests', 'stack.py'), '--state', state,
+      '--port', '0', '--demo', '--json', '--stdin', '--set', 'workers=2'], {
       cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: process.env,
     });
     let buf = '';
@@ -66,7 +70,12 @@ function startStack() {
         buf = buf.slice(nl + 1);
         if (line.startsWith('{')) {
           clearTimeout(timer);
-          const info = JSON.parse(line);
+          const env = JSON.parse(line);
+          const info = {
+            base_url: env.HL_URL, api_key: env.HL_API_KEY, org_id: env.HL_ORG_ID,
+            jwt_secret_file: env.HL_JWT_SECRET_FILE, dir: env.HL_STATE,
+            hostlinkd_log: env.HL_HOSTLINKD_LOG, nginx_dir: env.HL_NGINX_DIR,
+          };
           info.child = child;
           info.log = log;
           resolve(info);
@@ -86,7 +95,7 @@ function stopStack(stack) {
     const t = setTimeout(() => { stack.child.kill('SIGKILL'); resolve(); }, 20000);
     stack.child.removeAllListeners('exit');
     stack.child.on('exit', () => { clearTimeout(t); resolve(); });
-    stack.child.stdin.end(); // stack.py stops everything when stdin closes
+    stack.child.stdin.end(); // tests/stack.py stops everything when stdin closes
   });
 }
 

@@ -11,7 +11,6 @@ www-data, so the temporary files they touch are made world-readable here; this
 is for tests only.
 """
 
-import atexit
 import glob
 import json
 import os
@@ -27,7 +26,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fcgi  # noqa: E402
+import stack  # noqa: E402
+from stack import (Proc, chmod_world, children_of, free_port, kill_pid, need,  # noqa: E402,F401
+                   on_exit, pg_bindir, pid_alive, template, wait_for, write_file)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILDDIR = os.path.abspath(os.environ.get("HOSTLINK_BUILDDIR")
@@ -56,74 +59,6 @@ def binary(name):
     return path
 
 
-def need(program):
-    """Path of a system program; a missing one fails the test (never skipped)."""
-    for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin", "/usr/local/sbin"):
-        p = os.path.join(d, program)
-        if os.access(p, os.X_OK):
-            return p
-    p = shutil.which(program)
-    if not p:
-        raise RuntimeError("required program %r is not installed" % program)
-    return p
-
-
-def pg_bindir():
-    dirs = glob.glob("/usr/lib/postgresql/*/bin")
-    dirs = [d for d in dirs if os.access(os.path.join(d, "initdb"), os.X_OK)]
-    if dirs:
-        def ver(d):
-            try:
-                return float(d.split("/")[-2])
-            except ValueError:
-                return 0.0
-        return max(dirs, key=ver)
-    initdb = shutil.which("initdb")
-    if not initdb:
-        raise RuntimeError("PostgreSQL server binaries (initdb) not found: install postgresql")
-    return os.path.dirname(os.path.realpath(initdb))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_for(pred, timeout, what, interval=0.05):
-    """Poll pred() until it returns a true value (returned) or raise after timeout."""
-    deadline = time.monotonic() + timeout
-    last_exc = None
-    while True:
-        try:
-            v = pred()
-            if v:
-                return v
-        except Exception as e:  # noqa: BLE001 - keep polling, report the last error
-            last_exc = e
-        if time.monotonic() >= deadline:
-            raise TimeoutError("timed out after %.1fs waiting for %s%s" % (
-                timeout, what, (" (last error: %r)" % last_exc) if last_exc else ""))
-        time.sleep(interval)
-
-
-def children_of(pid):
-    """Pids whose parent is pid (from /proc)."""
-    out = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                data = f.read()
-        except OSError:
-            continue
-        rest = data[data.rfind(")") + 2:].split()
-        if len(rest) > 1 and int(rest[1]) == pid and rest[0] != "Z":
-            out.append(int(stat.split("/")[2]))
-    return out
-
-
 def pids_with_cmdline(fragment):
     """Pids whose command line contains fragment (used for processes our
     Apache spawned through mod_fcgid, whose pids we are not told)."""
@@ -140,59 +75,11 @@ def pids_with_cmdline(fragment):
     return out
 
 
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-        return data[data.rfind(")") + 2] != "Z"
-    except OSError:
-        return False
-
-
-def kill_pid(pid, sig=signal.SIGKILL):
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def chmod_world(path, mode_dir=0o755, mode_file=0o644):
-    os.chmod(path, mode_dir if os.path.isdir(path) else mode_file)
-
-
-def write_file(path, text, mode=0o644):
-    with open(path, "w") as f:
-        f.write(text)
-    os.chmod(path, mode)
-    return path
-
-
 # ---------------------------------------------------------------------------
-# Process bookkeeping: everything we start is stopped by pid at exit.
+# Process bookkeeping (tests/stack.py): everything we start is stopped by pid
+# at exit.
 
-_cleanups = []
-_cleanup_lock = threading.Lock()
-
-
-def on_exit(fn):
-    with _cleanup_lock:
-        _cleanups.append(fn)
-    return fn
-
-
-def _run_cleanups():
-    while True:
-        with _cleanup_lock:
-            if not _cleanups:
-                break
-            fn = _cleanups.pop()
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001
-            sys.stderr.write("# cleanup error: %r\n" % (e,))
-
-
-atexit.register(_run_cleanups)
+_run_cleanups = stack.run_cleanups
 
 
 def _sigterm(signum, frame):
@@ -233,145 +120,26 @@ def tmpdir(name):
     return d
 
 
-class Proc:
-    """A started process with its log file; stop() is idempotent."""
-
-    def __init__(self, argv, log_path, env=None, stdin=None, cwd=None, pass_fds=()):
-        self.argv = argv
-        self.log_path = log_path
-        self.logf = open(log_path, "ab")
-        self.popen = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
-                                      stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                      env=env, cwd=cwd, pass_fds=pass_fds,
-                                      start_new_session=True)
-        self.pid = self.popen.pid
-        self.stopped = False
-        on_exit(self.stop)
-
-    def alive(self):
-        return self.popen.poll() is None
-
-    def kill(self, sig):
-        if self.alive():
-            os.kill(self.pid, sig)
-
-    def wait(self, timeout):
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def log(self):
-        self.logf.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stop(self, sig=signal.SIGTERM, timeout=10.0):
-        if self.stopped:
-            return self.popen.returncode
-        kids = children_of(self.pid) if self.alive() else []
-        if self.alive():
-            kill_pid(self.pid, sig)
-            if self.wait(timeout) is None:
-                kill_pid(self.pid, signal.SIGKILL)
-                self.wait(5)
-        for k in kids + children_of(self.pid):
-            if pid_alive(k):
-                kill_pid(k, signal.SIGKILL)
-        self.stopped = True
-        self.logf.close()
-        return self.popen.returncode
-
-
 # ---------------------------------------------------------------------------
 # PostgreSQL
 
-class Postgres:
-    """A throwaway cluster: initdb as postgres, trust auth, unix socket only."""
+# The integration tests' cluster: fast rather than durable.
+PG_TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+                    "max_connections": "100"}
+
+
+class Postgres(stack.Postgres):
+    """A throwaway cluster in the session directory (tests/stack.py Postgres)."""
 
     def __init__(self):
-        self.bindir = pg_bindir()
-        self.dir = tmpdir("pg")
-        self.data = os.path.join(self.dir, "data")
-        self.sockdir = os.path.join(self.dir, "sock")
-        self.logfile = os.path.join(self.dir, "postgres.log")
-        os.mkdir(self.sockdir)
-        os.chmod(self.sockdir, 0o755)
-        shutil.chown(self.dir, "postgres", "postgres")
-        shutil.chown(self.sockdir, "postgres", "postgres")
-        self._as_postgres([os.path.join(self.bindir, "initdb"), "-D", self.data,
-                           "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                           "--no-sync", "--no-instructions"], timeout=120)
-        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
-            f.write("\nlisten_addresses = ''\nunix_socket_directories = '%s'\n"
-                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                    "max_connections = 100\n" % self.sockdir)
-        self.running = False
-        on_exit(self._cleanup)
-
-    def _as_postgres(self, argv, timeout=60, check=True):
-        cmd = [need("runuser"), "-u", "postgres", "--"] + argv
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=timeout, cwd=self.dir)
-        if check and r.returncode != 0:
-            raise RuntimeError("%s failed (%d): %s" % (" ".join(argv), r.returncode,
-                                                       r.stdout.decode(errors="replace")))
-        return r
-
-    def start(self):
-        self._as_postgres([os.path.join(self.bindir, "pg_ctl"), "-D", self.data,
-                           "-l", self.logfile, "-w", "-t", "60", "start"], timeout=90)
-        self.running = True
-
-    def stop(self, mode="fast"):
-        self._as_postgres([os.path.join(self.bindir, "pg_ctl"), "-D", self.data,
-                           "-m", mode, "-w", "-t", "60", "stop"], timeout=90)
-        self.running = False
-
-    def pid(self):
-        try:
-            with open(os.path.join(self.data, "postmaster.pid")) as f:
-                return int(f.readline())
-        except (OSError, ValueError):
-            return None
-
-    def _cleanup(self):
-        pid = self.pid()
-        if pid and pid_alive(pid):
-            try:
-                self.stop("immediate")
-            except Exception:  # noqa: BLE001
-                kill_pid(pid, signal.SIGQUIT)
-                time.sleep(0.5)
-                kill_pid(pid, signal.SIGKILL)
-
-    def conninfo(self, db="hostlink"):
-        return "host=%s dbname=%s user=postgres connect_timeout=2" % (self.sockdir, db)
-
-    def createdb(self, name):
-        subprocess.run([os.path.join(self.bindir, "createdb"), "-h", self.sockdir,
-                        "-U", "postgres", name], check=True, timeout=30,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-    def psql(self, sql, db="hostlink"):
-        r = subprocess.run([os.path.join(self.bindir, "psql"), "-h", self.sockdir, "-U",
-                            "postgres", "-d", db, "-X", "-q", "-A", "-t", "-v",
-                            "ON_ERROR_STOP=1", "-c", sql], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=30)
-        if r.returncode != 0:
-            raise RuntimeError("psql failed: %s" % r.stderr.decode(errors="replace"))
-        return r.stdout.decode()
+        super().__init__(tmpdir("pg"), PG_TEST_SETTINGS)
 
 
 # ---------------------------------------------------------------------------
 # hostlink configuration and CLI
 
 def write_conf(path, values):
-    lines = ["# generated by tests/integration/harness.py"]
-    for k, v in values.items():
-        if v is not None:
-            lines.append("%s = %s" % (k, v))
-    return write_file(path, "\n".join(lines) + "\n")
+    return stack.write_conf(path, values, "# generated by tests/integration/harness.py")
 
 
 def make_secrets(d):
@@ -675,73 +443,20 @@ def web_root():
     return d
 
 
-def template(src, dst, replacements):
-    with open(src) as f:
-        text = f.read()
-    for old, new in replacements.items():
-        if old not in text:
-            raise AssertionError("%s: placeholder %r not found" % (src, old))
-        text = text.replace(old, new)
-    return write_file(dst, text)
+NGINX_SOCKET = stack.SOCKET_PLACEHOLDER
+WEB_PLACEHOLDER = stack.WEB_PLACEHOLDER
+LISTEN_PLACEHOLDER = stack.LISTEN_PLACEHOLDER
 
 
-NGINX_SOCKET = "/run/hostlink/hostlink.sock"
-WEB_PLACEHOLDER = "/usr/local/share/hostlink/web"
-LISTEN_PLACEHOLDER = "127.0.0.1:8080"
+class Nginx(stack.Nginx):
+    """tests/stack.py's nginx in the session directory, its workers as
+    www-data, serving a copy of web/."""
 
-
-class Nginx:
     def __init__(self, socket_path, web=None):
-        self.dir = tmpdir("nginx")
-        self.port = free_port()
-        self.web = web or web_root()
-        for name in ("fastcgi_params", "mime.types"):
-            shutil.copy(os.path.join("/etc/nginx", name), os.path.join(self.dir, name))
-        template(os.path.join(ROOT, "nginx", "hostlink.conf"),
-                 os.path.join(self.dir, "hostlink.conf"), {
-                     NGINX_SOCKET: socket_path,
-                     WEB_PLACEHOLDER: self.web,
-                     LISTEN_PLACEHOLDER: "127.0.0.1:%d" % self.port,
-                 })
-        d = self.dir
-        write_file(os.path.join(d, "nginx.conf"), """\
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log info;
-user {user};
-events {{ worker_connections 256; }}
-http {{
-    include mime.types;
-    default_type application/octet-stream;
-    access_log {d}/access.log;
-    client_body_temp_path {d}/body;
-    fastcgi_temp_path {d}/fastcgi;
-    proxy_temp_path {d}/proxy;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    include {d}/hostlink.conf;
-}}
-""".format(d=d, user=WEB_USER))
-        self.proc = None
-
-    def start(self):
-        nginx = need("nginx")
-        r = subprocess.run([nginx, "-t", "-q", "-p", self.dir + "/", "-c",
-                            os.path.join(self.dir, "nginx.conf")],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
-        if r.returncode != 0:
-            raise AssertionError("nginx -t failed: %s" % r.stdout.decode(errors="replace"))
-        self.proc = Proc([nginx, "-p", self.dir + "/", "-c", os.path.join(self.dir, "nginx.conf"),
-                          "-g", "daemon off;"], os.path.join(self.dir, "stderr.log"))
-        wait_http(self.port, "/connect/ready", proc=self.proc)
-        return self
+        super().__init__(tmpdir("nginx"), socket_path, web or web_root(), user=WEB_USER)
 
     def request(self, method, path, **kw):
         return http(self.port, method, path, **kw)
-
-    def stop(self):
-        if self.proc:
-            self.proc.stop(signal.SIGQUIT, 10)
 
 
 APACHE_MODULES = ["mpm_event", "unixd", "authz_core", "mime", "dir", "alias", "rewrite",

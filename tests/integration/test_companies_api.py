@@ -9,7 +9,7 @@ import urllib.parse
 
 import harness as H
 import support_session as S
-from test_hosted_flow import hstack, query, assert_signed, sig_ok, TEMPLATE
+from support import hstack, query, assert_signed, sig_ok, TEMPLATE
 
 
 def st():
@@ -135,8 +135,8 @@ def test_link_rotation_kills_old_link():
     for bad in ("x", "A" * 48, old_key[:-1] + ("A" if old_key[-1] != "A" else "B"),
                 new_key + "A", "%2F" * 16, "-" * 48):
         H.assert_envelope(s.req("POST", "link/%s/session" % bad), 404)
-    # an earlier link token was for the company, not the key: still the company's
-    assert s.ok("GET", "hosted/session", token=old_token)["company"]["id"] == co["id"]
+    # rotation revoked the link tokens minted before it (issue 11 item 3)
+    H.assert_envelope(s.req("GET", "hosted/session", token=old_token), 401, "INVALID_TOKEN")
 
 
 # ---------------------------------------------------------------------------

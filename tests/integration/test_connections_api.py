@@ -7,7 +7,7 @@ import json
 import secrets
 
 import harness as H
-from test_hosted_flow import hstack, query, assert_signed, TEMPLATE
+from support import hstack, query, assert_signed, TEMPLATE
 
 FIELDS = [{"name": "api_key", "label": "API key", "secret": True},
           {"name": "tenant_id", "label": "Tenant ID", "secret": False}]

@@ -1,16 +1,13 @@
 """Hosted Link end to end through nginx (SPEC §5 "Companies", "Integrations",
 "Data connections", "Link settings", "Hosted page endpoints"): the sandbox
 journey without a browser, OAuth 2.0 with PKCE against a local provider
-(oauth_provider.py, standing in for QuickBooks / Xero), denial, provider
+(support.py OAuthProvider, standing in for QuickBooks / Xero), denial, provider
 failures, single-use and expiring states, the signed redirect, secrets at
 rest and the outbox events.
 
-This module also holds the helpers the other test_hosted_* /
-test_companies_* / test_connections_* modules use (a stack whose app_url is
-the nginx address, so the redirects hostlinkd builds can be followed)."""
+The helpers it shares with the other modules (HStack, query, assert_signed
+...) and the provider are in support.py."""
 
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -19,184 +16,8 @@ import urllib.parse
 
 import harness as H
 import support_session as S
-from oauth_provider import OAuthProvider
-
-API = S.API
-FORM = "application/x-www-form-urlencoded"
-
-
-# ---------------------------------------------------------------------------
-# Helpers shared with the other hosted-link modules
-
-class HStack(S.Stack):
-    """support_session.Stack with app_url = the nginx address (so every URL
-    hostlinkd builds points at this stack) and its own database."""
-
-    def start(self):
-        self.nginx = H.Nginx(self.inst.socket)
-        self.app_url = "http://127.0.0.1:%d" % self.nginx.port
-        self.inst.values["app_url"] = self.app_url
-        H.write_conf(self.inst.conf, self.inst.values)
-        self.inst.start()
-        H.on_exit(self.inst.stop)
-        H.on_exit(self.nginx.stop)
-        self.nginx.start()
-        return self
-
-    # -- URLs ----------------------------------------------------------------
-
-    def local(self, url):
-        """path?query of an absolute URL on this stack (asserts it is ours)."""
-        u = urllib.parse.urlsplit(url)
-        assert "%s://%s" % (u.scheme, u.netloc) == self.app_url, \
-            "URL %r is not on this stack (%s)" % (url, self.app_url)
-        return u.path + ("?" + u.query if u.query else "")
-
-    def get_url(self, url, **kw):
-        return self.nginx.request("GET", self.local(url), **kw)
-
-    # -- API-key helpers ----------------------------------------------------
-
-    def company(self, key=None, **fields):
-        fields.setdefault("name", "Co " + secrets.token_hex(4))
-        return self.ok("POST", "companies", key=key or self.key, body=fields)
-
-    def link_key(self, company):
-        m = re.match(r"^%s/link/([A-Za-z0-9_-]{48})$" % re.escape(self.app_url),
-                     company["redirect"])
-        assert m, "redirect %r" % company["redirect"]
-        return m.group(1)
-
-    def link_token(self, company):
-        out = self.ok("POST", "link/%s/session" % self.link_key(company))
-        assert set(out) == {"token", "expires_at"}, out
-        return out["token"]
-
-    def connection(self, company_id, cid, key=None):
-        return self.ok("GET", "companies/%s/connections/%s" % (company_id, cid),
-                       key=key or self.key)
-
-    def credentials(self, company_id, cid, key=None):
-        return self.ok("GET", "companies/%s/connections/%s/credentials" % (company_id, cid),
-                       key=key or self.key)
-
-    def settings(self, key=None, **fields):
-        return self.ok("PUT", "settings/link", key=key or self.key, body=fields)
-
-    def hosted_connect(self, token, platform):
-        out = self.ok("POST", "hosted/connections", token=token, body={"platformKey": platform})
-        assert set(out) == {"connection", "next"}, out
-        return out
-
-    def events(self, company_id):
-        """event_type of every event about company_id, oldest first."""
-        rows = self.sql("SELECT event_type FROM events WHERE "
-                        "body->'payload'->'company'->>'id' = '%s' ORDER BY created_at, "
-                        "event_type" % company_id)
-        return rows.split("\n") if rows else []
-
-    def event_bodies(self, company_id):
-        rows = self.sql("SELECT body::text FROM events WHERE "
-                        "body->'payload'->'company'->>'id' = '%s' ORDER BY created_at"
-                        % company_id)
-        return [json.loads(r) for r in rows.split("\n")] if rows else []
-
-    # -- the browser's part of the flow --------------------------------------
-
-    def sandbox_decide(self, authorize_url, decision):
-        """GET the sandbox consent page, submit decision; returns the callback URL."""
-        page = self.get_url(authorize_url)
-        assert page.status == 200, page
-        assert page.header("Content-Type", "").startswith("text/html"), page
-        html = page.body.decode()
-        for needle in ('action="/api/v2/public/sandbox/authorize"', 'method="post"',
-                       'name="decision" value="approve"', 'name="decision" value="deny"',
-                       "Approve", "Deny"):
-            assert needle in html, "%r not in sandbox page %r" % (needle, html[:2000])
-        m = re.search(r'name="state" value="([A-Za-z0-9_-]{43})"', html)
-        assert m, html
-        state = m.group(1)
-        assert state == query(authorize_url)["state"]
-        r = self.nginx.request("POST", API + "/sandbox/authorize",
-                               headers={"Content-Type": FORM},
-                               body=urllib.parse.urlencode({"state": state,
-                                                            "decision": decision}))
-        assert r.status == 302, r
-        loc = r.header("Location")
-        assert loc.startswith(self.app_url + API + "/oauth/callback?"), loc
-        q = query(loc)
-        assert q["state"] == state, q
-        if decision == "approve":
-            assert q.get("code") and "error" not in q, q
-        else:
-            assert q.get("error") == "access_denied" and "code" not in q, q
-        return loc
-
-    def callback(self, url):
-        """GET the callback: returns the final redirect (Location of the 302)."""
-        r = self.get_url(url)
-        assert r.status == 302, "callback: %r" % r
-        loc = r.header("Location")
-        assert loc, r
-        return loc
-
-
-def query(url):
-    q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query, keep_blank_values=True)
-    for k, v in q.items():
-        assert len(v) == 1, "parameter %s repeated in %r" % (k, url)
-    return {k: v[0] for k, v in q.items()}
-
-
-def sig_ok(url, secret):
-    """The README's verification: sig = hex(HMAC-SHA256(key = signing_secret
-    as ASCII, message = the URL before "&sig=")), and exp in the future."""
-    head, sep, sig = url.rpartition("&sig=")
-    if not sep or not re.match(r"^[0-9a-f]{64}$", sig):
-        return False
-    want = hmac.new(secret.encode("ascii"), head.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(want, sig):
-        return False
-    exp = int(query(head)["exp"])
-    return exp > time.time()
-
-
-def assert_signed(url, secret):
-    assert sig_ok(url, secret), "signature of %r does not verify" % url
-    head, _, sig = url.rpartition("&sig=")
-    assert url.endswith("&sig=" + sig) and "&exp=" in head, url
-    exp = int(query(url)["exp"])
-    assert time.time() < exp <= time.time() + 7 * 86400, "exp %d" % exp
-    # Tampering with any parameter breaks it.
-    for old, new in (("statusCode=200", "statusCode=201"), ("statusCode=403", "statusCode=200"),
-                     ("statusCode=500", "statusCode=200"), ("exp=", "exp=9")):
-        if old in head:
-            bad = url.replace(old, new, 1)
-            assert not sig_ok(bad, secret), "tampered %r still verifies" % bad
-    q = query(url)
-    if "companyId" in q:
-        bad = url.replace(q["companyId"], S.uid(), 1)
-        assert not sig_ok(bad, secret), bad
-    assert not sig_ok(head + "&sig=" + "0" * 64, secret)
-    assert not sig_ok(url, secret + "x")
-
-
-_stacks = {}
-
-
-def hstack(name):
-    """One HStack (own database) per name for the whole run."""
-    s = _stacks.get(name)
-    if s is None or not s.alive():
-        if s is not None:
-            s.stop()
-        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3))).start()
-        _stacks[name] = s
-    return s
-
-
-TEMPLATE = ("https://app.example.com/done?company={companyId}&connection={connectionId}"
-            "&platform={platform}&statusCode={statusCode}&errorMessage={errorMessage}")
+from support import (API, FORM, TEMPLATE, OAuthProvider, assert_signed,  # noqa: F401
+                     hstack, query, sig_ok)
 
 
 # ---------------------------------------------------------------------------
@@ -714,7 +535,7 @@ def test_provider_really_checks_pkce():
     wrong secret, a reused code or another redirect_uri are refused."""
     p = provider()
     verifier = secrets.token_urlsafe(32)
-    from oauth_provider import pkce_challenge
+    from support import pkce_challenge
     ru = "http://127.0.0.1:9/cb"
 
     def code():

@@ -27,7 +27,7 @@ import urllib.parse
 import fcgi
 import harness as H
 import support_session as S
-import test_hosted_flow as HF
+import support as HF
 
 API = S.API
 JSON = S.JSON

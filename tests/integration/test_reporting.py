@@ -19,9 +19,9 @@ import subprocess
 
 import harness as H
 import support_session as S
-import test_hosted_flow as HF
+import support as HF
 import test_webhooks as W
-from webhook_receiver import Receiver
+from support import Receiver
 
 API = S.API
 FUNNEL = ("sessions_issued", "connect_urls_created", "hosted_pages_opened",

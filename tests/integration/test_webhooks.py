@@ -1,6 +1,6 @@
 """Webhooks end to end (SPEC §5 "Webhooks", contract "Issue 5 additions"):
 endpoints through nginx, delivery by hostlinkd's background child to a real
-HTTP receiver (webhook_receiver.py), Standard Webhooks signatures checked
+HTTP receiver (support.py Receiver), Standard Webhooks signatures checked
 the way the reference implementation checks them, retries (500, timeout,
 Retry-After), 410, dead letters and replays, secret rotation, every event
 of the Hosted Link journey, per-endpoint filters, a kill -9 of the delivery
@@ -24,8 +24,8 @@ import time
 
 import harness as H
 import support_session as S
-import test_hosted_flow as HF
-from webhook_receiver import Receiver
+import support as HF
+from support import Receiver
 
 SECRET_RE = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")
 ENDPOINT_KEYS = {"id", "url", "description", "events", "enabled", "disabled_reason", "created"}

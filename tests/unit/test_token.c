@@ -168,6 +168,27 @@ main(void)
 	    c.use == TOKEN_LINK && strcmp(c.environment, "live") == 0 &&
 	    c.linked_account_id[0] == '\0', "issued link token round-trips");
 	free(t);
+	/* The longest linked_account_id, TOKEN_MAX_ID characters: of 4 and
+	 * 3 UTF-8 bytes each, and JSON-escaped ones; each round-trips whole. */
+	{
+		static const struct { const char *s; size_t chars; } unit[] = {
+			{ "\xf0\x9f\x98\x80", 1 }, { "\xe6\x97\xa5", 1 }, { "\x01\"", 2 },
+		};
+		size_t i, k;
+
+		for (k = 0; k < sizeof(unit) / sizeof(unit[0]); k++) {
+			in.linked_account_id[0] = '\0';
+			for (i = 0; i < TOKEN_MAX_ID / unit[k].chars; i++)
+				strcat(in.linked_account_id, unit[k].s);
+			t = token_issue(KEY, KEYLEN, &in);
+			memset(&c, 0, sizeof(c));
+			ok(t != NULL && strlen(t) <= TOKEN_MAX_LEN &&
+			    token_verify(KEY, KEYLEN, t, NOW, &c, &why) == 0 &&
+			    strcmp(c.linked_account_id, in.linked_account_id) == 0,
+			    "%zu-byte linked_account_id round-trips", strlen(in.linked_account_id));
+			free(t);
+		}
+	}
 	free(good);
 	ok(token_is_uuid("8f1c2a9e-1111-4222-8333-444455556666") &&
 	    !token_is_uuid("8f1c2a9e11114222833344445555666666") &&
