@@ -9,7 +9,6 @@
 #include <curl/curl.h>
 
 #include "capability.h"
-#include "company.h"
 #include "config.h"
 #include "connection.h"
 #include "db.h"
@@ -357,7 +356,12 @@ void
 connection_link_page(const struct config *cfg, const struct connection *c,
     char *out, size_t len)
 {
-	company_redirect(cfg, c->company_id, c->link_version, out, len);
+	char key[CAP_KEY_LEN + 1];
+
+	/* As company_redirect(), without a call into company.c: company.c
+	 * calls connection_add_link_urls(). */
+	cap_link_key(cfg, c->company_id, c->link_version, key);
+	snprintf(out, len, "%s/link/%s", cfg->app_url, key);
 }
 
 /* Appends "&name=<escaped value>" (or "?..." when first). */
