@@ -44,7 +44,10 @@ CREATE OR REPLACE FUNCTION hl_linked_account(c companies) RETURNS json
 
 -- connections
 -- The API's view of a connection.  linkUrl is built from the session's
--- hostlink.app_url setting (hostlinkd sets it on connect).
+-- hostlink.app_url setting (hostlinkd sets it on connect) and ends in
+-- "/start?v=<start_version>": the start key is derived in C, so every
+-- response passes this JSON through connection_add_link_urls(), which turns
+-- it into "/start?key=<key>" (a URL still ending in ?v= answers 404).
 CREATE OR REPLACE FUNCTION hl_connection(c connections) RETURNS json
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT json_build_object(
@@ -53,7 +56,8 @@ CREATE OR REPLACE FUNCTION hl_connection(c connections) RETURNS json
         'platformName', c.platform_name,
         'authType', c.auth_type,
         'linkUrl', current_setting('hostlink.app_url', true)
-                   || '/api/v2/public/connections/' || c.id || '/start',
+                   || '/api/v2/public/connections/' || c.id || '/start?v='
+                   || c.start_version,
         'status', c.status,
         'created', hl_time(c.created_at),
         'lastSync', NULL,

@@ -5,72 +5,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
-#include "company.h"
+#include "capability.h"
 #include "config.h"
 #include "connection.h"
 #include "crypto.h"
-#include "db.h"
 #include "integration.h"
-#include "outbox.h"
 #include "request.h"
-#include "settings.h"
 #include "response.h"
 #include "valid.h"
 
-static struct db_stmt company_exists = DB_STMT(
-    "SELECT 1 FROM companies WHERE org_id = $1 AND environment = $2 AND id::text = $3", 3);
-static struct db_stmt list = DB_STMT(
-    "SELECT coalesce(json_agg(hl_connection(x) ORDER BY x.created_at, x.id), '[]')::text, "
-    "count(*) FROM connections x JOIN companies c ON c.id = x.company_id "
-    "WHERE c.org_id = $1 AND c.environment = $2 AND c.id::text = $3", 3);
-static struct db_stmt delete_one = DB_STMT(
-    "DELETE FROM connections x USING companies c WHERE c.id = x.company_id "
-    "AND c.org_id = $1 AND c.environment = $2 AND c.id::text = $3 AND x.id::text = $4 "
-    "RETURNING x.id", 4);
-
-/* 1 when the path's company belongs to the caller, 0 after sending 404, -1 after 503. */
-static int
-own_company(struct request *req)
-{
-	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
-	PGresult *res = db_exec(&company_exists, params);
-	int n;
-
-	if (res == NULL || !db_ok(res)) {
-		api_db_error(req, res);
-		return -1;
-	}
-	n = PQntuples(res);
-	PQclear(res);
-	if (n == 0)
-		response_error(req, 404, "NOT_FOUND", "Company not found");
-	return n;
-}
-
 /* Loads the path's connection of the path's company for the caller:
- * 1 found, else the 404/503 was sent. */
-static int
+ * 0 found, else -1 once 404/503 is answered. */
+static int HL_MUSTCHECK
 own_connection(struct request *req, struct connection *c)
 {
-	int rc;
+	int rc = connection_find(req->auth.org_id, req->auth.environment, req->params[0],
+	    req->params[1], c);
 
-	if (own_company(req) != 1)
-		return 0;
-	rc = connection_load(req->params[1], req->params[0], c);
 	if (rc < 0)
 		response_unavailable(req);
 	else if (rc == 0)
-		response_error(req, 404, "NOT_FOUND", "Connection not found");
-	return rc;
+		api_error(req, 404, "NOT_FOUND", "%s not found",
+		    c->company_id[0] == '\0' ? "Company" : "Connection");
+	return rc == 1 ? 0 : -1;
 }
 
-static void
-send_connection(struct request *req, const char *id)
+/* 0 when the path's company is the caller's, else -1 once 404/503 is answered. */
+static int HL_MUSTCHECK
+own_company(struct request *req)
 {
-	json_object *o = connection_json(id);
+	struct connection c;
+	int rc = connection_find(req->auth.org_id, req->auth.environment, req->params[0], "", &c);
 
+	if (rc < 0)
+		response_unavailable(req);
+	else if (c.company_id[0] == '\0')
+		api_error(req, 404, "NOT_FOUND", "Company not found");
+	return rc < 0 || c.company_id[0] == '\0' ? -1 : 0;
+}
+
+/* Sends o (the caller's reference), 503 when it is NULL. */
+static void
+send_object(struct request *req, json_object *o)
+{
 	if (o == NULL)
 		response_unavailable(req);
 	else
@@ -80,23 +60,24 @@ send_connection(struct request *req, const char *id)
 void
 api_connection_list(struct request *req)
 {
-	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
-	json_object *o;
-	PGresult *res;
+	json_object *o, *results;
+	int count = 0, rc;
 
-	if (own_company(req) != 1)
+	rc = connection_list(req->cfg, req->auth.org_id, req->auth.environment, req->params[0],
+	    &results, &count);
+	if (rc < 0) {
+		response_unavailable(req);
 		return;
-	res = db_exec(&list, params);
-	if (res == NULL || !db_ok(res)) {
-		api_db_error(req, res);
+	}
+	if (rc == 0) {
+		api_error(req, 404, "NOT_FOUND", "Company not found");
 		return;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "results", json_tokener_parse(PQgetvalue(res, 0, 0)));
+	json_object_object_add(o, "results", results);
 	json_object_object_add(o, "pageNumber", json_object_new_int(1));
-	json_object_object_add(o, "pageSize", json_object_new_int(atoi(PQgetvalue(res, 0, 1))));
-	json_object_object_add(o, "totalResults", json_object_new_int(atoi(PQgetvalue(res, 0, 1))));
-	PQclear(res);
+	json_object_object_add(o, "pageSize", json_object_new_int(count));
+	json_object_object_add(o, "totalResults", json_object_new_int(count));
 	response_json(req, 200, o);
 }
 
@@ -107,14 +88,12 @@ api_connection_create(struct request *req)
 	json_object *o;
 	char id[37];
 
-	if (own_company(req) != 1 || api_body_platform(req, &in) < 0)
+	if (own_company(req) < 0 || api_body_platform(req, &in) < 0)
 		return;
 	o = connection_create(req->params[0], &in, id);
 	integration_free(&in);
-	if (o == NULL)
-		response_unavailable(req);
-	else
-		response_json(req, 200, o);
+	connection_add_link_urls(req->cfg, o);
+	send_object(req, o);
 }
 
 void
@@ -122,8 +101,8 @@ api_connection_get(struct request *req)
 {
 	struct connection c;
 
-	if (own_connection(req, &c) == 1)
-		send_connection(req, c.id);
+	if (own_connection(req, &c) == 0)
+		send_object(req, connection_object(req->cfg, c.id));
 }
 
 static const struct valid_field patch_fields[] = {
@@ -141,52 +120,37 @@ api_connection_patch(struct request *req)
 		return;
 	if (strcmp(json_object_get_string(json_object_object_get(req->json, "status")),
 	    "Unlinked") != 0) {
-		response_error(req, 400, "VALIDATION_ERROR", "'status' can only be set to Unlinked");
+		api_error(req, 400, "VALIDATION_ERROR", "'status' can only be set to Unlinked");
 		return;
 	}
-	if (own_connection(req, &c) != 1)
+	if (own_connection(req, &c) < 0)
 		return;
 	rc = connection_set_status(req->cfg, c.id, "Unlinked", "Linked", NULL, NULL,
 	    "connection.disconnected");
 	if (rc < 0)
 		response_unavailable(req);
 	else if (rc == 0)
-		response_error(req, 409, "INVALID_STATUS_TRANSITION",
+		api_error(req, 409, "INVALID_STATUS_TRANSITION",
 		    "Only a Linked connection can be unlinked");
 	else
-		send_connection(req, c.id);
+		send_object(req, connection_object(req->cfg, c.id));
 }
 
 void
 api_connection_delete(struct request *req)
 {
-	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0],
-	    req->params[1] };
 	struct connection c;
-	PGresult *res;
+	int rc;
 
-	if (own_connection(req, &c) != 1)
+	if (own_connection(req, &c) < 0)
 		return;
-	if (db_begin() < 0) {
+	rc = connection_delete(req->auth.org_id, req->auth.environment, req->params[0], &c);
+	if (rc < 0)
 		response_unavailable(req);
-		return;
-	}
-	/* The event carries the connection as it was, so it is written first. */
-	if (outbox_event("connection.deleted", c.company_id, c.id, c.status, NULL) < 0) {
-		db_rollback();
-		response_unavailable(req);
-		return;
-	}
-	res = db_exec(&delete_one, params);
-	if (res == NULL || !db_ok(res) || PQntuples(res) != 1 || db_commit() < 0) {
-		if (res != NULL)
-			PQclear(res);
-		db_rollback();
-		response_unavailable(req);
-		return;
-	}
-	PQclear(res);
-	response_send(req, 204, NULL, NULL, NULL, 0);
+	else if (rc == 0)
+		api_error(req, 404, "NOT_FOUND", "Connection not found");
+	else
+		response_send(req, 204, NULL, NULL, NULL, 0);
 }
 
 void
@@ -196,10 +160,10 @@ api_connection_credentials(struct request *req)
 	json_object *o, *creds;
 	char *pt;
 
-	if (own_connection(req, &c) != 1)
+	if (own_connection(req, &c) < 0)
 		return;
 	if (strcmp(c.status, "Linked") != 0) {
-		response_error(req, 409, "CONNECTION_NOT_LINKED",
+		api_error(req, 409, "CONNECTION_NOT_LINKED",
 		    "Credentials exist only for a Linked connection");
 		return;
 	}
@@ -217,47 +181,71 @@ api_connection_credentials(struct request *req)
 	response_json(req, 200, o);
 }
 
+#define PAGE_HEADERS "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; " \
+    "frame-ancestors 'none'; base-uri 'none'\r\nCache-Control: no-store\r\n"
+
+/* An API-key platform's fields are entered on the company's hosted page,
+ * which a start key does not open: the start says so and hands out nothing. */
+static void
+send_api_key_page(struct request *req)
+{
+	static const char page[] =
+	    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+	    "<title>Connect your account</title></head><body><main>"
+	    "<h1>Connect your account</h1><p>This platform's details are entered on the "
+	    "connection page of the company that invited you. Please use the link it sent "
+	    "you.</p></main></body></html>";
+
+	response_send(req, 200, "text/html; charset=utf-8", PAGE_HEADERS, page, sizeof(page) - 1);
+}
+
+/* Loads the connection a start key opens: 0, or -1 once 404/409/503 is
+ * answered (404 for a wrong or old key: nothing is revealed). */
+static int HL_MUSTCHECK
+start_connection(struct request *req, struct connection *c)
+{
+	char *key = request_query_get(req, "key"), id[37];
+	int version, rc = 0;
+
+	if (cap_start_parse(req->cfg, key, id, &version) < 0 ||
+	    strcasecmp(id, req->params[0]) != 0 ||
+	    (rc = connection_load(id, NULL, c)) == 0 || (rc > 0 && c->start_version != version))
+		rc = 0;
+	free(key);
+	if (rc < 0)
+		response_unavailable(req);
+	else if (rc == 0)
+		api_error(req, 404, "NOT_FOUND", "Connection not found");
+	else if (strcmp(c->status, "Linked") == 0)
+		api_error(req, 409, "CONNECTION_ALREADY_LINKED", "This connection is already linked");
+	return rc > 0 && strcmp(c->status, "Linked") != 0 ? 0 : -1;
+}
+
 void
 api_connection_start(struct request *req)
 {
 	struct integration in = { 0 };
 	struct connection c;
-	char page[600], *url = NULL, *hdr = NULL;
+	char *url = NULL, *hdr = NULL;
 	int rc;
 
-	rc = connection_load(req->params[0], NULL, &c);
-	if (rc < 0) {
-		response_unavailable(req);
+	if (start_connection(req, &c) < 0)
 		return;
-	}
-	if (rc == 0) {
-		response_error(req, 404, "NOT_FOUND", "Connection not found");
-		return;
-	}
-	if (strcmp(c.status, "Linked") == 0) {
-		response_error(req, 409, "CONNECTION_ALREADY_LINKED", "This connection is already linked");
-		return;
-	}
 	rc = integration_load(req->cfg, c.org_id, c.environment, c.integration_key, &in);
-	if (rc <= 0 || !in.enabled) {
-		integration_free(&in);
-		if (rc < 0)
-			response_unavailable(req);
-		else
-			response_error(req, 404, "PLATFORM_NOT_FOUND", "The platform is not available");
-		return;
-	}
-	connection_link_page(req->cfg, &c, page, sizeof(page));
-	/* API-key platforms collect their fields on the hosted page. */
-	url = in.type == AUTH_TYPE_API_KEY ? strdup(page) :
-	    connection_authorize_url(req->cfg, &c, &in, page);
-	integration_free(&in);
-	if (url == NULL || asprintf(&hdr, "Location: %s\r\n", url) < 0) {
-		free(url);
+	if (rc < 0)
 		response_unavailable(req);
-		return;
-	}
-	response_send(req, 302, "text/plain; charset=utf-8", hdr, "", 0);
+	else if (rc == 0 || !in.enabled)
+		api_error(req, 404, "PLATFORM_NOT_FOUND", "The platform is not available");
+	else if (in.type == AUTH_TYPE_API_KEY)
+		send_api_key_page(req);
+	/* A public start comes back to the org's redirect or the done page. */
+	else if ((url = connection_authorize_url(req->cfg, &c, &in, "")) == NULL ||
+	    asprintf(&hdr, "Location: %s\r\n", url) < 0)
+		response_unavailable(req);
+	else
+		response_send(req, 302, "text/plain; charset=utf-8", hdr, "", 0);
+	integration_free(&in);
 	free(hdr);
 	free(url);
 }

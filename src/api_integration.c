@@ -1,4 +1,4 @@
-/* api_integration.c - GET /integrations and PUT /integrations/{key}; the integration store. */
+/* api_integration.c - GET /integrations and PUT /integrations/{key}. */
 #include "autoconf.h"
 
 #include <ctype.h>
@@ -7,52 +7,21 @@
 #include <string.h>
 
 #include "api.h"
-#include "config.h"
-#include "crypto.h"
-#include "db.h"
 #include "integration.h"
 #include "request.h"
-#include "sealed.h"
 #include "response.h"
 #include "valid.h"
-
-#define INTEGRATION_JSON \
-    "json_build_object('key', key, 'name', name, 'authType', auth_type, 'enabled', enabled, " \
-    "'oauth2', CASE WHEN auth_type = 'oauth2' THEN json_build_object(" \
-    "  'authorize_url', authorize_url, 'token_url', token_url, 'client_id', client_id, " \
-    "  'scopes', scopes) END, " \
-    "'fields', CASE WHEN auth_type = 'api_key' THEN fields END)"
-#define SANDBOX_JSON \
-    "json_build_object('key', 'sandbox', 'name', 'Sandbox', 'authType', 'sandbox', " \
-    "'enabled', true, 'oauth2', NULL, 'fields', NULL)"
-
-static struct db_stmt list = DB_STMT(
-    "SELECT json_build_object('results', json_agg(j ORDER BY ord, k))::text FROM ("
-    "  SELECT 0 AS ord, 'sandbox' AS k, " SANDBOX_JSON " AS j"
-    "  UNION ALL SELECT 1, key, " INTEGRATION_JSON " FROM integrations"
-    "  WHERE org_id = $1 AND environment = $2) s", 2);
-static struct db_stmt upsert = DB_STMT(
-    "INSERT INTO integrations AS i (org_id, environment, key, name, auth_type, enabled, "
-    "  authorize_url, token_url, client_id, client_secret, scopes, fields) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-    /* An omitted secret keeps the stored one (the CHECK sees this row). */
-    "  coalesce($10, (SELECT client_secret FROM integrations WHERE org_id = $1 "
-    "  AND environment = $2 AND key = $3)), coalesce($11::text[], '{}'), "
-    "  coalesce($12::jsonb, '[]')) "
-    "ON CONFLICT (org_id, environment, key) DO UPDATE SET name = EXCLUDED.name, "
-    "auth_type = EXCLUDED.auth_type, enabled = EXCLUDED.enabled, "
-    "authorize_url = EXCLUDED.authorize_url, token_url = EXCLUDED.token_url, "
-    "client_id = EXCLUDED.client_id, "
-    "client_secret = coalesce(EXCLUDED.client_secret, i.client_secret), "
-    "scopes = EXCLUDED.scopes, fields = EXCLUDED.fields, updated_at = now() "
-    "RETURNING " INTEGRATION_JSON "::text", 12);
 
 void
 api_integration_list(struct request *req)
 {
-	const char *params[] = { req->auth.org_id, req->auth.environment };
+	char *json = integration_list_json(req->auth.org_id, req->auth.environment);
 
-	api_db_text(req, db_exec(&list, params), "Integrations");
+	if (json == NULL)
+		response_unavailable(req);
+	else
+		response_send(req, 200, "application/json", NULL, json, strlen(json));
+	free(json);
 }
 
 static bool
@@ -67,20 +36,15 @@ key_ok(const char *k)
 	return n >= 1 && n <= 64;
 }
 
+/* An OAuth endpoint: an http(s) URL (valid_url()). */
 static bool
-url_ok(json_object *v)
+endpoint_ok(json_object *v)
 {
-	const char *s;
-
-	if (!json_object_is_type(v, json_type_string))
-		return false;
-	s = json_object_get_string(v);
-	return strlen(s) < 2048 && (strncmp(s, "https://", 8) == 0 ||
-	    strncmp(s, "http://", 7) == 0) && strpbrk(s, " \t\r\n\"<>") == NULL;
+	return json_object_is_type(v, json_type_string) && valid_url(json_object_get_string(v), false);
 }
 
 static const struct valid_field integration_fields[] = {
-	{ "name", VALID_STRING, true, 1, 200 },
+	{ "name", VALID_STRING, true, 1, INTEGRATION_NAME_MAX },
 	{ "authType", VALID_STRING, true, 1, 16 },
 	{ "enabled", VALID_BOOL, false, 0, 0 },
 	{ "oauth2", VALID_OBJECT, false, 0, 0 },
@@ -115,8 +79,8 @@ check_oauth2(json_object *o, char *scopes, size_t len)
 		if (valid_value(f, v) != NULL)
 			return "'oauth2' has an invalid member";
 	}
-	if (!url_ok(json_object_object_get(o, "authorize_url")) ||
-	    !url_ok(json_object_object_get(o, "token_url")))
+	if (!endpoint_ok(json_object_object_get(o, "authorize_url")) ||
+	    !endpoint_ok(json_object_object_get(o, "token_url")))
 		return "'oauth2.authorize_url' and 'oauth2.token_url' must be http(s) URLs";
 	arr = json_object_object_get(o, "scopes");
 	used = (size_t)snprintf(scopes, len, "{");
@@ -176,87 +140,100 @@ check_fields(json_object *arr)
 	return NULL;
 }
 
+/* The declared members of each field, as JSON text (malloc'd). */
+static char *
+clean_fields(json_object *fields)
+{
+	json_object *clean = json_object_new_array(), *v;
+	char *out;
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(fields); i++) {
+		json_object *f = json_object_array_get_idx(fields, i), *c = json_object_new_object();
+
+		json_object_object_add(c, "name", json_object_get(json_object_object_get(f, "name")));
+		json_object_object_add(c, "label", json_object_get(json_object_object_get(f, "label")));
+		v = json_object_object_get(f, "secret");
+		json_object_object_add(c, "secret", json_object_new_boolean(
+		    v != NULL && json_object_get_boolean(v)));
+		json_object_array_add(clean, c);
+	}
+	out = strdup(json_object_to_json_string_ext(clean, JSON_C_TO_STRING_PLAIN));
+	json_object_put(clean);
+	return out;
+}
+
+/* Validates the path key and the body: 0, or -1 once 400 is answered. */
+static int HL_MUSTCHECK
+check_put(struct request *req, char *scopes, size_t len)
+{
+	const char *key = req->params[0], *type, *why;
+
+	if (!key_ok(key) || strcmp(key, "sandbox") == 0) {
+		api_error(req, 400, "VALIDATION_ERROR", "%s", strcmp(key, "sandbox") == 0
+		    ? "'sandbox' is built in and cannot be changed"
+		    : "The key must be 1 to 64 of [a-z0-9_-]");
+		return -1;
+	}
+	if (valid_body(req, integration_fields) < 0)
+		return -1;
+	type = json_object_get_string(json_object_object_get(req->json, "authType"));
+	if (strcmp(type, "oauth2") == 0)
+		why = check_oauth2(json_object_object_get(req->json, "oauth2"), scopes, len);
+	else if (strcmp(type, "api_key") == 0)
+		why = check_fields(json_object_object_get(req->json, "fields"));
+	else
+		why = "'authType' must be oauth2 or api_key";
+	if (why != NULL) {
+		api_error(req, 400, "VALIDATION_ERROR", "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+member(json_object *o, const char *name)
+{
+	json_object *v = json_object_object_get(o, name);
+
+	return v != NULL ? json_object_get_string(v) : NULL;
+}
+
 void
 api_integration_put(struct request *req)
 {
-	const char *key = req->params[0], *type, *why = NULL;
-	char scopes[4096], *secret_hex = NULL, *fields_json = NULL;
-	json_object *oauth2, *fields, *clean = NULL, *v;
-	const char *params[12];
-	PGresult *res;
-	size_t i;
+	struct integration_values v = { 0 };
+	const char *code = NULL, *why = NULL;
+	char scopes[4096], *json = NULL, *fields = NULL;
+	json_object *oauth2, *enabled;
+	int rc;
 
-	if (!key_ok(key) || strcmp(key, "sandbox") == 0) {
-		response_error(req, 400, "VALIDATION_ERROR", strcmp(key, "sandbox") == 0
-		    ? "'sandbox' is built in and cannot be changed"
-		    : "The key must be 1 to 64 of [a-z0-9_-]");
+	if (check_put(req, scopes, sizeof(scopes)) < 0)
 		return;
-	}
-	if (valid_body(req, integration_fields) < 0)
-		return;
-	type = json_object_get_string(json_object_object_get(req->json, "authType"));
-	oauth2 = json_object_object_get(req->json, "oauth2");
-	fields = json_object_object_get(req->json, "fields");
-	memset(params, 0, sizeof(params));
-	if (strcmp(type, "oauth2") == 0) {
-		why = check_oauth2(oauth2, scopes, sizeof(scopes));
-	} else if (strcmp(type, "api_key") == 0) {
-		why = check_fields(fields);
+	v.org_id = req->auth.org_id;
+	v.env = req->auth.environment;
+	v.key = req->params[0];
+	v.name = member(req->json, "name");
+	v.auth_type = member(req->json, "authType");
+	enabled = json_object_object_get(req->json, "enabled");
+	v.enabled = enabled == NULL || json_object_get_boolean(enabled);
+	if (strcmp(v.auth_type, "oauth2") == 0) {
+		oauth2 = json_object_object_get(req->json, "oauth2");
+		v.authorize_url = member(oauth2, "authorize_url");
+		v.token_url = member(oauth2, "token_url");
+		v.client_id = member(oauth2, "client_id");
+		v.client_secret = member(oauth2, "client_secret");
+		v.scopes = scopes;
 	} else {
-		why = "'authType' must be oauth2 or api_key";
+		v.fields_json = fields = clean_fields(json_object_object_get(req->json, "fields"));
 	}
-	if (why != NULL) {
-		response_error(req, 400, "VALIDATION_ERROR", why);
-		return;
-	}
-	params[0] = req->auth.org_id;
-	params[1] = req->auth.environment;
-	params[2] = key;
-	params[3] = json_object_get_string(json_object_object_get(req->json, "name"));
-	params[4] = type;
-	v = json_object_object_get(req->json, "enabled");
-	params[5] = v == NULL || json_object_get_boolean(v) ? "t" : "f";
-	if (strcmp(type, "oauth2") == 0) {
-		params[6] = json_object_get_string(json_object_object_get(oauth2, "authorize_url"));
-		params[7] = json_object_get_string(json_object_object_get(oauth2, "token_url"));
-		params[8] = json_object_get_string(json_object_object_get(oauth2, "client_id"));
-		v = json_object_object_get(oauth2, "client_secret");
-		if (v != NULL) {
-			secret_hex = sealed_param(req->cfg, SEALED_CLIENT_SECRET, params,
-			    json_object_get_string(v), (size_t)json_object_get_string_len(v));
-			if (secret_hex == NULL) {
-				response_error(req, 503, "ENCRYPTION_FAILED", "Cannot store the secret; retry");
-				return;
-			}
-		}
-		params[9] = secret_hex;
-		params[10] = scopes;
-	} else {
-		/* Keep only the declared members of each field. */
-		clean = json_object_new_array();
-		for (i = 0; i < json_object_array_length(fields); i++) {
-			json_object *f = json_object_array_get_idx(fields, i), *c = json_object_new_object();
-
-			json_object_object_add(c, "name", json_object_get(json_object_object_get(f, "name")));
-			json_object_object_add(c, "label", json_object_get(json_object_object_get(f, "label")));
-			v = json_object_object_get(f, "secret");
-			json_object_object_add(c, "secret", json_object_new_boolean(
-			    v != NULL && json_object_get_boolean(v)));
-			json_object_array_add(clean, c);
-		}
-		fields_json = strdup(json_object_to_json_string_ext(clean, JSON_C_TO_STRING_PLAIN));
-		params[11] = fields_json;
-	}
-	res = db_exec(&upsert, params);
-	free(secret_hex);
-	free(fields_json);
-	if (clean != NULL)
-		json_object_put(clean);
-	if (res != NULL && strcmp(db_sqlstate(res), "23514") == 0) {
-		/* The table's check: an oauth2 integration needs its secret. */
-		PQclear(res);
-		response_error(req, 400, "VALIDATION_ERROR", "'oauth2.client_secret' is required");
-		return;
-	}
-	api_db_text(req, res, "Integration");
+	rc = integration_save(req->cfg, &v, &json, &code, &why);
+	if (rc < 0)
+		response_unavailable(req);
+	else if (rc == 0)
+		api_error(req, 400, code, "%s", why);
+	else
+		response_send(req, 200, "application/json", NULL, json, strlen(json));
+	free(json);
+	free(fields);
 }

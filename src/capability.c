@@ -95,26 +95,55 @@ parse(const struct config *cfg, const char *label, const char *key,
 	return 0;
 }
 
-void
-cap_link_key(const struct config *cfg, const char *company_id, int version,
+/* A key naming a UUID (as text) under label, and its check. */
+static void
+uuid_key(const struct config *cfg, const char *label, const char *uuid, int version,
     char out[CAP_KEY_LEN + 1])
 {
 	unsigned char id[16] = { 0 };
 
-	(void)uuid_bytes(company_id, id);
-	make(cfg, "link", id, version, out);
+	(void)uuid_bytes(uuid, id);
+	make(cfg, label, id, version, out);
+}
+
+static int
+uuid_parse(const struct config *cfg, const char *label, const char *key, char uuid[37],
+    int *version)
+{
+	unsigned char id[16];
+
+	if (parse(cfg, label, key, id, version) < 0)
+		return -1;
+	uuid_text(id, uuid);
+	return 0;
+}
+
+void
+cap_link_key(const struct config *cfg, const char *company_id, int version,
+    char out[CAP_KEY_LEN + 1])
+{
+	uuid_key(cfg, "link", company_id, version, out);
 }
 
 int
 cap_link_parse(const struct config *cfg, const char *key, char company_id[37],
     int *version)
 {
-	unsigned char id[16];
+	return uuid_parse(cfg, "link", key, company_id, version);
+}
 
-	if (parse(cfg, "link", key, id, version) < 0)
-		return -1;
-	uuid_text(id, company_id);
-	return 0;
+void
+cap_start_key(const struct config *cfg, const char *connection_id, int version,
+    char out[CAP_KEY_LEN + 1])
+{
+	uuid_key(cfg, "start", connection_id, version, out);
+}
+
+int
+cap_start_parse(const struct config *cfg, const char *key, char connection_id[37],
+    int *version)
+{
+	return uuid_parse(cfg, "start", key, connection_id, version);
 }
 
 void

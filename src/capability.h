@@ -1,5 +1,5 @@
 /* capability.h - unguessable URLs and signatures derived by HMAC: company
- * links, invite codes, the post-flow redirect signature.  Nothing secret is
+ * links, invite codes, connection-start keys, the post-flow redirect signature.  Nothing secret is
  * stored: each value is recomputed from ids, a version and a key derived
  * from encryption_key, so rotation is a version bump. */
 #ifndef HOSTLINK_CAPABILITY_H
@@ -17,6 +17,15 @@ void cap_link_key(const struct config *cfg, const char *company_id, int version,
 /* Checks a link key; on success writes the company id and version.
  * Returns 0, or -1 for anything forged or malformed. */
 int cap_link_parse(const struct config *cfg, const char *key, char company_id[37],
+    int *version);
+
+/* The start key of a connection (id as text UUID) at its start version:
+ * the capability of GET /connections/{cid}/start?key=. */
+void cap_start_key(const struct config *cfg, const char *connection_id, int version,
+    char out[CAP_KEY_LEN + 1]);
+/* Checks a start key; on success writes the connection id and version.
+ * Returns 0, or -1 for anything forged or malformed. */
+int cap_start_parse(const struct config *cfg, const char *key, char connection_id[37],
     int *version);
 
 /* The invite code of an org environment at a version. */

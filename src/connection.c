@@ -1,5 +1,5 @@
-/* connection.c - data connections: creation, status changes with their
- * events, credentials at rest, and starting an authorization. */
+/* connection.c - the connections table: creation, status changes with their
+ * events, credentials at rest, start keys and starting an authorization. */
 #include "autoconf.h"
 
 #include <stdio.h>
@@ -8,26 +8,39 @@
 
 #include <curl/curl.h>
 
-#include "api.h"
-#include "company.h"
+#include "capability.h"
 #include "config.h"
 #include "connection.h"
-#include "crypto.h"
 #include "db.h"
 #include "integration.h"
-#include "log.h"
+#include "oauth_state.h"
 #include "sealed.h"
 #include "outbox.h"
 
-#define STATE_TTL "10 minutes"
+#define START_PATH "/api/v2/public/connections/"
+#define ROW_COLS \
+    "x.id, x.company_id, c.org_id, c.environment, x.integration_key, x.status, " \
+    "c.link_version, x.start_version"
 
 static struct db_stmt insert = DB_STMT(
     "INSERT INTO connections AS x (company_id, integration_key, platform_name, auth_type) "
     "VALUES ($1, $2, $3, $4) RETURNING x.id, hl_connection(x)::text", 4);
 static struct db_stmt load = DB_STMT(
-    "SELECT x.id, x.company_id, c.org_id, c.environment, x.integration_key, x.status, "
-    "c.link_version FROM connections x JOIN companies c ON c.id = x.company_id "
+    "SELECT " ROW_COLS " FROM connections x JOIN companies c ON c.id = x.company_id "
     "WHERE x.id::text = $1 AND ($2::text IS NULL OR x.company_id::text = $2)", 2);
+/* No row: no such company; a row of NULLs: no such connection. */
+static struct db_stmt find = DB_STMT(
+    "SELECT " ROW_COLS " FROM companies c LEFT JOIN connections x "
+    "ON x.company_id = c.id AND x.id::text = $4 "
+    "WHERE c.org_id = $1 AND c.environment = $2 AND c.id::text = $3", 4);
+static struct db_stmt list = DB_STMT(
+    "SELECT coalesce((SELECT json_agg(hl_connection(x) ORDER BY x.created_at, x.id) "
+    "  FROM connections x WHERE x.company_id = c.id), '[]')::text, "
+    "(SELECT count(*) FROM connections x WHERE x.company_id = c.id) "
+    "FROM companies c WHERE c.org_id = $1 AND c.environment = $2 AND c.id::text = $3", 3);
+static struct db_stmt reusable = DB_STMT(
+    "SELECT id FROM connections WHERE company_id = $1 AND integration_key = $2 "
+    "AND status <> 'Linked' ORDER BY created_at DESC LIMIT 1", 2);
 static struct db_stmt get_json = DB_STMT(
     "SELECT hl_connection(x)::text FROM connections x WHERE x.id = $1", 1);
 static struct db_stmt set_status = DB_STMT(
@@ -37,18 +50,33 @@ static struct db_stmt set_status = DB_STMT(
     "last_error = $4, updated_at = now(), "
     "linked_at = CASE WHEN $2 = 'Linked' THEN now() ELSE x.linked_at END, "
     "unlinked_at = CASE WHEN $2 = 'Unlinked' THEN now() ELSE x.unlinked_at END, "
-    "deauthorized_at = CASE WHEN $2 = 'Deauthorized' THEN now() ELSE x.deauthorized_at END "
+    "deauthorized_at = CASE WHEN $2 = 'Deauthorized' THEN now() ELSE x.deauthorized_at END, "
+    /* An unlink rotates the start key (a Linked connection refuses a start). */
+    "start_version = x.start_version + CASE WHEN $2 IN ('Unlinked', 'Deauthorized') "
+    "  THEN 1 ELSE 0 END "
     "FROM (SELECT status AS old FROM connections WHERE id = $1 FOR UPDATE) o "
     "WHERE x.id = $1 AND ($5 = 'any' OR ($5 = '*' AND o.old <> $2) OR o.old = $5) "
     "RETURNING o.old, x.company_id", 5);
 static struct db_stmt set_error = DB_STMT(
     "UPDATE connections SET last_error = $2, updated_at = now() WHERE id = $1 "
     "RETURNING company_id, status", 2);
-static struct db_stmt insert_state = DB_STMT(
-    "INSERT INTO oauth_states (state_hash, connection_id, verifier, return_to, expires_at) "
-    "VALUES ($1, $2, $3, $4, now() + interval '" STATE_TTL "')", 4);
+static struct db_stmt delete_one = DB_STMT(
+    "DELETE FROM connections x USING companies c WHERE c.id = x.company_id "
+    "AND c.org_id = $1 AND c.environment = $2 AND c.id::text = $3 AND x.id::text = $4 "
+    "RETURNING x.id", 4);
 static struct db_stmt get_credentials = DB_STMT(
     "SELECT credentials FROM connections WHERE id = $1 AND status = 'Linked'", 1);
+
+/* The transaction of a store function: commits when rc > 0, else rolls back. */
+static int
+finish(int rc)
+{
+	if (rc > 0 && db_commit() < 0)
+		rc = -1;
+	if (rc <= 0)
+		db_rollback();
+	return rc;
+}
 
 json_object *
 connection_create(const char *company_id, const struct integration *in, char id_out[37])
@@ -57,23 +85,34 @@ connection_create(const char *company_id, const struct integration *in, char id_
 	json_object *o = NULL;
 	PGresult *res;
 
+	int rc;
+
 	if (db_begin() < 0)
 		return NULL;
 	res = db_exec(&insert, params);
-	if (res == NULL || !db_ok(res) || PQntuples(res) != 1)
-		goto fail;
-	snprintf(id_out, 37, "%s", PQgetvalue(res, 0, 0));
-	if (outbox_event("connection.created", company_id, id_out, NULL, "PendingAuth") < 0 ||
-	    db_commit() < 0)
-		goto fail;
-	o = json_tokener_parse(PQgetvalue(res, 0, 1));
+	rc = db_ok(res) && PQntuples(res) == 1 ? 1 : -1;
+	if (rc == 1) {
+		snprintf(id_out, 37, "%s", PQgetvalue(res, 0, 0));
+		if (outbox_event("connection.created", company_id, id_out, NULL, "PendingAuth") < 0)
+			rc = -1;
+	}
+	if (finish(rc) == 1)
+		o = json_tokener_parse(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return o;
-fail:
-	if (res != NULL)
-		PQclear(res);
-	db_rollback();
-	return NULL;
+}
+
+static void
+read_row(const PGresult *res, struct connection *out)
+{
+	snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
+	snprintf(out->company_id, sizeof(out->company_id), "%s", PQgetvalue(res, 0, 1));
+	snprintf(out->org_id, sizeof(out->org_id), "%s", PQgetvalue(res, 0, 2));
+	snprintf(out->environment, sizeof(out->environment), "%s", PQgetvalue(res, 0, 3));
+	snprintf(out->integration_key, sizeof(out->integration_key), "%s", PQgetvalue(res, 0, 4));
+	snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 5));
+	out->link_version = atoi(PQgetvalue(res, 0, 6));
+	out->start_version = atoi(PQgetvalue(res, 0, 7));
 }
 
 int
@@ -81,24 +120,63 @@ connection_load(const char *id, const char *company_id, struct connection *out)
 {
 	const char *params[] = { id, company_id };
 	PGresult *res = db_exec(&load, params);
-	int rc;
+	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
 
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		return -1;
+	if (rc == 1)
+		read_row(res, out);
+	PQclear(res);
+	return rc;
+}
+
+int
+connection_find(const char *org_id, const char *env, const char *company_id,
+    const char *cid, struct connection *out)
+{
+	const char *params[] = { org_id, env, company_id, cid };
+	PGresult *res = db_exec(&find, params);
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (db_ok(res)) {
+		rc = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+		if (rc == 1)
+			read_row(res, out);
+		else if (PQntuples(res) == 1)
+			snprintf(out->company_id, sizeof(out->company_id), "%s", company_id);
 	}
-	rc = PQntuples(res) == 1;
-	if (rc) {
-		snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
-		snprintf(out->company_id, sizeof(out->company_id), "%s", PQgetvalue(res, 0, 1));
-		snprintf(out->org_id, sizeof(out->org_id), "%s", PQgetvalue(res, 0, 2));
-		snprintf(out->environment, sizeof(out->environment), "%s", PQgetvalue(res, 0, 3));
-		snprintf(out->integration_key, sizeof(out->integration_key), "%s",
-		    PQgetvalue(res, 0, 4));
-		snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 5));
-		out->link_version = atoi(PQgetvalue(res, 0, 6));
+	PQclear(res);
+	return rc;
+}
+
+int
+connection_list(const struct config *cfg, const char *org_id, const char *env,
+    const char *company_id, json_object **out, int *count)
+{
+	const char *params[] = { org_id, env, company_id };
+	PGresult *res = db_exec(&list, params);
+	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
+
+	*out = NULL;
+	if (rc == 1) {
+		*out = json_tokener_parse(PQgetvalue(res, 0, 0));
+		*count = atoi(PQgetvalue(res, 0, 1));
+		connection_add_link_urls(cfg, *out);
+		if (*out == NULL)
+			rc = -1;
 	}
+	PQclear(res);
+	return rc;
+}
+
+int
+connection_reusable(const char *company_id, const char *integration_key, char id_out[37])
+{
+	const char *params[] = { company_id, integration_key };
+	PGresult *res = db_exec(&reusable, params);
+	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
+
+	if (rc == 1)
+		snprintf(id_out, 37, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
 }
@@ -110,11 +188,79 @@ connection_json(const char *id)
 	PGresult *res = db_exec(&get_json, params);
 	json_object *o = NULL;
 
-	if (res != NULL && db_ok(res) && PQntuples(res) == 1)
+	if (db_ok(res) && PQntuples(res) == 1)
 		o = json_tokener_parse(PQgetvalue(res, 0, 0));
-	if (res != NULL)
-		PQclear(res);
+	PQclear(res);
 	return o;
+}
+
+json_object *
+connection_object(const struct config *cfg, const char *id)
+{
+	json_object *o = connection_json(id);
+
+	connection_add_link_urls(cfg, o);
+	return o;
+}
+
+char *
+connection_start_url(const struct config *cfg, const char *id, int start_version)
+{
+	char key[CAP_KEY_LEN + 1], *url;
+
+	cap_start_key(cfg, id, start_version, key);
+	if (asprintf(&url, "%s" START_PATH "%s/start?key=%s", cfg->app_url, id, key) < 0)
+		return NULL;
+	return url;
+}
+
+/* Rewrites o's linkUrl ".../start?v=N" into the start URL of its id. */
+static void
+fill_link_url(const struct config *cfg, json_object *o)
+{
+	json_object *id, *link;
+	const char *s, *v;
+	char *url;
+
+	if (!json_object_object_get_ex(o, "id", &id) || !json_object_is_type(id, json_type_string) ||
+	    !json_object_object_get_ex(o, "linkUrl", &link) ||
+	    !json_object_is_type(link, json_type_string))
+		return;
+	s = json_object_get_string(link);
+	v = strstr(s, "/start?v=");
+	if (v == NULL || strspn(v + 9, "0123456789") != strlen(v + 9) || v[9] == '\0')
+		return;
+	url = connection_start_url(cfg, json_object_get_string(id), atoi(v + 9));
+	if (url != NULL)
+		json_object_object_add(o, "linkUrl", json_object_new_string(url));
+	free(url);
+}
+
+static void
+add_link_urls(const struct config *cfg, json_object *o, int depth)
+{
+	size_t i;
+
+	if (o == NULL || depth > 8)
+		return;
+	if (json_object_is_type(o, json_type_array)) {
+		for (i = 0; i < json_object_array_length(o); i++)
+			add_link_urls(cfg, json_object_array_get_idx(o, i), depth + 1);
+	} else if (json_object_is_type(o, json_type_object)) {
+		fill_link_url(cfg, o);
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (json_object_is_type(v, json_type_object) ||
+			    json_object_is_type(v, json_type_array))
+				add_link_urls(cfg, v, depth + 1);
+		}
+	}
+}
+
+void
+connection_add_link_urls(const struct config *cfg, json_object *o)
+{
+	add_link_urls(cfg, o, 0);
 }
 
 int
@@ -139,23 +285,19 @@ connection_set_status(const struct config *cfg, const char *id, const char *stat
 	if (db_begin() < 0)
 		goto out;
 	res = db_exec(&set_status, params);
-	if (res == NULL || !db_ok(res))
-		goto fail;
-	if (PQntuples(res) == 0) {
-		db_rollback();
+	if (db_ok(res) && PQntuples(res) == 0) {
 		rc = 0;
-		goto out;
+	} else if (db_ok(res)) {
+		snprintf(old, sizeof(old), "%s", PQgetvalue(res, 0, 0));
+		/* A link spends every state of the connection: no older state
+		 * can replace the credentials it stored. */
+		if ((strcmp(status, "Linked") != 0 || oauth_state_drop_all(id) == 0) &&
+		    outbox_event(event, PQgetvalue(res, 0, 1), id, old, status) == 0)
+			rc = 1;
 	}
-	snprintf(old, sizeof(old), "%s", PQgetvalue(res, 0, 0));
-	if (outbox_event(event, PQgetvalue(res, 0, 1), id, old, status) < 0 || db_commit() < 0)
-		goto fail;
-	rc = 1;
-	goto out;
-fail:
-	db_rollback();
+	rc = finish(rc);
 out:
-	if (res != NULL)
-		PQclear(res);
+	PQclear(res);
 	free(hex);
 	return rc;
 }
@@ -170,15 +312,31 @@ connection_fail(const char *id, const char *message)
 	if (db_begin() < 0)
 		return -1;
 	res = db_exec(&set_error, params);
-	if (res != NULL && db_ok(res) && PQntuples(res) == 1 &&
-	    outbox_event("connection.failed", PQgetvalue(res, 0, 0), id, NULL, NULL) == 0 &&
-	    db_commit() == 0)
-		rc = 0;
-	else
-		db_rollback();
-	if (res != NULL)
-		PQclear(res);
-	return rc;
+	if (db_ok(res) && PQntuples(res) == 1 &&
+	    outbox_event("connection.failed", PQgetvalue(res, 0, 0), id, NULL, NULL) == 0)
+		rc = 1;
+	rc = finish(rc);
+	PQclear(res);
+	return rc > 0 ? 0 : -1;
+}
+
+int
+connection_delete(const char *org_id, const char *env, const char *company_id,
+    const struct connection *c)
+{
+	const char *params[] = { org_id, env, company_id, c->id };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (db_begin() < 0)
+		return -1;
+	if (outbox_event("connection.deleted", c->company_id, c->id, c->status, NULL) == 0) {
+		res = db_exec(&delete_one, params);
+		if (db_ok(res))
+			rc = PQntuples(res) == 1;
+	}
+	PQclear(res);
+	return finish(rc);
 }
 
 char *
@@ -188,7 +346,7 @@ connection_credentials(const struct config *cfg, const char *id)
 	PGresult *res = db_exec(&get_credentials, params);
 	char *pt = NULL;
 
-	if (res != NULL && db_ok(res) && PQntuples(res) == 1)
+	if (db_ok(res) && PQntuples(res) == 1)
 		pt = sealed_open(cfg, SEALED_CREDENTIALS, &id, res, 0, 0);
 	PQclear(res);
 	return pt;
@@ -198,7 +356,12 @@ void
 connection_link_page(const struct config *cfg, const struct connection *c,
     char *out, size_t len)
 {
-	company_redirect(cfg, c->company_id, c->link_version, out, len);
+	char key[CAP_KEY_LEN + 1];
+
+	/* As company_redirect(), without a call into company.c: company.c
+	 * calls connection_add_link_urls(). */
+	cap_link_key(cfg, c->company_id, c->link_version, key);
+	snprintf(out, len, "%s/link/%s", cfg->app_url, key);
 }
 
 /* Appends "&name=<escaped value>" (or "?..." when first). */
@@ -223,61 +386,31 @@ char *
 connection_authorize_url(const struct config *cfg, const struct connection *c,
     const struct integration *in, const char *return_to)
 {
-	char state[48], verifier[48], challenge[48], redirect_uri[600];
-	unsigned char h[CRYPTO_SHA256_LEN];
-	char *hash_hex = NULL, *ver_hex = NULL, *ret_hex = NULL, *url = NULL;
-	const char *params[4], *ids[1];
-	PGresult *res;
+	char state[48], challenge[48], redirect_uri[600], *url = NULL;
 
-	if (crypto_random_b64url(32, state) < 0 || crypto_random_b64url(32, verifier) < 0)
+	if (oauth_state_create(cfg, c->id, return_to, state, challenge) < 0)
 		return NULL;
-	crypto_sha256(verifier, strlen(verifier), h);
-	crypto_b64url(h, sizeof(h), challenge);
-	crypto_sha256(state, strlen(state), h);
-	hash_hex = db_bytea(h, sizeof(h));
-	ids[0] = c->id;
-	ver_hex = sealed_param(cfg, SEALED_OAUTH_STATE, ids, verifier, strlen(verifier));
-	ret_hex = sealed_param(cfg, SEALED_OAUTH_STATE, ids, return_to, strlen(return_to));
-	if (hash_hex == NULL || ver_hex == NULL || ret_hex == NULL)
-		goto out;
-	params[0] = hash_hex;
-	params[1] = c->id;
-	params[2] = ver_hex;
-	params[3] = ret_hex;
-	res = db_exec(&insert_state, params);
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
-		goto out;
-	}
-	PQclear(res);
 	snprintf(redirect_uri, sizeof(redirect_uri), "%s/api/v2/public/oauth/callback",
 	    cfg->app_url);
 	if (in->type == AUTH_TYPE_SANDBOX) {
 		if (asprintf(&url, "%s/api/v2/public/sandbox/authorize", cfg->app_url) < 0)
-			url = NULL;
-		if (url != NULL && add_query(&url, "state", state) < 0)
+			return NULL;
+		if (add_query(&url, "state", state) < 0)
 			goto fail;
-	} else {
-		url = strdup(in->authorize_url);
-		if (url == NULL || add_query(&url, "response_type", "code") < 0 ||
-		    add_query(&url, "client_id", in->client_id) < 0 ||
-		    add_query(&url, "redirect_uri", redirect_uri) < 0 ||
-		    (in->scopes != NULL && *in->scopes != '\0' &&
-		    add_query(&url, "scope", in->scopes) < 0) ||
-		    add_query(&url, "state", state) < 0 ||
-		    add_query(&url, "code_challenge", challenge) < 0 ||
-		    add_query(&url, "code_challenge_method", "S256") < 0)
-			goto fail;
+		return url;
 	}
-	goto out;
+	url = strdup(in->authorize_url);
+	if (url == NULL || add_query(&url, "response_type", "code") < 0 ||
+	    add_query(&url, "client_id", in->client_id) < 0 ||
+	    add_query(&url, "redirect_uri", redirect_uri) < 0 ||
+	    (in->scopes != NULL && *in->scopes != '\0' &&
+	    add_query(&url, "scope", in->scopes) < 0) ||
+	    add_query(&url, "state", state) < 0 ||
+	    add_query(&url, "code_challenge", challenge) < 0 ||
+	    add_query(&url, "code_challenge_method", "S256") < 0)
+		goto fail;
+	return url;
 fail:
 	free(url);
-	url = NULL;
-out:
-	free(hash_hex);
-	free(ver_hex);
-	free(ret_hex);
-	explicit_bzero(verifier, sizeof(verifier));
-	return url;
+	return NULL;
 }

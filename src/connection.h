@@ -1,9 +1,13 @@
-/* connection.h - data connections: creation, status changes with their
- * events, credentials at rest, and starting an authorization. */
+/* connection.h - the connections table: creation, status changes with their
+ * events, credentials at rest, start keys and starting an authorization. */
 #ifndef HOSTLINK_CONNECTION_H
 #define HOSTLINK_CONNECTION_H
 
+#include <stddef.h>
+
 #include <json-c/json.h>
+
+#include "compiler.h"
 
 struct config;
 struct integration;
@@ -11,17 +15,19 @@ struct integration;
 /* A connection row as handlers need it. */
 struct connection {
 	char id[37];
-	char company_id[37];
+	char company_id[37];        /* "" after connection_find(): no such company */
 	char org_id[37];
 	char environment[5];
 	char integration_key[65];
 	char status[16];
 	int link_version;           /* the company's, for its link page */
+	int start_version;          /* of its start key (cap_start_key) */
 };
 
 /* Creates a PendingAuth connection of company to integration in its own
  * transaction with the connection.created event.  Returns the API JSON
- * (hl_connection) as a new object, or NULL when the database failed. */
+ * (hl_connection: pass it through connection_add_link_urls()) as a new
+ * object, or NULL when the database failed. */
 json_object *connection_create(const char *company_id, const struct integration *in,
     char id_out[37]);
 
@@ -29,25 +35,65 @@ json_object *connection_create(const char *company_id, const struct integration 
  * Returns 1 found, 0 not, -1 database failure. */
 int connection_load(const char *id, const char *company_id, struct connection *out);
 
-/* The API JSON of a connection; NULL on failure. */
+/* Loads connection cid of company of (org, env).  Returns 1 found, 0 not
+ * found (out->company_id is "" when the company itself is not), -1
+ * database failure. */
+int connection_find(const char *org_id, const char *env, const char *company_id,
+    const char *cid, struct connection *out);
+
+/* The connections of company of (org, env), oldest first, as a JSON array
+ * (linkUrl filled) in *out with their count.  Returns 1, 0 when the
+ * company is not the org's, -1 database failure. */
+int connection_list(const struct config *cfg, const char *org_id, const char *env,
+    const char *company_id, json_object **out, int *count);
+
+/* The newest connection of company to integration_key that is not Linked
+ * (a re-authorization reuses it): 1 with id_out, 0 none, -1 database failure. */
+int connection_reusable(const char *company_id, const char *integration_key, char id_out[37]);
+
+/* The API JSON of a connection with its linkUrl; NULL on failure. */
+json_object *connection_object(const struct config *cfg, const char *id);
+
+/* Transitional (api_hosted.c): as connection_object() but linkUrl is left
+ * as hl_connection() writes it; pass it through connection_add_link_urls(). */
 json_object *connection_json(const char *id);
+
+/* Fills the linkUrl of every connection object in o (an object or array,
+ * searched to a depth of 8): hl_connection() writes ".../start?v=N", which
+ * becomes ".../start?key=<start key of id at version N>".  Every API
+ * response carrying hl_connection() JSON goes through here. */
+void connection_add_link_urls(const struct config *cfg, json_object *o);
+
+/* The public start URL of a connection: {app_url}/api/v2/public/
+ * connections/{id}/start?key={key}.  Returns a malloc'd URL or NULL. */
+char *connection_start_url(const struct config *cfg, const char *id, int start_version);
 
 /* Moves a connection to status (credentials sealed when creds_json is
  * not NULL, dropped when status is Unlinked), allowed only from the
  * statuses in from ("Linked", or "*" for any other), writing event in the
- * same transaction ("any" allows every status, the target's too: a
- * re-authorization of a Linked connection stores its new credentials).
- * Returns 1 changed, 0 not allowed from its status,
- * -1 database failure. */
+ * same transaction ("any" allows every status, the target's too).  Unlinked
+ * and Deauthorized bump the start version, so the old
+ * start key stops working; linking drops every OAuth state of the
+ * connection.  Returns 1 changed,
+ * 0 not allowed from its status, -1 database failure. */
 int connection_set_status(const struct config *cfg, const char *id, const char *status,
-    const char *from, const char *creds_json, const char *error, const char *event);
+    const char *from, const char *creds_json, const char *error, const char *event)
+    HL_MUSTCHECK;
 
-/* Records a failed authorization (status unchanged) with its event. */
-int connection_fail(const char *id, const char *message);
+/* Records a failed authorization (status unchanged) with its event.
+ * Returns 0, or -1 when the database failed. */
+int connection_fail(const char *id, const char *message) HL_MUSTCHECK;
+
+/* Deletes connection cid of company of (org, env) with its
+ * connection.deleted event (written first: it carries the connection as
+ * it was).  Returns 1, 0 not found, -1 database failure. */
+int connection_delete(const char *org_id, const char *env, const char *company_id,
+    const struct connection *c) HL_MUSTCHECK;
 
 /* Starts an authorization: a single-use state (10 minutes) with a PKCE
  * verifier, and the provider URL to send the user to.  return_to is the
- * page to come back to.  Returns a malloc'd URL or NULL on failure. */
+ * page to come back to ("" for a public start: the org's redirect or the
+ * done page).  Returns a malloc'd URL or NULL on failure. */
 char *connection_authorize_url(const struct config *cfg, const struct connection *c,
     const struct integration *in, const char *return_to);
 

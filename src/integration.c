@@ -11,6 +11,38 @@
 #include "integration.h"
 #include "sealed.h"
 
+#define SQLSTATE_CHECK "23514"
+
+#define INTEGRATION_JSON \
+    "json_build_object('key', key, 'name', name, 'authType', auth_type, 'enabled', enabled, " \
+    "'oauth2', CASE WHEN auth_type = 'oauth2' THEN json_build_object(" \
+    "  'authorize_url', authorize_url, 'token_url', token_url, 'client_id', client_id, " \
+    "  'scopes', scopes) END, " \
+    "'fields', CASE WHEN auth_type = 'api_key' THEN fields END)"
+#define SANDBOX_JSON \
+    "json_build_object('key', 'sandbox', 'name', 'Sandbox', 'authType', 'sandbox', " \
+    "'enabled', true, 'oauth2', NULL, 'fields', NULL)"
+
+static struct db_stmt list_all = DB_STMT(
+    "SELECT json_build_object('results', json_agg(j ORDER BY ord, k))::text FROM ("
+    "  SELECT 0 AS ord, 'sandbox' AS k, " SANDBOX_JSON " AS j"
+    "  UNION ALL SELECT 1, key, " INTEGRATION_JSON " FROM integrations"
+    "  WHERE org_id = $1 AND environment = $2) s", 2);
+static struct db_stmt upsert = DB_STMT(
+    "INSERT INTO integrations AS i (org_id, environment, key, name, auth_type, enabled, "
+    "  authorize_url, token_url, client_id, client_secret, scopes, fields) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    /* An omitted secret keeps the stored one (the CHECK sees this row). */
+    "  coalesce($10, (SELECT client_secret FROM integrations WHERE org_id = $1 "
+    "  AND environment = $2 AND key = $3)), coalesce($11::text[], '{}'), "
+    "  coalesce($12::jsonb, '[]')) "
+    "ON CONFLICT (org_id, environment, key) DO UPDATE SET name = EXCLUDED.name, "
+    "auth_type = EXCLUDED.auth_type, enabled = EXCLUDED.enabled, "
+    "authorize_url = EXCLUDED.authorize_url, token_url = EXCLUDED.token_url, "
+    "client_id = EXCLUDED.client_id, "
+    "client_secret = coalesce(EXCLUDED.client_secret, i.client_secret), "
+    "scopes = EXCLUDED.scopes, fields = EXCLUDED.fields, updated_at = now() "
+    "RETURNING " INTEGRATION_JSON "::text", 12);
 static struct db_stmt load = DB_STMT(
     "SELECT name, auth_type, enabled, authorize_url, token_url, client_id, client_secret, "
     "array_to_string(scopes, ' '), fields::text FROM integrations "
@@ -65,9 +97,8 @@ integration_load(const struct config *cfg, const char *org_id, const char *env,
 		return 1;
 	}
 	res = db_exec(&load, params);
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
+	if (!db_ok(res)) {
+		PQclear(res);
 		return -1;
 	}
 	if (PQntuples(res) == 0) {
@@ -95,12 +126,64 @@ integration_list_public(const char *org_id, const char *env)
 	PGresult *res = db_exec(&list_public, params);
 	json_object *o;
 
-	if (res == NULL || !db_ok(res)) {
-		if (res != NULL)
-			PQclear(res);
+	if (!db_ok(res)) {
+		PQclear(res);
 		return NULL;
 	}
 	o = json_tokener_parse(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return o;
+}
+
+char *
+integration_list_json(const char *org_id, const char *env)
+{
+	const char *params[] = { org_id, env };
+	PGresult *res = db_exec(&list_all, params);
+	char *out = NULL;
+
+	if (db_ok(res) && PQntuples(res) == 1)
+		out = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+int
+integration_save(const struct config *cfg, const struct integration_values *v,
+    char **json, const char **code, const char **why)
+{
+	const char *params[12] = { v->org_id, v->env, v->key, v->name, v->auth_type,
+	    v->enabled ? "t" : "f", v->authorize_url, v->token_url, v->client_id, NULL,
+	    v->scopes, v->fields_json };
+	const char *state;
+	char *secret_hex = NULL;
+	PGresult *res;
+	int rc = -1;
+
+	*json = NULL;
+	if (v->client_secret != NULL) {
+		secret_hex = sealed_param(cfg, SEALED_CLIENT_SECRET, params, v->client_secret,
+		    strlen(v->client_secret));
+		if (secret_hex == NULL)
+			return -1;
+	}
+	params[9] = secret_hex;
+	res = db_exec(&upsert, params);
+	free(secret_hex);
+	state = res != NULL ? db_sqlstate(res) : "";
+	if (db_ok(res) && PQntuples(res) == 1) {
+		*json = strdup(PQgetvalue(res, 0, 0));
+		rc = *json != NULL ? 1 : -1;
+	} else if (strcmp(state, SQLSTATE_CHECK) == 0) {
+		/* The table's check: an oauth2 integration needs its secret. */
+		*code = "VALIDATION_ERROR";
+		*why = "'oauth2.client_secret' is required";
+		rc = 0;
+	} else if (state[0] == '2' && (state[1] == '2' || state[1] == '3')) {
+		*code = "INVALID_INPUT";
+		*why = "The request holds a value that cannot be stored";
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
 }

@@ -10,9 +10,11 @@ struct config;
 
 enum auth_type { AUTH_TYPE_SANDBOX, AUTH_TYPE_OAUTH2, AUTH_TYPE_API_KEY };
 
+#define INTEGRATION_NAME_MAX 200      /* characters; up to 4 bytes each in UTF-8 */
+
 struct integration {
 	char key[65];
-	char name[201];
+	char name[INTEGRATION_NAME_MAX * 4 + 1];
 	enum auth_type type;
 	bool enabled;
 	char *authorize_url, *token_url, *client_id, *client_secret, *scopes;
@@ -30,5 +32,26 @@ const char *integration_type_name(enum auth_type t);
 /* The enabled integrations of (org, env) as the hosted page shows them
  * (sandbox first); NULL when the database failed. */
 json_object *integration_list_public(const char *org_id, const char *env);
+
+/* GET /integrations: {"results": [...]} of (org, env), sandbox first, as
+ * malloc'd JSON text; NULL when the database failed. */
+char *integration_list_json(const char *org_id, const char *env);
+
+/* The values of PUT /integrations/{key}; NULL members are SQL NULL. */
+struct integration_values {
+	const char *org_id, *env, *key, *name, *auth_type;
+	bool enabled;
+	const char *authorize_url, *token_url, *client_id;
+	const char *client_secret;          /* plaintext; NULL keeps the stored one */
+	const char *scopes;                 /* a PostgreSQL text[] literal */
+	const char *fields_json;            /* api_key: [{name, label, secret}] */
+};
+
+/* Creates or replaces an integration, sealing its client secret.  Returns
+ * 1 with *json (malloc'd: the API object), 0 when the table refused a
+ * value (*code and *why: static error code and message), -1 when the
+ * database or the sealing failed. */
+int integration_save(const struct config *cfg, const struct integration_values *v,
+    char **json, const char **code, const char **why);
 
 #endif

@@ -84,9 +84,11 @@ def test_api_key_journey():
     cid = conn["id"]
     assert conn["status"] == "PendingAuth" and conn["authType"] == "api_key", conn
     assert nxt == {"type": "form", "fields": FIELDS}, nxt
-    # linkUrl of a pending API-key connection goes to the company's link page
-    r = s.get_url(conn["linkUrl"])
-    assert r.status == 302 and r.header("Location") == co["redirect"], r
+    # linkUrl of a pending API-key connection answers a page that does not
+    # hand out the company's link key (issue 11 item 2)
+    r = s.get_url(s.connection(co["id"], cid)["linkUrl"])
+    assert r.status == 200 and r.header("Content-Type", "").startswith("text/html"), r
+    assert s.link_key(co).encode() not in r.body and b"/link/" not in r.body, r
 
     path = "hosted/connections/%s/credentials" % cid
     for bad in ({}, {"api_key": "k"}, {"tenant_id": "t"}, {"api_key": "", "tenant_id": "t"},
@@ -116,7 +118,7 @@ def test_api_key_journey():
     H.assert_envelope(s.req("POST", path, token=token,
                             body={"api_key": "other", "tenant_id": "x"}), 409)
     assert s.credentials(co["id"], cid)["credentials"]["api_key"] == secret
-    H.assert_envelope(s.get_url(conn["linkUrl"]), 409)
+    H.assert_envelope(s.get_url(s.connection(co["id"], cid)["linkUrl"]), 409)
     ev = s.events(co["id"])
     for e in ("company.created", "connection.created", "connection.connected"):
         assert e in ev, (e, ev)

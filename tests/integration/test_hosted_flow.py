@@ -90,7 +90,12 @@ def test_sandbox_journey():
     cid = conn["id"]
     assert H.UUID_RE.match(cid), conn
     assert conn["status"] == "PendingAuth" and conn["integrationKey"] == "sandbox", conn
-    assert conn["linkUrl"] == "%s%s/connections/%s/start" % (s.app_url, API, cid), conn
+    # linkUrl carries the connection's start key (issue 11 item 2): the API's
+    # view of it (hosted responses fill it once api_hosted.c adopts
+    # connection_add_link_urls)
+    conn = s.connection(co["id"], cid)
+    assert re.match(r"^%s%s/connections/%s/start\?key=[A-Za-z0-9_-]{48}$"
+                    % (re.escape(s.app_url), API, cid), conn["linkUrl"]), conn
     assert nxt["type"] == "redirect", nxt
     assert nxt["url"].startswith(s.app_url + API + "/sandbox/authorize?state="), nxt
 
@@ -378,7 +383,9 @@ def test_oauth_provider_failures():
     final = s.callback("%s%s/oauth/callback?state=%s&error=server_error&error_description=%s"
                        % (s.app_url, API, state, urllib.parse.quote("Temporarily down")))
     q = final_params(s, final, co["id"], conn["id"], "quickbooks", 500)
-    assert q["errorMessage"] == "Temporarily down", q
+    # fixed text for the provider's code, never its error_description (item 12)
+    assert q["errorMessage"] == "The platform had an error; please try again.", q
+    assert "Temporarily" not in final, final
     # a state with neither code nor error
     _, _, conn, url = _oauth_start(s, p, co=co)
     final = s.callback("%s%s/oauth/callback?state=%s" % (s.app_url, API, query(url)["state"]))
@@ -419,7 +426,8 @@ def test_link_url_redirects_with_fresh_state():
     conn = s.ok("POST", "companies/%s/connections" % co["id"], key=s.key,
                 body={"platformKey": "quickbooks"})
     assert conn["status"] == "PendingAuth" and conn["created"], conn
-    assert conn["linkUrl"] == "%s%s/connections/%s/start" % (s.app_url, API, conn["id"]), conn
+    assert re.match(r"^%s%s/connections/%s/start\?key=[A-Za-z0-9_-]{48}$"
+                    % (re.escape(s.app_url), API, conn["id"]), conn["linkUrl"]), conn
     states = set()
     locs = []
     for _ in range(3):
@@ -439,9 +447,10 @@ def test_link_url_redirects_with_fresh_state():
     final_params(s, final, co["id"], conn["id"], "quickbooks", 200)
     assert s.connection(co["id"], conn["id"])["status"] == "Linked"
     H.assert_envelope(s.get_url(conn["linkUrl"]), 409)
-    # the others are now pointless but still single-use states for a Linked
-    # connection: they must not produce a second exchange that breaks it
-    s.callback(p.authorize(locs[1]))
+    # the link spent the others (issue 11 item 4): no second exchange
+    n = len(p.token_requests)
+    H.assert_envelope(s.get_url(p.authorize(locs[1])), 400, "INVALID_STATE")
+    assert len(p.token_requests) == n
     assert s.connection(co["id"], conn["id"])["status"] == "Linked"
     # sandbox linkUrl goes to the sandbox page
     sc = s.ok("POST", "companies/%s/connections" % co["id"], key=s.key,
@@ -463,10 +472,10 @@ def test_link_url_flow_returns_to_link_page_without_template():
     secret = s.ok("GET", "settings/link", key=t.test_key)["signing_secret"]
     assert re.match(r"^[A-Za-z0-9_-]{43}$", secret), secret
     assert secret != s.signing_secret
-    conn = s.ok("POST", "companies/%s/connections" % co["id"], key=t.test_key,
-                body={"platformKey": "sandbox"})
-    r = s.get_url(conn["linkUrl"])
-    final = s.callback(s.sandbox_decide(r.header("Location"), "approve"))
+    # (a public start, linkUrl, ends on the done page instead: issue 11 item 2)
+    out = s.hosted_connect(s.link_token(co), "sandbox")
+    conn = out["connection"]
+    final = s.callback(s.sandbox_decide(out["next"]["url"], "approve"))
     assert final.startswith(co["redirect"] + "?done=1&"), (final, co["redirect"])
     q = query(final)
     assert q["companyId"] == co["id"] and q["connectionId"] == conn["id"], q

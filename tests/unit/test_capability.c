@@ -60,7 +60,7 @@ main(void)
 	    "::8.8.8.8", "64:ff9b::8.8.8.8", "64:ff9b::1.1.1.1", "2002:808:808::1",
 	    "2001:1::1", "fe7f::1", NULL };
 	struct config cfg, other;
-	char key[CAP_KEY_LEN + 1], key2[CAP_KEY_LEN + 1], id[37], org[37], env[5];
+	char key[CAP_KEY_LEN + 1], key2[CAP_KEY_LEN + 1], key3[CAP_KEY_LEN + 1], id[37], org[37], env[5];
 	char sig[65], sig2[65], secret[44], *pt;
 	unsigned char *ct;
 	size_t n, ptlen;
@@ -92,6 +92,14 @@ main(void)
 	ok(cap_link_parse(&cfg, key2, id, &v) < 0, "a changed character is refused");
 	ok(cap_link_parse(&cfg, "short", id, &v) < 0 && cap_link_parse(&cfg, NULL, id, &v) < 0,
 	    "malformed links are refused");
+	cap_start_key(&cfg, "0a5de449-1268-4da2-b0e4-c131aa180819", 1, key2);
+	ok(strlen(key2) == CAP_KEY_LEN && cap_start_parse(&cfg, key2, id, &v) == 0 && v == 1 &&
+	    strcmp(id, "0a5de449-1268-4da2-b0e4-c131aa180819") == 0, "start key parses back");
+	ok(cap_link_parse(&cfg, key2, id, &v) < 0 && cap_start_parse(&cfg, key, id, &v) < 0,
+	    "a start key is no link key and the other way round");
+	ok(cap_start_parse(&other, key2, id, &v) < 0, "another key's start key is refused");
+	cap_start_key(&cfg, "0a5de449-1268-4da2-b0e4-c131aa180819", 2, key3);
+	ok(strcmp(key2, key3) != 0, "a new start version is a new start key");
 	cap_invite_code(&cfg, "0a5de449-1268-4da2-b0e4-c131aa180819", "live", 2, key2);
 	ok(cap_invite_parse(&cfg, key2, org, env, &v) == 0 && v == 2 && strcmp(env, "live") == 0,
 	    "invite code parses back with its environment");
