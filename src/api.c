@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "api.h"
+#include "config.h"
 #include "db.h"
 #include "integration.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "response.h"
 
@@ -115,30 +117,6 @@ api_commit(struct request *req)
 	return -1;
 }
 
-/* Transitional, for handlers not yet on api_exec(): answers a failed
- * statement without naming it.  Clears res (may be NULL). */
-void
-api_db_error(struct request *req, PGresult *res)
-{
-	api_db_failed(req, res, NULL);
-}
-
-/* Transitional: answers a one-column result as api_send_text() does.  Clears res. */
-void
-api_db_text(struct request *req, PGresult *res, const char *what)
-{
-	if (res == NULL || !db_ok(res)) {
-		api_db_error(req, res);
-		return;
-	}
-	if (PQntuples(res) == 0)
-		api_error(req, 404, "NOT_FOUND", "%s not found", what);
-	else
-		response_send(req, 200, "application/json", NULL, PQgetvalue(res, 0, 0),
-		    (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
-}
-
 static const struct valid_field platform_fields[] = {
 	{ "platformKey", VALID_STRING, true, 1, 64 },
 	{ NULL, 0, false, 0, 0 },
@@ -164,4 +142,31 @@ api_body_platform(struct request *req, struct integration *in)
 		return -1;
 	}
 	return 0;
+}
+
+int
+api_rate_limit(struct request *req, const char *kind, const char *key)
+{
+	const struct config *cfg = req->cfg;
+	int window = (int)(cfg->rate_limit_window_ms / 1000);
+	char client[64], bucket[192], hdr[48];
+	int rc;
+
+	ratelimit_client(req->remote_addr, client, sizeof(client));
+	snprintf(bucket, sizeof(bucket), "%s:client:%s", kind, client);
+	rc = ratelimit_hit(bucket, strcmp(kind, "invite") == 0 ?
+	    cfg->rate_limit_invite_per_client : cfg->rate_limit_per_client, window);
+	if (rc == 0 && key != NULL) {
+		snprintf(bucket, sizeof(bucket), "%s:key:%s", kind, key);
+		rc = ratelimit_hit(bucket, cfg->rate_limit_per_key, window);
+	}
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		response_unavailable(req);
+		return -1;
+	}
+	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", rc);
+	response_error_h(req, 429, "RATE_LIMITED", "Too many requests; retry later", hdr);
+	return -1;
 }

@@ -47,9 +47,12 @@ int api_commit(struct request *req) HL_MUSTCHECK;
 /* Loads the enabled integration the body's platformKey names.  Returns 0,
  * or -1 once 400/404/503 is answered. */
 int api_body_platform(struct request *req, struct integration *in) HL_MUSTCHECK;
-/* Transitional, until every handler is on api_exec(). */
-void api_db_error(struct request *req, PGresult *res);
-void api_db_text(struct request *req, PGresult *res, const char *what);
+/* api_hosted.c */
+/* Counts a request of kind ("link", "invite", "start") from the client's
+ * network (/64 for IPv6, /32 for IPv4) and, when key is not NULL, for that
+ * capability; the limits and window are the rate_limit_* keys.  Returns
+ * 0, or -1 once 429 + Retry-After (or 503) is answered. */
+int api_rate_limit(struct request *req, const char *kind, const char *key) HL_MUSTCHECK;
 
 /* api_ops.c */
 void api_ping(struct request *req);
@@ -99,17 +102,11 @@ void api_settings_link_put(struct request *req);
 void api_settings_invite_get(struct request *req);
 void api_settings_invite_rotate(struct request *req);
 
-/* oauth.c */
+/* api_oauth.c */
 void api_oauth_callback(struct request *req);
 void api_sandbox_authorize_page(struct request *req);
 void api_sandbox_authorize_submit(struct request *req);
 
-/* api_hosted.c */
-/* Counts a request of kind ("link", "invite", "start") from the client's
- * network (/64 for IPv6, /32 for IPv4) and, when key is not NULL, for that
- * capability; the limits and window are the rate_limit_* keys.  Returns
- * 0, or -1 once 429 + Retry-After (or 503) is answered. */
-int api_rate_limit(struct request *req, const char *kind, const char *key) HL_MUSTCHECK;
 void api_link_session(struct request *req);
 void api_invite_session(struct request *req);
 void api_hosted_session(struct request *req);

@@ -230,7 +230,7 @@ api_connection_start(struct request *req)
 	char *url = NULL, *hdr = NULL;
 	int rc;
 
-	if (start_connection(req, &c) < 0)
+	if (api_rate_limit(req, "start", req->params[0]) < 0 || start_connection(req, &c) < 0)
 		return;
 	rc = integration_load(req->cfg, c.org_id, c.environment, c.integration_key, &in);
 	if (rc < 0)

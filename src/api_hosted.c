@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "capability.h"
+#include "company.h"
 #include "config.h"
 #include "connection.h"
 #include "crypto.h"
@@ -22,59 +23,6 @@
 #include "session.h"
 #include "settings.h"
 #include "valid.h"
-
-/* Statements on tables whose store files belong elsewhere (companies,
- * connections, session_tokens, hosted_properties), here until they move. */
-static struct db_stmt link_company = DB_STMT(
-    "SELECT org_id, environment, coalesce(linked_account_id, '') FROM companies "
-    "WHERE id = $1 AND link_version = $2", 2);
-static struct db_stmt invite_create = DB_STMT(
-    "INSERT INTO companies (org_id, environment, name) "
-    "SELECT $1, $2, $3 FROM orgs o LEFT JOIN link_settings s ON s.org_id = o.id "
-    "  AND s.environment = $2 WHERE o.id = $1 AND coalesce(s.invite_version, 1) = $4 "
-    "RETURNING id", 4);
-/* The company as the hosted page shows it: no link key, no internal
- * description or tags. */
-static struct db_stmt hosted_company = DB_STMT(
-    "SELECT json_build_object('id', c.id, 'name', c.name, 'dataConnections', "
-    "  coalesce((SELECT json_agg(hl_connection(x) ORDER BY x.created_at, x.id) "
-    "  FROM connections x WHERE x.company_id = c.id), '[]'))::text "
-    "FROM companies c WHERE c.id = $1", 1);
-static struct db_stmt stash = DB_STMT(
-    "SELECT h.body FROM hosted_properties h WHERE h.token_hash = $1 AND h.jti = $2 "
-    "AND h.expires_at > now()", 2);
-static struct db_stmt opened = DB_STMT(
-    "UPDATE session_tokens SET opened_at = now() WHERE jti = $1 AND opened_at IS NULL", 1);
-static struct db_stmt reusable = DB_STMT(
-    "SELECT id FROM connections WHERE company_id = $1 AND integration_key = $2 "
-    "AND status <> 'Linked' ORDER BY created_at DESC LIMIT 1", 2);
-
-int
-api_rate_limit(struct request *req, const char *kind, const char *key)
-{
-	const struct config *cfg = req->cfg;
-	int window = (int)(cfg->rate_limit_window_ms / 1000);
-	char client[64], bucket[192], hdr[48];
-	int rc;
-
-	ratelimit_client(req->remote_addr, client, sizeof(client));
-	snprintf(bucket, sizeof(bucket), "%s:client:%s", kind, client);
-	rc = ratelimit_hit(bucket, strcmp(kind, "invite") == 0 ?
-	    cfg->rate_limit_invite_per_client : cfg->rate_limit_per_client, window);
-	if (rc == 0 && key != NULL) {
-		snprintf(bucket, sizeof(bucket), "%s:key:%s", kind, key);
-		rc = ratelimit_hit(bucket, cfg->rate_limit_per_key, window);
-	}
-	if (rc == 0)
-		return 0;
-	if (rc < 0) {
-		response_unavailable(req);
-		return -1;
-	}
-	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", rc);
-	response_error_h(req, 429, "RATE_LIMITED", "Too many requests; retry later", hdr);
-	return -1;
-}
 
 /* Answers {token, expires_at[, company_id]} for a new token of company. */
 static void
@@ -115,7 +63,7 @@ api_link_session(struct request *req)
 	snprintf(key, sizeof(key), "%s/%d", company_id, v);
 	if (api_rate_limit(req, "link", key) < 0)
 		return;
-	if ((res = api_exec(req, &link_company, params)) == NULL)
+	if ((res = api_exec(req, &company_stmt_link, params)) == NULL)
 		return;
 	if (PQntuples(res) != 1)
 		api_error(req, 404, "LINK_NOT_FOUND", "This link is unknown or no longer valid");
@@ -148,7 +96,7 @@ api_invite_session(struct request *req)
 	params[2] = json_object_get_string(json_object_object_get(req->json, "company_name"));
 	if (api_begin(req) < 0)
 		return;
-	if ((res = api_exec(req, &invite_create, params)) == NULL)
+	if ((res = api_exec(req, &company_stmt_invite_create, params)) == NULL)
 		goto rollback;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
@@ -208,16 +156,16 @@ api_hosted_session(struct request *req)
 	char hash[2 + 2 * CRYPTO_SHA256_LEN + 1] = "\\x";
 	const char *p1[] = { req->auth.token.company_id }, *p2[] = { hash, req->auth.token.jti };
 	PGresult *cres, *hres = NULL;
-	json_object *o, *settings = NULL, *integrations = NULL;
+	json_object *o, *company, *settings = NULL, *integrations = NULL;
 
 	crypto_hex(req->auth.bearer_sha256, CRYPTO_SHA256_LEN, hash + 2);
-	if ((cres = api_exec(req, &hosted_company, p1)) == NULL)
+	if ((cres = api_exec(req, &company_stmt_hosted, p1)) == NULL)
 		return;
 	if (PQntuples(cres) != 1) {
 		api_error(req, 401, "INVALID_TOKEN", "Token Revoked");
 		goto out;
 	}
-	if ((hres = api_exec(req, &stash, p2)) == NULL)
+	if ((hres = api_exec(req, &session_stmt_hosted_stash, p2)) == NULL)
 		goto out;
 	settings = settings_page(req->auth.org_id, req->auth.environment);
 	integrations = settings != NULL ?
@@ -227,7 +175,9 @@ api_hosted_session(struct request *req)
 		goto out;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "company", json_parse(PQgetvalue(cres, 0, 0)));
+	company = json_parse(PQgetvalue(cres, 0, 0));
+	connection_add_link_urls(req->cfg, company);
+	json_object_object_add(o, "company", company);
 	json_object_object_add(o, "integrations", integrations);
 	json_object_object_add(o, "settings", settings);
 	integrations = settings = NULL;
@@ -235,7 +185,7 @@ api_hosted_session(struct request *req)
 	    json_parse(PQgetvalue(hres, 0, 0)) : NULL);
 	json_object_object_add(o, "token", token_json(req));
 	/* The funnel's "hosted page opened": first time only, best effort. */
-	PQclear(db_exec(&opened, p2 + 1));
+	PQclear(db_exec(&session_stmt_opened, p2 + 1));
 	response_json(req, 200, o);
 out:
 	json_object_put(settings);
@@ -277,19 +227,19 @@ api_hosted_connection_create(struct request *req)
 	struct integration in;
 	struct connection c;
 	json_object *made = NULL, *next, *o;
-	const char *params[] = { company, NULL };
 	char id[37] = "";
-	PGresult *res;
 
 	if (api_body_platform(req, &in) < 0)
 		return;
 	/* Re-authorizing reuses the platform's connection that is not Linked. */
-	params[1] = in.key;
-	if ((res = api_exec(req, &reusable, params)) == NULL)
+	switch (connection_reusable(company, in.key, id)) {
+	case -1:
+		response_unavailable(req);
 		goto out;
-	if (PQntuples(res) == 1)
-		snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
+	case 0:
+		id[0] = '\0';
+		break;
+	}
 	if (id[0] == '\0' && (made = connection_create(company, &in, id)) == NULL) {
 		response_unavailable(req);
 		goto out;
@@ -301,7 +251,7 @@ api_hosted_connection_create(struct request *req)
 		goto out;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "connection", connection_json(c.id));
+	json_object_object_add(o, "connection", connection_object(req->cfg, c.id));
 	json_object_object_add(o, "next", next);
 	response_json(req, 200, o);
 out:
@@ -386,7 +336,7 @@ api_hosted_credentials(struct request *req)
 		goto out;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "connection", connection_json(c.id));
+	json_object_object_add(o, "connection", connection_object(req->cfg, c.id));
 	json_object_object_add(o, "redirect", json_object_new_string(url));
 	response_json(req, 200, o);
 out:
@@ -418,6 +368,6 @@ api_hosted_connection_delete(struct request *req)
 		return;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "connection", connection_json(c.id));
+	json_object_object_add(o, "connection", connection_object(req->cfg, c.id));
 	response_json(req, 200, o);
 }

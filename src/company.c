@@ -9,6 +9,7 @@
 #include "capability.h"
 #include "company.h"
 #include "config.h"
+#include "connection.h"
 #include "db.h"
 #include "hot_sql.h"
 #include "outbox.h"
@@ -17,6 +18,23 @@
 
 #define TENANT "c.org_id = $1 AND c.environment = $2"
 
+/* Statements on tables whose store files belong elsewhere (companies,
+ * connections, session_tokens, hosted_properties), here until they move. */
+struct db_stmt company_stmt_link = DB_STMT(
+    "SELECT org_id, environment, coalesce(linked_account_id, '') FROM companies "
+    "WHERE id = $1 AND link_version = $2", 2);
+struct db_stmt company_stmt_invite_create = DB_STMT(
+    "INSERT INTO companies (org_id, environment, name) "
+    "SELECT $1, $2, $3 FROM orgs o LEFT JOIN link_settings s ON s.org_id = o.id "
+    "  AND s.environment = $2 WHERE o.id = $1 AND coalesce(s.invite_version, 1) = $4 "
+    "RETURNING id", 4);
+/* The company as the hosted page shows it: no link key, no internal
+ * description or tags. */
+struct db_stmt company_stmt_hosted = DB_STMT(
+    "SELECT json_build_object('id', c.id, 'name', c.name, 'dataConnections', "
+    "  coalesce((SELECT json_agg(hl_connection(x) ORDER BY x.created_at, x.id) "
+    "  FROM connections x WHERE x.company_id = c.id), '[]'))::text "
+    "FROM companies c WHERE c.id = $1", 1);
 struct db_stmt company_stmt_create = DB_STMT(
     "INSERT INTO companies AS c (org_id, environment, name, description, "
     "  linked_account_id, tags) "
@@ -109,6 +127,7 @@ company_json(const struct config *cfg, const PGresult *res, int row)
 	company_redirect(cfg, PQgetvalue(res, row, 0), atoi(PQgetvalue(res, row, 1)),
 	    redirect, sizeof(redirect));
 	json_object_object_add(o, "redirect", json_object_new_string(redirect));
+	connection_add_link_urls(cfg, o);
 	return o;
 }
 

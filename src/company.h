@@ -22,6 +22,15 @@ struct db_stmt;
 /* Statements for the handler layer (api_exec*), each answering COMPANY_COLS
  * rows.  $1 org_id, $2 environment throughout. */
 /* $3 name, $4 description, $5 linked_account_id, $6 tags (JSON text or NULL). */
+/* $1 company id, $2 link version → org_id, environment, linked_account_id
+ * ('' when none): the company a link key opens. */
+extern struct db_stmt company_stmt_link;
+/* $1 org, $2 env, $3 name, $4 invite version → id, when the version is current. */
+extern struct db_stmt company_stmt_invite_create;
+/* $1 company id → the company as the hosted page shows it (no link key,
+ * no description or tags); its connections' linkUrl wants
+ * connection_add_link_urls(). */
+extern struct db_stmt company_stmt_hosted;
 extern struct db_stmt company_stmt_create;
 /* $3 id. */
 extern struct db_stmt company_stmt_get;

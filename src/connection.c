@@ -182,7 +182,7 @@ connection_reusable(const char *company_id, const char *integration_key, char id
 }
 
 json_object *
-connection_json(const char *id)
+connection_object(const struct config *cfg, const char *id)
 {
 	const char *params[] = { id };
 	PGresult *res = db_exec(&get_json, params);
@@ -191,14 +191,6 @@ connection_json(const char *id)
 	if (db_ok(res) && PQntuples(res) == 1)
 		o = json_tokener_parse(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	return o;
-}
-
-json_object *
-connection_object(const struct config *cfg, const char *id)
-{
-	json_object *o = connection_json(id);
-
 	connection_add_link_urls(cfg, o);
 	return o;
 }

@@ -54,10 +54,6 @@ int connection_reusable(const char *company_id, const char *integration_key, cha
 /* The API JSON of a connection with its linkUrl; NULL on failure. */
 json_object *connection_object(const struct config *cfg, const char *id);
 
-/* Transitional (api_hosted.c): as connection_object() but linkUrl is left
- * as hl_connection() writes it; pass it through connection_add_link_urls(). */
-json_object *connection_json(const char *id);
-
 /* Fills the linkUrl of every connection object in o (an object or array,
  * searched to a depth of 8): hl_connection() writes ".../start?v=N", which
  * becomes ".../start?key=<start key of id at version N>".  Every API

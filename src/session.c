@@ -25,6 +25,11 @@ struct db_stmt session_stmt_revoke_account = DB_STMT(
     "  AND linked_account_id = $3), "
     SESSION_REVOKE_CTES("SELECT id FROM c", "")
     "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM u)", 3);
+struct db_stmt session_stmt_hosted_stash = DB_STMT(
+    "SELECT h.body FROM hosted_properties h WHERE h.token_hash = $1 AND h.jti = $2 "
+    "AND h.expires_at > now()", 2);
+struct db_stmt session_stmt_opened = DB_STMT(
+    "UPDATE session_tokens SET opened_at = now() WHERE jti = $1 AND opened_at IS NULL", 1);
 struct db_stmt session_stmt_stash = DB_STMT(HOT_SQL_STASH, 6);
 struct db_stmt session_stmt_fetch = DB_STMT(HOT_SQL_FETCH, 3);
 

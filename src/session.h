@@ -29,6 +29,10 @@ extern struct db_stmt session_stmt_revoke;
  * tokens revoked): every token of the account, session and link. */
 extern struct db_stmt session_stmt_revoke_account;
 /* HOT_SQL_STASH and HOT_SQL_FETCH (hot_sql.h has their parameters). */
+/* $1 token hash, $2 jti → the live stash body of a token. */
+extern struct db_stmt session_stmt_hosted_stash;
+/* $1 jti: records the first opening of the hosted page (the funnel). */
+extern struct db_stmt session_stmt_opened;
 extern struct db_stmt session_stmt_stash;
 extern struct db_stmt session_stmt_fetch;
 

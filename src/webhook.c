@@ -17,8 +17,10 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "connection.h"
 #include "crypto.h"
 #include "db.h"
+#include "json.h"
 #include "log.h"
 #include "outbound.h"
 #include "sealed.h"
@@ -342,15 +344,32 @@ open_secret(const struct config *cfg, const PGresult *res, int row, int col, con
 	return sealed_open(cfg, SEALED_WEBHOOK_SECRET, &id, res, row, col);
 }
 
+/* The body as delivered: the stored event, with the connection-start
+ * capability filled into its linkUrl (derived, so never stored).  Events
+ * without a connection go out byte for byte.  Malloc'd; NULL on failure. */
+static char *
+delivered_body(const struct config *cfg, const char *stored)
+{
+	json_object *o;
+	char *body;
+
+	if (strstr(stored, "/start?v=") == NULL || (o = json_parse(stored)) == NULL)
+		return strdup(stored);
+	connection_add_link_urls(cfg, o);
+	body = strdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return body;
+}
+
 /* The webhook-signature value for the event into sig[len]: the current
  * secret's, then during a rotation the previous one's too ("v1,<new>
  * v1,<old>").  Returns 0, or -1 when the current secret cannot be read. */
 static int
-signature(const struct config *cfg, const PGresult *res, int row, long long now,
-    char *sig, size_t len)
+signature(const struct config *cfg, const PGresult *res, int row, const char *body,
+    long long now, char *sig, size_t len)
 {
 	const char *endpoint = PQgetvalue(res, row, 2), *eid = PQgetvalue(res, row, 6);
-	const char *body = PQgetvalue(res, row, 7);
 	char *secret = open_secret(cfg, res, row, 4, endpoint);
 	char *old = open_secret(cfg, res, row, 5, endpoint);
 	char sig_old[100];
@@ -454,14 +473,17 @@ deliver(const struct config *cfg, const PGresult *res, int row, const char *hold
 	long long now = (long long)time(NULL);
 	const char *error;
 	long code = 0, delay_ms = 0;
-	char sig[200];
+	char sig[200], *body = delivered_body(cfg, PQgetvalue(res, row, 7));
 	int outcome;
 
-	if (signature(cfg, res, row, now, sig, sizeof(sig)) < 0)
+	if (body == NULL)
+		error = "Out of memory";
+	else if (signature(cfg, res, row, body, now, sig, sizeof(sig)) < 0)
 		error = "The endpoint's signing secret cannot be read";
 	else
 		error = post(cfg, PQgetvalue(res, row, 3), PQgetvalue(res, row, 6),
-		    PQgetvalue(res, row, 7), now, sig, &code, &a);
+		    body, now, sig, &code, &a);
+	free(body);
 	if (error == NULL && code >= 200 && code <= 299) {
 		outcome = 1;
 	} else if (code == 410) {

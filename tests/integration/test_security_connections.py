@@ -12,7 +12,8 @@ import urllib.parse
 
 import harness as H
 import support_session as S
-from test_hosted_flow import hstack, query, assert_signed, setup_quickbooks, provider, TEMPLATE
+from support import HStack, hstack, query, assert_signed, TEMPLATE
+from test_hosted_flow import setup_quickbooks, provider
 
 API = S.API
 FIELDS = [{"name": "api_key", "label": "API key", "secret": True}]
@@ -257,3 +258,50 @@ def test_long_authorize_url_and_redirect_url():
     assert query(final)["s"] == "200", final
     assert_signed(final, secret)
     assert s.connection(co["id"], conn["id"])["status"] == "Linked"
+
+
+# ---------------------------------------------------------------------------
+# item 16 at the public start, and the start key wherever a connection shows
+
+def start_rl_stack():
+    s = S._stacks.get("hsecstart")
+    if s is None or not s.alive():
+        s = HStack("hsecstart", db="hsecstart_%s" % secrets.token_hex(3),
+                   rate_limit_window="60s", rate_limit_per_key="3",
+                   rate_limit_per_client="100").start()
+        S._stacks["hsecstart"] = s
+    s.sql("DELETE FROM rate_limits")
+    return s
+
+
+def test_start_is_rate_limited_per_connection_and_client():
+    s = start_rl_stack()
+    co = s.company()
+    conn = api_connection(s, co, "sandbox")
+    bare = "%s/connections/%s/start" % (API, conn["id"])
+    # guessing keys counts too: three tries, then 429 even with the right key
+    for i in range(3):
+        r = s.inst.request("GET", bare + "?key=" + "A" * 48, remote_addr="10.30.0.%d" % i)
+        H.assert_envelope(r, 404, "NOT_FOUND")
+    key = urllib.parse.urlsplit(conn["linkUrl"]).query
+    r = s.inst.request("GET", bare + "?" + key, remote_addr="10.30.1.1")
+    H.assert_envelope(r, 429, "RATE_LIMITED")
+    assert r.header("Retry-After").isdigit(), r
+    # another connection has a count of its own
+    other = api_connection(s, co, "sandbox")
+    r = s.get_url(other["linkUrl"])
+    assert r.status == 302, r
+
+
+def test_company_views_carry_working_start_keys():
+    s = st()
+    co = s.company()
+    conn = api_connection(s, co, "sandbox")
+    got = s.ok("GET", "companies/" + co["id"], key=s.key)
+    links = [c["linkUrl"] for c in got["dataConnections"]]
+    assert links == [conn["linkUrl"]], got
+    assert re.match(start_url_re(s, conn["id"]), links[0]), links
+    listed = s.ok("GET", "companies?pageSize=100", key=s.key)["results"]
+    mine = [c for c in listed if c["id"] == co["id"]][0]
+    assert [c["linkUrl"] for c in mine["dataConnections"]] == links, mine
+    assert s.get_url(links[0]).status == 302
