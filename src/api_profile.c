@@ -5,17 +5,10 @@
 
 #include "api.h"
 #include "db.h"
+#include "org.h"
 #include "request.h"
 #include "response.h"
 #include "valid.h"
-
-static struct db_stmt get_name = DB_STMT(
-    "SELECT CASE WHEN $2 = 'test' THEN coalesce(test_name, name) ELSE name END "
-    "FROM orgs WHERE id = $1", 2);
-static struct db_stmt set_name = DB_STMT(
-    "UPDATE orgs SET name = CASE WHEN $2 = 'live' THEN $3 ELSE name END, "
-    "test_name = CASE WHEN $2 = 'test' THEN $3 ELSE test_name END WHERE id = $1 "
-    "RETURNING CASE WHEN $2 = 'test' THEN test_name ELSE name END", 3);
 
 static const struct valid_field profile_fields[] = {
 	{ "name", VALID_STRING, true, 1, 200 },
@@ -45,7 +38,7 @@ send_profile(struct request *req, struct db_stmt *stmt, const char *name)
 void
 api_profile_get(struct request *req)
 {
-	send_profile(req, &get_name, NULL);
+	send_profile(req, &org_stmt_get_name, NULL);
 }
 
 void
@@ -53,6 +46,6 @@ api_profile_put(struct request *req)
 {
 	if (valid_body(req, profile_fields) < 0)
 		return;
-	send_profile(req, &set_name,
+	send_profile(req, &org_stmt_set_name,
 	    json_object_get_string(json_object_object_get(req->json, "name")));
 }

@@ -252,7 +252,8 @@ def build_checks(filters, totals):
             if ok and "install" in name:
                 found = []
                 for root, _, files in os.walk(dest):
-                    found += [f for f in files if f in ("hostlinkd", "hostlinkctl")]
+                    if os.path.basename(root) in ("bin", "sbin"):
+                        found += [f for f in files if f in ("hostlinkd", "hostlinkctl")]
                 ok = sorted(found) == ["hostlinkctl", "hostlinkd"]
                 out += "\ninstalled programs: %s" % found
             totals.result(ok, name, "" if ok else "\n".join(out.splitlines()[-40:]))

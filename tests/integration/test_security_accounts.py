@@ -13,7 +13,7 @@ from support import hstack
 
 
 def st():
-    return hstack("hsec")
+    return hstack("hsecaccounts")
 
 
 def _jti(token):

@@ -16,7 +16,7 @@ API = S.API
 
 
 def st():
-    return hstack("hsec")
+    return hstack("hsechosted")
 
 
 def _api_key_platform(s, key="hsec-erp"):
