@@ -13,17 +13,13 @@
 #include "db.h"
 #include "request.h"
 #include "response.h"
+#include "session.h"
 
 /* Keys are found by a short, non-secret part of their hash, then the
  * whole hash is compared in constant time. */
 static struct db_stmt find_key = DB_STMT(
     "SELECT id, org_id, environment, encode(key_hash, 'hex') FROM api_keys "
     "WHERE lookup = $1 AND revoked_at IS NULL", 1);
-
-/* The row must agree with the token's claims, not just its jti. */
-static struct db_stmt live_jti = DB_STMT(
-    "SELECT 1 FROM session_tokens WHERE jti = $1 AND revoked_at IS NULL "
-    "AND expires_at > now() AND company_id = $2 AND org_id = $3 AND environment = $4", 4);
 
 /* Tokens this worker verified, by SHA-256: a hit skips the signature and
  * claim checks (done once), never the expiry.  Revocation is the
@@ -197,7 +193,7 @@ auth_token_live(struct request *req)
 {
 	const char *params[] = { req->auth.token.jti, req->auth.token.company_id,
 	    req->auth.token.org_id, req->auth.token.environment };
-	PGresult *res = db_exec(&live_jti, params);
+	PGresult *res = db_exec(&session_stmt_live, params);
 	int live = db_ok(res) ? PQntuples(res) == 1 : -1;
 
 	PQclear(res);

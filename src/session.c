@@ -25,6 +25,10 @@ struct db_stmt session_stmt_revoke_account = DB_STMT(
     "  AND linked_account_id = $3), "
     SESSION_REVOKE_CTES("SELECT id FROM c", "")
     "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM u)", 3);
+/* The row must agree with the token's claims, not just its jti. */
+struct db_stmt session_stmt_live = DB_STMT(
+    "SELECT 1 FROM session_tokens WHERE jti = $1 AND revoked_at IS NULL "
+    "AND expires_at > now() AND company_id = $2 AND org_id = $3 AND environment = $4", 4);
 struct db_stmt session_stmt_hosted_stash = DB_STMT(
     "SELECT h.body FROM hosted_properties h WHERE h.token_hash = $1 AND h.jti = $2 "
     "AND h.expires_at > now()", 2);

@@ -29,6 +29,8 @@ extern struct db_stmt session_stmt_revoke;
  * tokens revoked): every token of the account, session and link. */
 extern struct db_stmt session_stmt_revoke_account;
 /* HOT_SQL_STASH and HOT_SQL_FETCH (hot_sql.h has their parameters). */
+/* $1 jti, $2 company, $3 org, $4 environment → a row while the token is live. */
+extern struct db_stmt session_stmt_live;
 /* $1 token hash, $2 jti → the live stash body of a token. */
 extern struct db_stmt session_stmt_hosted_stash;
 /* $1 jti: records the first opening of the hosted page (the funnel). */
