@@ -707,7 +707,9 @@ def main(argv=None):
         if a.stdin:
             threading.Thread(target=_watch_stdin, daemon=True).start()
         while not _stop.wait(0.5):
-            if not stack.alive():
+            # Ctrl-C reaches the whole process group: a server that died of
+            # it a moment before our own handler ran is a normal stop.
+            if not stack.alive() and not _stop.wait(0.5):
                 sys.stderr.write("stack: %s exited unexpectedly (logs in %s)\n" % (
                     "hostlinkd" if not stack.hostlinkd.alive() else "nginx", stack.state))
                 rc = 1
