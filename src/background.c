@@ -32,7 +32,7 @@ background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 	for (;;) {
 		struct pollfd pfd;
 		int64_t now;
-		long depth;
+		long depth, dead;
 		int wait_s;
 
 		if (signals_take(SIGUSR1))
@@ -49,9 +49,10 @@ background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 				(void)sweep_run(NULL, NULL);
 				next_sweep = now + cfg->sweep_interval_ms;
 			}
-			depth = webhook_queue_depth();
-			if (depth >= 0)
+			if (webhook_queue_depth(&depth, &dead) == 0) {
 				atomic_store(&sb->webhook_queue, depth);
+				atomic_store(&sb->webhook_dead, dead);
+			}
 		}
 		atomic_store(&me->state, SB_IDLE);
 		wait_s = webhook_next_due_s(POLL_FALLBACK_S);

@@ -45,6 +45,7 @@ struct scoreboard {
 	_Atomic int active;
 	_Atomic int max_active;
 	_Atomic long webhook_queue;       /* pending deliveries, from the background child */
+	_Atomic long webhook_dead;        /* dead letters waiting for a replay, likewise */
 	_Atomic uint64_t by_route[SB_MAX_ROUTES][SB_NCODES];
 	_Atomic uint64_t latency_buckets[SB_NBUCKETS];
 	_Atomic uint64_t latency_count;

@@ -195,13 +195,15 @@ status_metrics(const struct scoreboard *sb, const struct route *table,
 	    "# TYPE hostlink_slow_requests_total counter\nhostlink_slow_requests_total %llu\n"
 	    "# HELP hostlink_webhook_queue_depth Webhook deliveries waiting.\n"
 	    "# TYPE hostlink_webhook_queue_depth gauge\nhostlink_webhook_queue_depth %ld\n"
+	    "# HELP hostlink_webhook_dead_letters Webhook deliveries dead after their last attempt.\n"
+	    "# TYPE hostlink_webhook_dead_letters gauge\nhostlink_webhook_dead_letters %ld\n"
 	    "# HELP hostlink_max_children_reached_total Times every worker was busy.\n"
 	    "# TYPE hostlink_max_children_reached_total counter\n"
 	    "hostlink_max_children_reached_total %llu\n",
 	    (unsigned long long)atomic_load(&sb->accepted),
 	    (unsigned long long)atomic_load(&sb->respawns),
 	    (unsigned long long)atomic_load(&sb->slow_requests),
-	    atomic_load(&sb->webhook_queue),
+	    atomic_load(&sb->webhook_queue), atomic_load(&sb->webhook_dead),
 	    (unsigned long long)atomic_load(&sb->max_children_reached));
 	if (b.failed) {
 		free(b.s);

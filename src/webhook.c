@@ -122,7 +122,8 @@ static struct db_stmt release_holder = DB_STMT(
     "UPDATE webhook_deliveries SET lease_until = NULL, leased_by = NULL "
     "WHERE leased_by = $1", 1);
 static struct db_stmt depth = DB_STMT(
-    "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'", 0);
+    "SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'), "
+    "(SELECT count(*) FROM webhook_deliveries WHERE status = 'dead')", 0);
 static struct db_stmt next_due = DB_STMT(
     "SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - now())))::bigint "
     "FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
@@ -610,16 +611,19 @@ webhook_release_orphans(void)
 	PQclear(res);
 }
 
-long
-webhook_queue_depth(void)
+int
+webhook_queue_depth(long *pending, long *dead)
 {
 	PGresult *res = db_exec(&depth, NULL);
-	long n = -1;
+	int rc = -1;
 
-	if (db_ok(res))
-		n = atol(PQgetvalue(res, 0, 0));
+	if (db_ok(res)) {
+		*pending = atol(PQgetvalue(res, 0, 0));
+		*dead = atol(PQgetvalue(res, 0, 1));
+		rc = 0;
+	}
 	PQclear(res);
-	return n;
+	return rc;
 }
 
 int

@@ -72,8 +72,9 @@ long webhook_dispatch(const struct config *cfg, bool (*stop_pending)(void),
  * (crashed mid-delivery), so they go out again at once. */
 void webhook_release_orphans(void);
 
-/* Pending deliveries (the queue depth), or -1. */
-long webhook_queue_depth(void);
+/* Counts the pending deliveries (the queue depth) and the dead letters.
+ * Returns 0, or -1 when the database failed. */
+int webhook_queue_depth(long *pending, long *dead) HL_MUSTCHECK;
 
 /* Seconds until the next delivery is due (0..max), for the wait. */
 int webhook_next_due_s(int max);

@@ -222,14 +222,18 @@ def background_pid(s):
     return bg[0]
 
 
-def queue_depth(s):
+def metric(s, name):
     r = s.req("GET", "/metrics")
     assert r.status == 200, r
     text = r.body.decode()
-    assert "# TYPE hostlink_webhook_queue_depth gauge" in text, text[-2000:]
-    m = re.search(r"^hostlink_webhook_queue_depth (\d+)$", text, re.M)
+    assert "# TYPE %s gauge" % name in text, text[-2000:]
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
     assert m, text[-2000:]
     return int(m.group(1))
+
+
+def queue_depth(s):
+    return metric(s, "hostlink_webhook_queue_depth")
 
 
 # ---------------------------------------------------------------------------
@@ -632,6 +636,9 @@ def test_dead_letter_and_replay():
     assert d["next_attempt_at"] is None and d["delivered_at"] is None, d
     time.sleep(1.5)
     assert len(rc.got(hp)) == 3, "attempted after the last scheduled attempt"
+    # /metrics counts it as a dead letter (an alert rule in docs/alerts.yml)
+    H.wait_for(lambda: metric(s, "hostlink_webhook_dead_letters") >= 1, 10,
+               "hostlink_webhook_dead_letters >= 1")
     assert [x["id"] for x in deliveries(s, t.test_key, ep["id"], "dead")] == [d["id"]]
     assert deliveries(s, t.test_key, ep["id"], "pending") == []
     # the endpoint itself stays enabled
