@@ -341,7 +341,9 @@ def test_package_installs_serves_and_purges():
             H.fcgi.connect(RUNDIR + "/hostlink.sock", timeout=1).close()
             return True
         H.wait_for(listening, 15, "hostlinkd on %s/hostlink.sock" % RUNDIR)
-        assert os.path.exists(RUNDIR + "/hostlink.scoreboard"), os.listdir(RUNDIR)
+        # the socket listens a moment before the scoreboard is renamed into place
+        H.wait_for(lambda: os.path.exists(RUNDIR + "/hostlink.scoreboard"), 10,
+                   "the scoreboard beside the socket in %s" % RUNDIR)
         ng = _nginx(d, port)
         procs.append(ng)
         H.wait_http(port, "/ping", proc=ng)
