@@ -76,6 +76,13 @@ int connection_set_status(const struct config *cfg, const char *id, const char *
     const char *from, const char *creds_json, const char *error, const char *event)
     HL_MUSTCHECK;
 
+/* As connection_set_status(), inside the caller's transaction (which it
+ * neither opens nor ends).  A link also sets access_expires_at from the
+ * token response's expires_in and clears the refresh failures. */
+int connection_change_status(const struct config *cfg, const char *id, const char *status,
+    const char *from, const char *creds_json, const char *error, const char *event)
+    HL_MUSTCHECK;
+
 /* Records a failed authorization (status unchanged) with its event.
  * Returns 0, or -1 when the database failed. */
 int connection_fail(const char *id, const char *message) HL_MUSTCHECK;
