@@ -21,8 +21,7 @@ from test_hosted_flow import setup_quickbooks, provider
 def st():
     s = hstack("hrefresh")
     if not getattr(s, "refresh_ready", False):
-        s.signing_secret = s.settings(redirect_url=TEMPLATE)["signing_secret"]
-        s.refresh_ready = True
+        s.refresh_ready = bool(s.settings(redirect_url=TEMPLATE))
     return s
 
 
