@@ -70,8 +70,6 @@ static struct db_stmt delete_one = DB_STMT(
     "DELETE FROM connections x USING companies c WHERE c.id = x.company_id "
     "AND c.org_id = $1 AND c.environment = $2 AND c.id::text = $3 AND x.id::text = $4 "
     "RETURNING x.id", 4);
-static struct db_stmt get_credentials = DB_STMT(
-    "SELECT credentials FROM connections WHERE id = $1 AND status = 'Linked'", 1);
 
 /* The transaction of a store function: commits when rc > 0, else rolls back. */
 static int
@@ -261,10 +259,8 @@ connection_add_link_urls(const struct config *cfg, json_object *o)
 	add_link_urls(cfg, o, 0);
 }
 
-/* The expires_in of a token response as a decimal string into out, or
- * NULL when it has none (API-key credentials never expire). */
-static const char *
-expires_in(const char *creds_json, char *out, size_t len)
+const char *
+connection_expires_in(const char *creds_json, char *out, size_t len)
 {
 	json_object *o = creds_json != NULL ? json_tokener_parse(creds_json) : NULL, *e;
 	const char *rc = NULL;
@@ -301,7 +297,7 @@ connection_change_status(const struct config *cfg, const char *id, const char *s
 	params[2] = hex;
 	params[3] = error;
 	params[4] = from;
-	params[5] = expires_in(creds_json, secs, sizeof(secs));
+	params[5] = connection_expires_in(creds_json, secs, sizeof(secs));
 	res = db_exec(&set_status, params);
 	if (db_ok(res) && PQntuples(res) == 0) {
 		rc = 0;
@@ -362,19 +358,6 @@ connection_delete(const char *org_id, const char *env, const char *company_id,
 	}
 	PQclear(res);
 	return finish(rc);
-}
-
-char *
-connection_credentials(const struct config *cfg, const char *id)
-{
-	const char *params[] = { id };
-	PGresult *res = db_exec(&get_credentials, params);
-	char *pt = NULL;
-
-	if (db_ok(res) && PQntuples(res) == 1)
-		pt = sealed_open(cfg, SEALED_CREDENTIALS, &id, res, 0, 0);
-	PQclear(res);
-	return pt;
 }
 
 void

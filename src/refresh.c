@@ -112,18 +112,11 @@ merge(const char *fresh, const char *old_refresh)
 static int
 persist(const struct config *cfg, const char *id, const char *creds, struct refresh_read *out)
 {
-	json_object *o = json_tokener_parse(creds), *e;
 	char secs[24], *hex = sealed_param(cfg, SEALED_CREDENTIALS, &id, creds, strlen(creds));
-	const char *params[] = { id, hex, NULL };
+	const char *params[] = { id, hex, connection_expires_in(creds, secs, sizeof(secs)) };
 	PGresult *res = NULL;
 	int rc = -1;
 
-	if (o != NULL && json_object_object_get_ex(o, "expires_in", &e) &&
-	    json_object_get_int64(e) > 0) {
-		snprintf(secs, sizeof(secs), "%lld", (long long)json_object_get_int64(e));
-		params[2] = secs;
-	}
-	json_object_put(o);
 	if (hex != NULL) {
 		res = db_exec(&save, params);
 		if (db_ok(res) && PQntuples(res) == 1) {
