@@ -13,6 +13,7 @@
 #include "connection.h"
 #include "crypto.h"
 #include "integration.h"
+#include "refresh.h"
 #include "request.h"
 #include "response.h"
 #include "valid.h"
@@ -153,31 +154,81 @@ api_connection_delete(struct request *req)
 		response_send(req, 204, NULL, NULL, NULL, 0);
 }
 
+/* ?force_refresh: 0 absent or false, 1 true, else -1 once 400 is answered. */
+static int HL_MUSTCHECK
+force_refresh(struct request *req)
+{
+	char *v = request_query_get(req, "force_refresh");
+	int rc = v == NULL || strcmp(v, "false") == 0 ? 0 : strcmp(v, "true") == 0 ? 1 : -1;
+
+	free(v);
+	if (rc < 0)
+		api_error(req, 400, "VALIDATION_ERROR", "'force_refresh' must be true or false");
+	return rc;
+}
+
+/* Answers a read that got no fresh credentials (result of refresh_credentials). */
+static void
+send_refresh_failure(struct request *req, int rc, long retry_after)
+{
+	char hdr[48];
+
+	if (rc == REFRESH_DEAUTHORIZED) {
+		api_error(req, 409, "CONNECTION_DEAUTHORIZED",
+		    "The platform de-authorized access to the connection; the user must "
+		    "re-authorize it");
+	} else if (rc == REFRESH_UNAVAILABLE) {
+		snprintf(hdr, sizeof(hdr), "Retry-After: %ld\r\n", retry_after);
+		response_error_h(req, 503, "PROVIDER_UNAVAILABLE",
+		    "The platform's token endpoint failed; the connection stays linked, retry later",
+		    hdr);
+	} else if (rc == REFRESH_NO_REFRESH_TOKEN) {
+		api_error(req, 409, "CONNECTION_NOT_REFRESHABLE",
+		    "The access token expires and the platform gave no refresh token; the user "
+		    "must re-authorize the connection");
+	} else if (rc == REFRESH_NOT_LINKED) {
+		api_error(req, 409, "CONNECTION_NOT_LINKED",
+		    "Credentials exist only for a Linked connection");
+	} else {
+		response_unavailable(req);
+	}
+}
+
 void
 api_connection_credentials(struct request *req)
 {
+	struct integration in = { 0 };
+	struct refresh_read got = { NULL, "", 0 };
 	struct connection c;
-	json_object *o, *creds;
-	char *pt;
+	json_object *o;
+	int force, rc;
 
-	if (own_connection(req, &c) < 0)
+	if ((force = force_refresh(req)) < 0 || own_connection(req, &c) < 0)
 		return;
 	if (strcmp(c.status, "Linked") != 0) {
-		api_error(req, 409, "CONNECTION_NOT_LINKED",
-		    "Credentials exist only for a Linked connection");
+		send_refresh_failure(req, strcmp(c.status, "Deauthorized") == 0 ?
+		    REFRESH_DEAUTHORIZED : REFRESH_NOT_LINKED, 0);
 		return;
 	}
-	pt = connection_credentials(req->cfg, c.id);
-	if (pt == NULL) {
-		response_unavailable(req);
+	rc = integration_load(req->cfg, c.org_id, c.environment, c.integration_key, &in);
+	/* A platform since removed has no token endpoint: as stored. */
+	if (rc == 0)
+		in.type = AUTH_TYPE_API_KEY;
+	if (rc >= 0)
+		rc = refresh_credentials(req->cfg, &in, c.id, force == 1, &got);
+	integration_free(&in);
+	if (rc != REFRESH_FRESH) {
+		send_refresh_failure(req, rc, got.retry_after);
 		return;
 	}
-	creds = json_tokener_parse(pt);
-	crypto_free_secret(pt);
 	o = json_object_new_object();
 	json_object_object_add(o, "connectionId", json_object_new_string(c.id));
 	json_object_object_add(o, "integrationKey", json_object_new_string(c.integration_key));
-	json_object_object_add(o, "credentials", creds);
+	json_object_object_add(o, "credentials", json_tokener_parse(got.credentials));
+	/* Credentials that never expire (API-key platforms) carry none. */
+	if (got.expires_at[0] != '\0')
+		json_object_object_add(o, "expires_at", json_object_new_string(got.expires_at));
+	crypto_free_secret(got.credentials);
 	response_json(req, 200, o);
 }
 

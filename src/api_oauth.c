@@ -132,7 +132,7 @@ decide(struct request *req, const struct connection *c, const struct integration
 	else if (in->type == AUTH_TYPE_SANDBOX && !oauth_state_sandbox_code_ok(st, code))
 		fail(out, "The sandbox did not issue this code.");
 	else if (in->type == AUTH_TYPE_SANDBOX &&
-	    (out->creds = oauth_client_sandbox_credentials()) == NULL)
+	    (out->creds = oauth_client_sandbox_credentials(req->cfg)) == NULL)
 		fail(out, "Could not mint sandbox credentials.");
 	else if (in->type != AUTH_TYPE_SANDBOX &&
 	    (out->creds = oauth_client_exchange(req->cfg, in, code, st->verifier, &why)) == NULL)

@@ -65,6 +65,8 @@ static const struct config_key config_keys[] = {
 	KEY("session_token_ttl", CT_DURATION, session_token_ttl_ms, "3d", 1000, 365 * DAY_MS, NULL),
 	KEY("hosted_properties_ttl", CT_DURATION, hosted_properties_ttl_ms, "3d", 1000, 365 * DAY_MS, NULL),
 	KEY("link_session_ttl", CT_DURATION, link_session_ttl_ms, "1h", 1000, 30 * DAY_MS, NULL),
+	KEY("refresh_margin", CT_DURATION, refresh_margin_ms, "15m", 0, DAY_MS, NULL),
+	KEY("sandbox_token_ttl", CT_DURATION, sandbox_token_ttl_ms, "1h", 1000, 30 * DAY_MS, NULL),
 	KEY("max_body", CT_SIZE, max_body, "1MiB", 1024, 1LL << 30, NULL),
 	KEY("webhook_allow_private", CT_BOOL, webhook_allow_private, "false", 0, 0, NULL),
 	LIST("webhook_retry_schedule", CT_DURATION_LIST, retry_schedule_ms, retry_count,

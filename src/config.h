@@ -34,6 +34,8 @@ struct config {
 	int64_t session_token_ttl_ms;
 	int64_t hosted_properties_ttl_ms;
 	int64_t link_session_ttl_ms;
+	int64_t refresh_margin_ms;      /* credentials expiring sooner are refreshed first */
+	int64_t sandbox_token_ttl_ms;   /* lifetime of the sandbox's access tokens */
 	int64_t max_body;
 	bool webhook_allow_private;
 	int64_t retry_schedule_ms[CONFIG_MAX_RETRIES];

@@ -2,6 +2,7 @@
  * events, credentials at rest, start keys and starting an authorization. */
 #include "autoconf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +52,17 @@ static struct db_stmt set_status = DB_STMT(
     "linked_at = CASE WHEN $2 = 'Linked' THEN now() ELSE x.linked_at END, "
     "unlinked_at = CASE WHEN $2 = 'Unlinked' THEN now() ELSE x.unlinked_at END, "
     "deauthorized_at = CASE WHEN $2 = 'Deauthorized' THEN now() ELSE x.deauthorized_at END, "
+    /* A link starts the token state afresh: expires_in of its token response. */
+    "access_expires_at = CASE WHEN $2 = 'Linked' THEN now() + make_interval(secs => $6::int) "
+    "  ELSE x.access_expires_at END, "
+    "refresh_failures = CASE WHEN $2 = 'Linked' THEN 0 ELSE x.refresh_failures END, "
+    "refresh_error = CASE WHEN $2 = 'Linked' THEN NULL ELSE x.refresh_error END, "
     /* An unlink rotates the start key (a Linked connection refuses a start). */
     "start_version = x.start_version + CASE WHEN $2 IN ('Unlinked', 'Deauthorized') "
     "  THEN 1 ELSE 0 END "
     "FROM (SELECT status AS old FROM connections WHERE id = $1 FOR UPDATE) o "
     "WHERE x.id = $1 AND ($5 = 'any' OR ($5 = '*' AND o.old <> $2) OR o.old = $5) "
-    "RETURNING o.old, x.company_id", 5);
+    "RETURNING o.old, x.company_id", 6);
 static struct db_stmt set_error = DB_STMT(
     "UPDATE connections SET last_error = $2, updated_at = now() WHERE id = $1 "
     "RETURNING company_id, status", 2);
@@ -64,8 +70,6 @@ static struct db_stmt delete_one = DB_STMT(
     "DELETE FROM connections x USING companies c WHERE c.id = x.company_id "
     "AND c.org_id = $1 AND c.environment = $2 AND c.id::text = $3 AND x.id::text = $4 "
     "RETURNING x.id", 4);
-static struct db_stmt get_credentials = DB_STMT(
-    "SELECT credentials FROM connections WHERE id = $1 AND status = 'Linked'", 1);
 
 /* The transaction of a store function: commits when rc > 0, else rolls back. */
 static int
@@ -255,13 +259,32 @@ connection_add_link_urls(const struct config *cfg, json_object *o)
 	add_link_urls(cfg, o, 0);
 }
 
+const char *
+connection_expires_in(const char *creds_json, char *out, size_t len)
+{
+	json_object *o = creds_json != NULL ? json_tokener_parse(creds_json) : NULL, *e;
+	const char *rc = NULL;
+
+	if (o != NULL && json_object_object_get_ex(o, "expires_in", &e) &&
+	    (json_object_is_type(e, json_type_int) || json_object_is_type(e, json_type_string))) {
+		int64_t v = json_object_get_int64(e);
+
+		if (v > 0 && v <= 100LL * 365 * 86400) {
+			snprintf(out, len, "%lld", (long long)v);
+			rc = out;
+		}
+	}
+	json_object_put(o);
+	return rc;
+}
+
 int
-connection_set_status(const struct config *cfg, const char *id, const char *status,
+connection_change_status(const struct config *cfg, const char *id, const char *status,
     const char *from, const char *creds_json, const char *error, const char *event)
 {
-	const char *params[5];
-	char *hex = NULL, old[16];
-	PGresult *res = NULL;
+	const char *params[6];
+	char *hex = NULL, old[16], secs[24];
+	PGresult *res;
 	int rc = -1;
 
 	if (creds_json != NULL) {
@@ -274,8 +297,7 @@ connection_set_status(const struct config *cfg, const char *id, const char *stat
 	params[2] = hex;
 	params[3] = error;
 	params[4] = from;
-	if (db_begin() < 0)
-		goto out;
+	params[5] = connection_expires_in(creds_json, secs, sizeof(secs));
 	res = db_exec(&set_status, params);
 	if (db_ok(res) && PQntuples(res) == 0) {
 		rc = 0;
@@ -287,11 +309,18 @@ connection_set_status(const struct config *cfg, const char *id, const char *stat
 		    outbox_event(event, PQgetvalue(res, 0, 1), id, old, status) == 0)
 			rc = 1;
 	}
-	rc = finish(rc);
-out:
 	PQclear(res);
 	free(hex);
 	return rc;
+}
+
+int
+connection_set_status(const struct config *cfg, const char *id, const char *status,
+    const char *from, const char *creds_json, const char *error, const char *event)
+{
+	if (db_begin() < 0)
+		return -1;
+	return finish(connection_change_status(cfg, id, status, from, creds_json, error, event));
 }
 
 int
@@ -329,19 +358,6 @@ connection_delete(const char *org_id, const char *env, const char *company_id,
 	}
 	PQclear(res);
 	return finish(rc);
-}
-
-char *
-connection_credentials(const struct config *cfg, const char *id)
-{
-	const char *params[] = { id };
-	PGresult *res = db_exec(&get_credentials, params);
-	char *pt = NULL;
-
-	if (db_ok(res) && PQntuples(res) == 1)
-		pt = sealed_open(cfg, SEALED_CREDENTIALS, &id, res, 0, 0);
-	PQclear(res);
-	return pt;
 }
 
 void

@@ -76,6 +76,18 @@ int connection_set_status(const struct config *cfg, const char *id, const char *
     const char *from, const char *creds_json, const char *error, const char *event)
     HL_MUSTCHECK;
 
+/* As connection_set_status(), inside the caller's transaction (which it
+ * neither opens nor ends).  A link also sets access_expires_at from the
+ * token response's expires_in and clears the refresh failures. */
+int connection_change_status(const struct config *cfg, const char *id, const char *status,
+    const char *from, const char *creds_json, const char *error, const char *event)
+    HL_MUSTCHECK;
+
+/* The expires_in of a token response (1 s to 100 years) as a decimal
+ * string into out (returned), or NULL when it has none: API-key
+ * credentials never expire. */
+const char *connection_expires_in(const char *creds_json, char *out, size_t len);
+
 /* Records a failed authorization (status unchanged) with its event.
  * Returns 0, or -1 when the database failed. */
 int connection_fail(const char *id, const char *message) HL_MUSTCHECK;
@@ -96,8 +108,5 @@ char *connection_authorize_url(const struct config *cfg, const struct connection
 /* The company's hosted link page: {app_url}/link/{key}. */
 void connection_link_page(const struct config *cfg, const struct connection *c,
     char *out, size_t len);
-
-/* Decrypted credentials JSON of a connection (malloc'd), or NULL. */
-char *connection_credentials(const struct config *cfg, const char *id);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -44,99 +45,242 @@ collect(char *ptr, size_t size, size_t n, void *arg)
 	return add;
 }
 
-/* The token request's form body (malloc'd; it holds the client secret). */
+/* The escaped client authentication of every token request (the same for
+ * the code exchange and a refresh): "&client_id=..&client_secret=.."
+ * (malloc'd; it holds the client secret), NULL when out of memory. */
 static char *
-token_form(CURL *curl, const struct config *cfg, const struct integration *in,
+client_auth(CURL *curl, const struct integration *in)
+{
+	char *e1 = curl_easy_escape(curl, in->client_id, 0), *out = NULL;
+	char *e2 = curl_easy_escape(curl, in->client_secret != NULL ? in->client_secret : "", 0);
+
+	if (e1 && e2 && asprintf(&out, "&client_id=%s&client_secret=%s", e1, e2) < 0)
+		out = NULL;
+	curl_free(e1);
+	if (e2 != NULL)
+		explicit_bzero(e2, strlen(e2));
+	curl_free(e2);
+	return out;
+}
+
+/* The form of a code exchange (malloc'd; it holds the client secret). */
+static char *
+exchange_form(CURL *curl, const struct config *cfg, const struct integration *in,
     const char *code, const char *verifier)
 {
-	char redirect_uri[600], *form = NULL, *e1, *e2, *e3, *e4, *e5;
+	char redirect_uri[600], *form = NULL, *e1, *e2, *e5, *auth;
 
 	snprintf(redirect_uri, sizeof(redirect_uri), "%s/api/v2/public/oauth/callback",
 	    cfg->app_url);
 	e1 = curl_easy_escape(curl, code, 0);
 	e2 = curl_easy_escape(curl, redirect_uri, 0);
-	e3 = curl_easy_escape(curl, in->client_id, 0);
-	e4 = curl_easy_escape(curl, in->client_secret != NULL ? in->client_secret : "", 0);
 	e5 = curl_easy_escape(curl, verifier, 0);
-	if (e1 && e2 && e3 && e4 && e5 &&
+	auth = client_auth(curl, in);
+	if (e1 && e2 && e5 && auth &&
 	    asprintf(&form, "grant_type=authorization_code&code=%s&redirect_uri=%s"
-	    "&client_id=%s&client_secret=%s&code_verifier=%s", e1, e2, e3, e4, e5) < 0)
+	    "%s&code_verifier=%s", e1, e2, auth, e5) < 0)
 		form = NULL;
 	curl_free(e1);
 	curl_free(e2);
-	curl_free(e3);
-	curl_free(e4);
 	curl_free(e5);
+	crypto_free_secret(auth);
 	return form;
 }
 
-char *
-oauth_client_exchange(const struct config *cfg, const struct integration *in,
-    const char *code, const char *verifier, const char **why)
+/* The form of a refresh grant (malloc'd; it holds secrets). */
+static char *
+refresh_form(CURL *curl, const struct integration *in, const char *refresh_token)
+{
+	char *e1 = curl_easy_escape(curl, refresh_token, 0), *auth = client_auth(curl, in);
+	char *form = NULL;
+
+	if (e1 && auth && asprintf(&form, "grant_type=refresh_token&refresh_token=%s%s",
+	    e1, auth) < 0)
+		form = NULL;
+	if (e1 != NULL)
+		explicit_bzero(e1, strlen(e1));
+	curl_free(e1);
+	crypto_free_secret(auth);
+	return form;
+}
+
+/* Reads Retry-After (seconds) from a header line. */
+static size_t
+header_line(char *ptr, size_t size, size_t n, void *arg)
+{
+	long *retry_after = arg;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0)
+		*retry_after = strtol(ptr + 12, NULL, 10);
+	return len;
+}
+
+/* POSTs form to in's token endpoint through the outbound guard.  Fills
+ * *t (t->body malloc'd, NULL when nothing usable arrived); returns the
+ * curl result. */
+static CURLcode
+token_post(CURL *curl, const struct config *cfg, const struct integration *in,
+    const char *form, struct oauth_token_reply *t, bool *refused)
 {
 	struct growbuf body = { NULL, 0, 0 };
-	struct curl_slist *headers = NULL;
-	CURL *curl = curl_easy_init();
-	json_object *o = NULL, *tok;
+	struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
 	struct outbound ob = { cfg->webhook_allow_private, false };
-	char *result = NULL, *form;
-	long status = 0;
 	CURLcode rc;
 
-	*why = "Token exchange failed.";
-	if (curl == NULL)
-		return NULL;
-	form = token_form(curl, cfg, in, code, verifier);
-	if (form == NULL)
-		goto out;
-	headers = curl_slist_append(headers, "Accept: application/json");
 	curl_easy_setopt(curl, CURLOPT_URL, in->token_url);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	outbound_setup(curl, &ob, 5000L, 15000L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_line);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t->retry_after);
 	rc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t->status);
+	curl_slist_free_all(headers);
+	*refused = ob.refused;
+	t->body = body.data;
+	return rc;
+}
+
+/* Whether body is a token response: an object with a string access_token. */
+static bool
+usable(const char *body)
+{
+	json_object *o = body != NULL ? json_tokener_parse(body) : NULL, *tok;
+	bool ok = o != NULL && json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "access_token", &tok) &&
+	    json_object_is_type(tok, json_type_string);
+
+	json_object_put(o);
+	return ok;
+}
+
+char *
+oauth_client_exchange(const struct config *cfg, const struct integration *in,
+    const char *code, const char *verifier, const char **why)
+{
+	struct oauth_token_reply t = { 0, 0, NULL };
+	CURL *curl = curl_easy_init();
+	char *result = NULL, *form;
+	bool refused = false;
+	CURLcode rc;
+
+	*why = "Token exchange failed.";
+	if (curl == NULL)
+		return NULL;
+	form = exchange_form(curl, cfg, in, code, verifier);
+	if (form == NULL)
+		goto out;
+	rc = token_post(curl, cfg, in, form, &t, &refused);
 	if (rc != CURLE_OK) {
 		log_warn("token exchange with %s failed: %s%s", in->key, curl_easy_strerror(rc),
-		    ob.refused ? " (private address refused: webhook_allow_private)" : "");
+		    refused ? " (private address refused: webhook_allow_private)" : "");
 		*why = rc == CURLE_OPERATION_TIMEDOUT ? "The provider did not answer in time." :
 		    "Could not reach the provider.";
 		goto out;
 	}
-	if (status < 200 || status > 299 || body.data == NULL) {
-		log_warn("token exchange with %s: HTTP %ld", in->key, status);
+	if (t.status < 200 || t.status > 299 || t.body == NULL) {
+		log_warn("token exchange with %s: HTTP %ld", in->key, t.status);
 		*why = "The provider refused the authorization code.";
 		goto out;
 	}
-	o = json_tokener_parse(body.data);
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "access_token", &tok) ||
-	    !json_object_is_type(tok, json_type_string)) {
+	if (!usable(t.body)) {
 		*why = "The provider's token response is not usable.";
 		goto out;
 	}
-	result = body.data;
-	body.data = NULL;
+	result = t.body;
+	t.body = NULL;
 out:
-	json_object_put(o);
-	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	crypto_free_secret(form);
-	free(body.data);
+	crypto_free_secret(t.body);
 	return result;
 }
 
+/* The OAuth error code of a refusal body ("" when none). */
+static void
+error_code(const char *body, char *out, size_t len)
+{
+	json_object *o = body != NULL ? json_tokener_parse(body) : NULL, *e;
+
+	out[0] = '\0';
+	if (o != NULL && json_object_object_get_ex(o, "error", &e) &&
+	    json_object_is_type(e, json_type_string))
+		snprintf(out, len, "%s", json_object_get_string(e));
+	json_object_put(o);
+}
+
+enum oauth_refresh
+oauth_client_refresh(const struct config *cfg, const struct integration *in,
+    const char *refresh_token, char **tokens, long *retry_after, char *detail, size_t len)
+{
+	struct oauth_token_reply t = { 0, 0, NULL };
+	CURL *curl = curl_easy_init();
+	enum oauth_refresh verdict = OAUTH_REFRESH_TRANSIENT;
+	char *form = NULL, code[64];
+	bool refused = false;
+	CURLcode rc;
+
+	*tokens = NULL;
+	*retry_after = 0;
+	snprintf(detail, len, "The token endpoint failed.");
+	if (curl == NULL || (form = refresh_form(curl, in, refresh_token)) == NULL)
+		goto out;
+	rc = token_post(curl, cfg, in, form, &t, &refused);
+	*retry_after = t.retry_after;
+	error_code(t.body, code, sizeof(code));
+	if (rc != CURLE_OK) {
+		log_warn("token refresh with %s failed: %s%s", in->key, curl_easy_strerror(rc),
+		    refused ? " (private address refused: webhook_allow_private)" : "");
+		snprintf(detail, len, "%s", rc == CURLE_OPERATION_TIMEDOUT ?
+		    "The provider did not answer in time." : "Could not reach the provider.");
+	} else if (t.status == 401 || strcmp(code, "invalid_grant") == 0 ||
+	    strcmp(code, "unauthorized_client") == 0) {
+		log_warn("token refresh with %s: HTTP %ld %s", in->key, t.status, code);
+		snprintf(detail, len, "The provider refused the refresh token (HTTP %ld%s%s).",
+		    t.status, code[0] != '\0' ? ", " : "", code);
+		verdict = OAUTH_REFRESH_DEAUTHORIZED;
+	} else if (t.status < 200 || t.status > 299 || !usable(t.body)) {
+		log_warn("token refresh with %s: HTTP %ld", in->key, t.status);
+		snprintf(detail, len, "The provider's token endpoint answered HTTP %ld.", t.status);
+	} else {
+		*tokens = t.body;
+		t.body = NULL;
+		verdict = OAUTH_REFRESH_OK;
+	}
+out:
+	curl_easy_cleanup(curl);
+	crypto_free_secret(form);
+	crypto_free_secret(t.body);
+	return verdict;
+}
+
 char *
-oauth_client_sandbox_credentials(void)
+oauth_client_sandbox_credentials(const struct config *cfg)
 {
 	char access[48], refresh[48], *out;
 
 	if (crypto_random_b64url(32, access) < 0 || crypto_random_b64url(32, refresh) < 0)
 		return NULL;
 	if (asprintf(&out, "{\"access_token\":\"sbx_at_%s\",\"refresh_token\":\"sbx_rt_%s\","
-	    "\"token_type\":\"Bearer\",\"expires_in\":3600}", access, refresh) < 0)
+	    "\"token_type\":\"Bearer\",\"expires_in\":%lld}", access, refresh,
+	    (long long)(cfg->sandbox_token_ttl_ms / 1000)) < 0)
 		return NULL;
 	return out;
+}
+
+enum oauth_refresh
+oauth_client_sandbox_refresh(const struct config *cfg, const char *refresh_token,
+    char **tokens, char *detail, size_t len)
+{
+	*tokens = NULL;
+	if (strncmp(refresh_token, "sbx_rt_", 7) != 0) {
+		snprintf(detail, len, "The sandbox refused the refresh token.");
+		return OAUTH_REFRESH_DEAUTHORIZED;
+	}
+	*tokens = oauth_client_sandbox_credentials(cfg);
+	snprintf(detail, len, "Could not mint sandbox credentials.");
+	return *tokens != NULL ? OAUTH_REFRESH_OK : OAUTH_REFRESH_TRANSIENT;
 }

@@ -1,10 +1,26 @@
-/* oauth_client.h - the client side of OAuth 2.0: the code exchange at a
- * provider's token endpoint, and the sandbox's own tokens. */
+/* oauth_client.h - the client side of OAuth 2.0: the code exchange and the
+ * refresh grant at a provider's token endpoint, and the sandbox's own tokens. */
 #ifndef HOSTLINK_OAUTH_CLIENT_H
 #define HOSTLINK_OAUTH_CLIENT_H
 
+#include <stddef.h>
+
 struct config;
 struct integration;
+
+/* What a token endpoint answered (internal to oauth_client.c's calls). */
+struct oauth_token_reply {
+	long status;                /* HTTP status, 0 when none arrived */
+	long retry_after;           /* its Retry-After in seconds, 0 when none */
+	char *body;                 /* malloc'd, NULL when none */
+};
+
+/* The verdict of a refresh grant. */
+enum oauth_refresh {
+	OAUTH_REFRESH_OK,           /* *tokens holds the new token response */
+	OAUTH_REFRESH_DEAUTHORIZED, /* invalid_grant, unauthorized_client or HTTP 401 */
+	OAUTH_REFRESH_TRANSIENT,    /* 5xx, 429, timeout, unreachable, unusable answer */
+};
 
 /* Exchanges code (with the PKCE verifier) at in's token endpoint.  Returns
  * the token response JSON (malloc'd; crypto_free_secret() it) or NULL with
@@ -12,8 +28,23 @@ struct integration;
 char *oauth_client_exchange(const struct config *cfg, const struct integration *in,
     const char *code, const char *verifier, const char **why);
 
-/* The sandbox "provider" mints its own tokens: a malloc'd token response
- * JSON, or NULL. */
-char *oauth_client_sandbox_credentials(void);
+/* Spends refresh_token at in's token endpoint (grant_type=refresh_token,
+ * the client authentication of the code exchange, the same outbound
+ * guard).  On OAUTH_REFRESH_OK *tokens is the token response (malloc'd;
+ * crypto_free_secret() it), else NULL; *retry_after is the provider's
+ * Retry-After in seconds (0: none); detail gets a message for the
+ * connection's error (no secrets). */
+enum oauth_refresh oauth_client_refresh(const struct config *cfg, const struct integration *in,
+    const char *refresh_token, char **tokens, long *retry_after, char *detail, size_t len);
+
+/* The sandbox "provider" mints its own tokens, expiring after
+ * sandbox_token_ttl: a malloc'd token response JSON, or NULL. */
+char *oauth_client_sandbox_credentials(const struct config *cfg);
+
+/* The sandbox's in-process token endpoint: a refresh token it issued
+ * ("sbx_rt_...") gets new tokens with a new (rotated) refresh token; as
+ * oauth_client_refresh() otherwise. */
+enum oauth_refresh oauth_client_sandbox_refresh(const struct config *cfg,
+    const char *refresh_token, char **tokens, char *detail, size_t len);
 
 #endif

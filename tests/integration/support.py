@@ -251,6 +251,16 @@ TEMPLATE = ("https://app.example.com/done?company={companyId}&connection={connec
 # slow_seconds first).  Every token request is recorded in token_requests
 # with the verdict; every refusal also in errors.
 #
+# Refresh (grant_type=refresh_token, the same client authentication): a
+# refresh token it issued and has not rotated away gets new tokens with a
+# new refresh token (the old one dies: rotation).  Access tokens live
+# expires_in seconds (access_ok(token) says whether one works now).
+# refresh_mode changes the answer: "ok", "omit_refresh_token" (no
+# refresh_token in the answer; the old one stays valid), "invalid_grant",
+# "unauthorized_client", "401", "500", "429" (Retry-After: 7).
+# refresh_delay seconds are slept before answering; refresh_grants counts
+# every refresh request.
+#
 # Stdlib only; 127.0.0.1 on a free port; a daemon thread; stopped by stop()
 # (also registered with the harness's exit clean-up).
 
@@ -277,6 +287,12 @@ class OAuthProvider:
         self.errors = []               # text of every refusal
         self.codes = {}                # code -> {"client_id","redirect_uri","challenge","used"}
         self.issued = []               # token responses handed out
+        self.expires_in = 3600
+        self.refresh_mode = "ok"
+        self.refresh_delay = 0.0
+        self.refresh_grants = 0
+        self.refresh_tokens = set()    # refresh tokens that work
+        self.access_expiry = {}        # access token -> time.time() it dies
         self.server = None
 
     # -- lifecycle --------------------------------------------------------
@@ -316,11 +332,66 @@ class OAuthProvider:
         with self.lock:
             self.deny = False
             self.token_mode = "ok"
+            self.expires_in = 3600
+            self.refresh_mode = "ok"
+            self.refresh_delay = 0.0
+            self.refresh_grants = 0
             self.authorize_requests.clear()
             self.token_requests.clear()
             self.errors.clear()
 
     # -- client side helper -----------------------------------------------
+
+    def access_ok(self, token):
+        """Whether an access token this provider issued works now."""
+        with self.lock:
+            t = self.access_expiry.get(token)
+        return t is not None and time.time() < t
+
+    def _mint(self, refresh_token=None):
+        tokens = {"access_token": "at_" + secrets.token_urlsafe(32),
+                  "refresh_token": refresh_token or "rt_" + secrets.token_urlsafe(32),
+                  "token_type": "Bearer", "expires_in": self.expires_in}
+        with self.lock:
+            self.access_expiry[tokens["access_token"]] = time.time() + self.expires_in
+            self.refresh_tokens.add(tokens["refresh_token"])
+            self.issued.append(tokens)
+        return tokens
+
+    def _refresh(self, h, form, rec, client_ok):
+        with self.lock:
+            self.refresh_grants += 1
+            mode = self.refresh_mode
+            delay = self.refresh_delay
+        if delay:
+            time.sleep(delay)
+        rec["verdict"] = "refresh mode " + mode
+        if mode == "500":
+            return self._send(h, 500, '{"error":"server_error"}')
+        if mode == "429":
+            return self._send(h, 429, '{"error":"slow_down"}', headers=[("Retry-After", "7")])
+        if mode == "401":
+            return self._send(h, 401, '{"error":"invalid_client"}')
+        if mode in ("invalid_grant", "unauthorized_client"):
+            return self._send(h, 400, json.dumps({"error": mode}))
+        old = form.get("refresh_token", "")
+        with self.lock:
+            known = old in self.refresh_tokens
+            if known and mode != "omit_refresh_token":
+                self.refresh_tokens.discard(old)
+        if not client_ok or not known:
+            rec["verdict"] = "refresh refused (client %r, known %r)" % (client_ok, known)
+            return self._refuse(h, 400, json.dumps({"error": "invalid_grant"}),
+                                "application/json")
+        tokens = self._mint()
+        rec["verdict"] = "ok"
+        rec["tokens"] = tokens
+        if mode == "omit_refresh_token":
+            with self.lock:
+                self.refresh_tokens.discard(tokens["refresh_token"])
+            tokens = dict(tokens)
+            del tokens["refresh_token"]
+        self._send(h, 200, json.dumps(tokens))
 
     def authorize(self, url):
         """Opens an authorize URL (as the user's browser would) and returns the
@@ -433,6 +504,10 @@ class OAuthProvider:
                 cid, csec = urllib.parse.unquote(a), urllib.parse.unquote(b)
             except ValueError:
                 pass
+        client_ok = cid == self.client_id and csec is not None and \
+            hmac.compare_digest(csec.encode(), self.client_secret.encode())
+        if form.get("grant_type") == "refresh_token":
+            return self._refresh(h, form, rec, client_ok)
         problems = []
         if form.get("grant_type") != "authorization_code":
             problems.append("grant_type %r" % form.get("grant_type"))
@@ -461,13 +536,9 @@ class OAuthProvider:
             return self._refuse(h, 400, json.dumps({"error": "invalid_grant",
                                                     "error_description": rec["verdict"]}),
                                 "application/json")
-        tokens = {"access_token": "at_" + secrets.token_urlsafe(32),
-                  "refresh_token": "rt_" + secrets.token_urlsafe(32),
-                  "token_type": "Bearer", "expires_in": 3600}
+        tokens = self._mint()
         rec["verdict"] = "ok"
         rec["tokens"] = tokens
-        with self.lock:
-            self.issued.append(tokens)
         self._send(h, 200, json.dumps(tokens))
 
 

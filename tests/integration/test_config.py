@@ -83,6 +83,8 @@ def test_bad_values_report_line_and_key():
         ("log_level", "loud", "%s:%d: log_level:"),
         ("status_allow", "not-an-address", "%s:%d: status_allow:"),
         ("listen", "nowhere", "%s:%d: listen:"),
+        ("refresh_margin", "2d", "%s:%d: refresh_margin:"),
+        ("sandbox_token_ttl", "0", "%s:%d: sandbox_token_ttl:"),
     ]
     for key, value, expected in cases:
         lines = ["# bad %s" % key] + _lines(good) + ["%s = %s" % (key, value)]
@@ -99,6 +101,7 @@ def test_valid_value_spellings_accepted():
         "status_allow": "127.0.0.1, ::1, 10.0.0.0/8", "max_requests": "0",
         "webhook_retry_schedule": "0,5s,5m", "statement_timeout": "5s",
         "listen_backlog": "128", "hosted_properties_ttl": "3d",
+        "refresh_margin": "0", "sandbox_token_ttl": "90s",
     })
     _assert_ok(_write(d, _lines(vals)))
     vals.update({"listen": "127.0.0.1:9000", "max_body": "1M"})
