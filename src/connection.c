@@ -72,7 +72,7 @@ static struct db_stmt delete_one = DB_STMT(
     "RETURNING x.id", 4);
 
 /* The transaction of a store function: commits when rc > 0, else rolls back. */
-static int
+static int HL_MUSTCHECK
 finish(int rc)
 {
 	if (rc > 0 && db_commit() < 0)
