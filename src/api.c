@@ -46,26 +46,21 @@ api_db_failed(struct request *req, PGresult *res, const char *conflict)
 }
 
 PGresult *
-api_exec(struct request *req, struct db_stmt *stmt, const char *const *params)
-{
-	PGresult *res = db_exec(stmt, params);
-
-	if (res != NULL && db_ok(res))
-		return res;
-	api_db_failed(req, res, NULL);
-	return NULL;
-}
-
-PGresult *
 api_exec_unique(struct request *req, struct db_stmt *stmt, const char *const *params,
     const char *conflict)
 {
 	PGresult *res = db_exec(stmt, params);
 
-	if (res != NULL && db_ok(res))
+	if (db_ok(res))
 		return res;
 	api_db_failed(req, res, conflict);
 	return NULL;
+}
+
+PGresult *
+api_exec(struct request *req, struct db_stmt *stmt, const char *const *params)
+{
+	return api_exec_unique(req, stmt, params, NULL);
 }
 
 PGresult *
