@@ -43,6 +43,20 @@ CREATE OR REPLACE FUNCTION hl_linked_account(c companies) RETURNS json
         'updated_at', hl_time(c.updated_at)) $$;
 
 -- connections
+-- The errors of connection id, oldest first (the 20 newest), in Codat's
+-- dataConnectionErrors shape; resolvedOnUtc only once resolved.
+CREATE OR REPLACE FUNCTION hl_connection_errors(connection uuid) RETURNS json
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(json_agg(json_strip_nulls(json_build_object(
+        'statusCode', e.status_code,
+        'statusText', e.status_text,
+        'errorMessage', e.error_message,
+        'erroredOnUtc', hl_time(e.errored_at),
+        'status', CASE WHEN e.resolved_at IS NULL THEN 'Active' ELSE 'Resolved' END,
+        'resolvedOnUtc', hl_time(e.resolved_at))) ORDER BY e.errored_at, e.id), '[]')
+        FROM (SELECT * FROM connection_errors x WHERE x.connection_id = $1
+              ORDER BY x.errored_at DESC, x.id DESC LIMIT 20) e $$;
+
 -- The API's view of a connection.  linkUrl is built from the session's
 -- hostlink.app_url setting (hostlinkd sets it on connect) and ends in
 -- "/start?v=<start_version>": the start key is derived in C, so every
@@ -64,7 +78,8 @@ CREATE OR REPLACE FUNCTION hl_connection(c connections) RETURNS json
         'linkedAt', hl_time(c.linked_at),
         'unlinkedAt', hl_time(c.unlinked_at),
         'updatedAt', hl_time(c.updated_at),
-        'lastError', c.last_error) $$;
+        'lastError', c.last_error,
+        'dataConnectionErrors', hl_connection_errors(c.id)) $$;
 
 -- webhooks
 -- The body of any event: its envelope around the payload.
