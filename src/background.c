@@ -1,4 +1,5 @@
-/* background.c - the master's one background child: webhook delivery and expiry sweeping. */
+/* background.c - the master's one background child: webhook delivery, expiry
+ * sweeping and the background token refresh. */
 #include "autoconf.h"
 
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "refresh.h"
 #include "scoreboard.h"
 #include "signals.h"
 #include "sweep.h"
@@ -16,11 +18,26 @@
 
 #define POLL_FALLBACK_S 5       /* if a NOTIFY is ever missed */
 
+/* Runs a refresh pass when next (ms) is due: the next time one is. */
+static int64_t
+refresh_due(const struct config *cfg, int64_t next)
+{
+	struct refresh_tally t;
+	int64_t now = scoreboard_now_ms();
+
+	if (now < next)
+		return next;
+	if (refresh_pass(cfg, signals_stop_pending, &t) > 0)
+		log_info("token refresh: %ld refreshed, %ld failed, %ld deauthorized, %ld skipped",
+		    t.refreshed, t.failed, t.deauthorized, t.skipped);
+	return scoreboard_now_ms() + cfg->refresh_interval_ms;
+}
+
 int
 background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 {
 	struct sb_slot *me = &sb->slots[slot];
-	int64_t next_sweep = 0;
+	int64_t next_sweep = 0, next_refresh = 0;
 
 	log_set_pid();
 	signals_init(SIGNALS_WORKER);
@@ -28,6 +45,7 @@ background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 	atomic_store(&me->state, SB_IDLE);
 	db_listen("hostlink_events");
 	db_init_worker(cfg);
+	refresh_metrics(sb);
 	webhook_release_orphans();
 	for (;;) {
 		struct pollfd pfd;
@@ -49,6 +67,7 @@ background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 				(void)sweep_run(NULL, NULL);
 				next_sweep = now + cfg->sweep_interval_ms;
 			}
+			next_refresh = refresh_due(cfg, next_refresh);
 			if (webhook_queue_depth(&depth, &dead) == 0) {
 				atomic_store(&sb->webhook_queue, depth);
 				atomic_store(&sb->webhook_dead, dead);
@@ -59,6 +78,8 @@ background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 		now = scoreboard_now_ms();
 		if (next_sweep - now < (int64_t)wait_s * 1000)
 			wait_s = (int)((next_sweep - now + 999) / 1000);
+		if (next_refresh - now < (int64_t)wait_s * 1000)
+			wait_s = (int)((next_refresh - now + 999) / 1000);
 		if (wait_s < 0)
 			wait_s = 0;
 		pfd.fd = db_socket();

@@ -35,6 +35,10 @@ struct config {
 	int64_t hosted_properties_ttl_ms;
 	int64_t link_session_ttl_ms;
 	int64_t refresh_margin_ms;      /* credentials expiring sooner are refreshed first */
+	int64_t refresh_keepalive_ms;   /* refresh tokens not refreshed for this long */
+	int64_t refresh_give_up_ms;     /* failing this long (on as many days): Deauthorized */
+	int64_t refresh_interval_ms;    /* the background refresh pass runs this often */
+	int refresh_batch;              /* connections one pass refreshes at most */
 	int64_t sandbox_token_ttl_ms;   /* lifetime of the sandbox's access tokens */
 	int64_t max_body;
 	bool webhook_allow_private;

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "db.h"
 #include "migrate.h"
+#include "refresh.h"
 #include "scoreboard.h"
 #include "status.h"
 #include "sweep.h"
@@ -301,6 +302,25 @@ cmd_dispatch(const struct ctl_call *c)
 	return 0;
 }
 
+/* One background token refresh pass (for cron, where no master runs). */
+static int
+cmd_refresh(const struct ctl_call *c)
+{
+	struct refresh_tally t;
+	long n = -1;
+
+	db_init_worker(c->cfg);
+	if (db_available())
+		n = refresh_pass(c->cfg, NULL, &t);
+	db_close();
+	if (n < 0)
+		return fail("refresh: the database is unavailable or failed");
+	printf("{ \"connections\": %ld, \"refreshed\": %ld, \"failed\": %ld, "
+	    "\"deauthorized\": %ld, \"skipped\": %ld }\n", n, t.refreshed, t.failed,
+	    t.deauthorized, t.skipped);
+	return 0;
+}
+
 static int
 cmd_config_check(const struct ctl_call *c)
 {
@@ -351,6 +371,8 @@ static const struct ctl_command ctl_commands[] = {
 	  "  sweep --once                          delete expired rows now" },
 	{ "dispatch", "--once", 2, { NULL, NULL }, false, cmd_dispatch,
 	  "  dispatch --once                       deliver due webhooks now" },
+	{ "refresh", "--once", 2, { NULL, NULL }, false, cmd_refresh,
+	  "  refresh --once                        refresh due OAuth tokens now" },
 	{ "config", "check", 0, { NULL, NULL }, false, cmd_config_check,
 	  "  config check                          validate the configuration" },
 };

@@ -214,7 +214,8 @@ error_code(const char *body, char *out, size_t len)
 
 enum oauth_refresh
 oauth_client_refresh(const struct config *cfg, const struct integration *in,
-    const char *refresh_token, char **tokens, long *retry_after, char *detail, size_t len)
+    const char *refresh_token, char **tokens, long *retry_after, long *http_status,
+    char *detail, size_t len)
 {
 	struct oauth_token_reply t = { 0, 0, NULL };
 	CURL *curl = curl_easy_init();
@@ -225,11 +226,13 @@ oauth_client_refresh(const struct config *cfg, const struct integration *in,
 
 	*tokens = NULL;
 	*retry_after = 0;
+	*http_status = 0;
 	snprintf(detail, len, "The token endpoint failed.");
 	if (curl == NULL || (form = refresh_form(curl, in, refresh_token)) == NULL)
 		goto out;
 	rc = token_post(curl, cfg, in, form, &t, &refused);
 	*retry_after = t.retry_after;
+	*http_status = rc == CURLE_OK ? t.status : 0;
 	error_code(t.body, code, sizeof(code));
 	if (rc != CURLE_OK) {
 		log_warn("token refresh with %s failed: %s%s", in->key, curl_easy_strerror(rc),

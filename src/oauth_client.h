@@ -32,10 +32,12 @@ char *oauth_client_exchange(const struct config *cfg, const struct integration *
  * the client authentication of the code exchange, the same outbound
  * guard).  On OAUTH_REFRESH_OK *tokens is the token response (malloc'd;
  * crypto_free_secret() it), else NULL; *retry_after is the provider's
- * Retry-After in seconds (0: none); detail gets a message for the
+ * Retry-After in seconds (0: none); *http_status its HTTP status (0 when
+ * no answer arrived: timeout, unreachable); detail gets a message for the
  * connection's error (no secrets). */
 enum oauth_refresh oauth_client_refresh(const struct config *cfg, const struct integration *in,
-    const char *refresh_token, char **tokens, long *retry_after, char *detail, size_t len);
+    const char *refresh_token, char **tokens, long *retry_after, long *http_status,
+    char *detail, size_t len);
 
 /* The sandbox "provider" mints its own tokens, expiring after
  * sandbox_token_ttl: a malloc'd token response JSON, or NULL. */

@@ -197,6 +197,11 @@ status_metrics(const struct scoreboard *sb, const struct route *table,
 	    "# TYPE hostlink_webhook_queue_depth gauge\nhostlink_webhook_queue_depth %ld\n"
 	    "# HELP hostlink_webhook_dead_letters Webhook deliveries dead after their last attempt.\n"
 	    "# TYPE hostlink_webhook_dead_letters gauge\nhostlink_webhook_dead_letters %ld\n"
+	    "# HELP hostlink_token_refreshes_total OAuth token refreshes by result.\n"
+	    "# TYPE hostlink_token_refreshes_total counter\n"
+	    "hostlink_token_refreshes_total{result=\"ok\"} %llu\n"
+	    "hostlink_token_refreshes_total{result=\"failed\"} %llu\n"
+	    "hostlink_token_refreshes_total{result=\"deauthorized\"} %llu\n"
 	    "# HELP hostlink_max_children_reached_total Times every worker was busy.\n"
 	    "# TYPE hostlink_max_children_reached_total counter\n"
 	    "hostlink_max_children_reached_total %llu\n",
@@ -204,6 +209,9 @@ status_metrics(const struct scoreboard *sb, const struct route *table,
 	    (unsigned long long)atomic_load(&sb->respawns),
 	    (unsigned long long)atomic_load(&sb->slow_requests),
 	    atomic_load(&sb->webhook_queue), atomic_load(&sb->webhook_dead),
+	    (unsigned long long)atomic_load(&sb->refreshes[0]),
+	    (unsigned long long)atomic_load(&sb->refreshes[1]),
+	    (unsigned long long)atomic_load(&sb->refreshes[2]),
 	    (unsigned long long)atomic_load(&sb->max_children_reached));
 	if (b.failed) {
 		free(b.s);

@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "redact.h"
+#include "refresh.h"
 #include "request.h"
 #include "response.h"
 #include "router.h"
@@ -311,6 +312,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	int flags;
 
 	worker_sb = sb;
+	refresh_metrics(sb);
 	log_set_pid();
 	signals_init(single ? SIGNALS_SINGLE : SIGNALS_WORKER);
 	atomic_store(&sb->slots[slot].pid, (int)getpid());
