@@ -62,6 +62,15 @@ SELECT w.org_id, w.environment, w.id AS webhook_id, w.url, w.enabled,
   FROM webhook_endpoints w LEFT JOIN webhook_deliveries d ON d.endpoint_id = w.id
  GROUP BY w.org_id, w.environment, w.id, w.url, w.enabled;
 
+-- Token refresh health per platform per day (UTC): refreshes that
+-- succeeded, failures (5xx, 429, timeouts, refusals) and deauthorizations
+-- (a refused refresh token, or refresh_give_up reached), by refresh on read,
+-- the background child and `hostlinkctl refresh --once` alike.
+CREATE OR REPLACE VIEW report_refresh_health AS
+SELECT org_id, environment, platform, day, refreshes, failures, deauthorizations,
+       round(100.0 * refreshes / nullif(refreshes + failures, 0), 1) AS success_rate_pct
+  FROM refresh_stats;
+
 -- hostlink_reporting: a read-only role for SQL clients and BI tools.  It may
 -- read the report_* views above and nothing else (no base table, so no
 -- secret, token hash or stash).  NOLOGIN: grant it to a login role, e.g.

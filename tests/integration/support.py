@@ -261,6 +261,14 @@ TEMPLATE = ("https://app.example.com/done?company={companyId}&connection={connec
 # refresh_delay seconds are slept before answering; refresh_grants counts
 # every refresh request.
 #
+# Rotation grace (issue 12, the background refresh's kill -9 test):
+# refresh_grace > 0 keeps a rotated-away refresh token working for that many
+# seconds, as Xero does for 30 minutes (a grant with it mints new tokens and
+# counts in grace_grants); refresh_stall seconds are slept AFTER the old
+# token is rotated away and the new tokens minted, before answering, so a
+# client that dies meanwhile never sees them (refresh_stall_once: only the
+# next refresh stalls).
+#
 # Stdlib only; 127.0.0.1 on a free port; a daemon thread; stopped by stop()
 # (also registered with the harness's exit clean-up).
 
@@ -293,6 +301,11 @@ class OAuthProvider:
         self.refresh_grants = 0
         self.refresh_tokens = set()    # refresh tokens that work
         self.access_expiry = {}        # access token -> time.time() it dies
+        self.refresh_grace = 0.0       # rotation grace (see the section comment)
+        self.refresh_stall = 0.0
+        self.refresh_stall_once = False
+        self.retired = {}              # rotated-away refresh token -> time.time() it died
+        self.grace_grants = 0
         self.server = None
 
     # -- lifecycle --------------------------------------------------------
@@ -336,6 +349,10 @@ class OAuthProvider:
             self.refresh_mode = "ok"
             self.refresh_delay = 0.0
             self.refresh_grants = 0
+            self.refresh_grace = 0.0
+            self.refresh_stall = 0.0
+            self.refresh_stall_once = False
+            self.grace_grants = 0
             self.authorize_requests.clear()
             self.token_requests.clear()
             self.errors.clear()
@@ -379,6 +396,9 @@ class OAuthProvider:
             known = old in self.refresh_tokens
             if known and mode != "omit_refresh_token":
                 self.refresh_tokens.discard(old)
+                self.retired[old] = time.time()
+        if client_ok and not known and self._in_grace(old):
+            known = True
         if not client_ok or not known:
             rec["verdict"] = "refresh refused (client %r, known %r)" % (client_ok, known)
             return self._refuse(h, 400, json.dumps({"error": "invalid_grant"}),
@@ -386,12 +406,32 @@ class OAuthProvider:
         tokens = self._mint()
         rec["verdict"] = "ok"
         rec["tokens"] = tokens
+        self._stall()
         if mode == "omit_refresh_token":
             with self.lock:
                 self.refresh_tokens.discard(tokens["refresh_token"])
             tokens = dict(tokens)
             del tokens["refresh_token"]
         self._send(h, 200, json.dumps(tokens))
+
+    def _in_grace(self, old):
+        """Whether old, rotated away, still works (refresh_grace): counted."""
+        with self.lock:
+            t = self.retired.get(old)
+            ok = self.refresh_grace > 0 and t is not None and \
+                time.time() - t < self.refresh_grace
+            if ok:
+                self.grace_grants += 1
+        return ok
+
+    def _stall(self):
+        """Sleeps refresh_stall seconds (once when refresh_stall_once)."""
+        with self.lock:
+            stall = self.refresh_stall
+            if self.refresh_stall_once:
+                self.refresh_stall = 0.0
+        if stall:
+            time.sleep(stall)
 
     def authorize(self, url):
         """Opens an authorize URL (as the user's browser would) and returns the

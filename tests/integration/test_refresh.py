@@ -14,15 +14,22 @@ import threading
 import time
 
 import harness as H
-from support import HStack, hstack, query, TEMPLATE
+from support import HStack, query, TEMPLATE
 from test_hosted_flow import setup_quickbooks, provider
 
 
+_st = None
+
+
 def st():
-    s = hstack("hrefresh")
-    if not getattr(s, "refresh_ready", False):
-        s.refresh_ready = bool(s.settings(redirect_url=TEMPLATE))
-    return s
+    """The stack of these tests: its background child refreshes once at
+    start-up only (refresh_interval 1d), so every refresh here is a read's."""
+    global _st
+    if _st is None or not _st.alive():
+        _st = HStack("hrefresh", db="hrefresh_%s" % secrets.token_hex(3),
+                     refresh_interval="1d").start()
+        _st.settings(redirect_url=TEMPLATE)
+    return _st
 
 
 def linked(s, p, expires_in):
@@ -236,7 +243,8 @@ def sandbox_stack():
     global _sbx
     if _sbx is None or not _sbx.alive():
         _sbx = HStack("hrefsbx", db="hrefsbx_%s" % secrets.token_hex(3),
-                      sandbox_token_ttl="3s", refresh_margin="1s").start()
+                      sandbox_token_ttl="3s", refresh_margin="1s",
+                      refresh_interval="1d").start()
         _sbx.settings(redirect_url=TEMPLATE)
     return _sbx
 
