@@ -412,7 +412,10 @@ class OAuthProvider:
                 self.refresh_tokens.discard(tokens["refresh_token"])
             tokens = dict(tokens)
             del tokens["refresh_token"]
-        self._send(h, 200, json.dumps(tokens))
+        try:
+            self._send(h, 200, json.dumps(tokens))
+        except (BrokenPipeError, ConnectionResetError):
+            rec["verdict"] = "ok, but the client was gone (stalled)"
 
     def _in_grace(self, old):
         """Whether old, rotated away, still works (refresh_grace): counted."""

@@ -135,7 +135,8 @@ try hostlinkctl config ''
 def test_prometheus_samples_check():
     promtool = _ensure("promtool", "prometheus")
     docs = os.path.join(H.ROOT, "docs")
-    for argv in (["check", "config", "prometheus.yml"], ["check", "rules", "alerts.yml"]):
+    for argv in (["check", "config", "prometheus.yml"], ["check", "rules", "alerts.yml"],
+                 ["test", "rules", "alerts_test.yml"]):
         r = subprocess.run([promtool] + argv, cwd=docs, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=60)
         assert r.returncode == 0, "promtool %s:\n%s" % (" ".join(argv),
@@ -148,5 +149,6 @@ def test_prometheus_samples_check():
     for metric in set(re.findall(r"\b(hostlink_[a-z_]+)", rules)):
         base = re.sub(r"_(bucket|sum|count)$", "", metric)
         assert metric in exported or base in exported, "alerts.yml uses unknown metric " + metric
-    for topic in ("hostlink_workers", "5..", "hostlink_webhook_queue_depth"):
+    for topic in ("hostlink_workers", "5..", "hostlink_webhook_queue_depth",
+                  "hostlink_token_refreshes_total"):
         assert topic in rules, topic

@@ -37,7 +37,7 @@ def st():
     if _st is None or not _st.alive():
         _st = HF.HStack("report", db="report_%s" % secrets.token_hex(3),
                         webhook_allow_private="true", webhook_retry_schedule="0,1s",
-                        sweep_interval="1h").start()
+                        sweep_interval="1h", refresh_interval="1d").start()
     return _st
 
 
@@ -278,6 +278,48 @@ def test_funnel_survives_staged_expiry():
     deleted = sweep(s)
     assert deleted["session_tokens"] == 3, deleted
     expect_funnel(s, org, "test", **counts)
+
+
+# ---------------------------------------------------------------------------
+# Refresh health (issue 12, item 9)
+
+def refresh_health(s, org_id):
+    """report_refresh_health of org_id's test environment, summed over days
+    (a run may straddle midnight UTC), per platform."""
+    out = s.sql("SELECT platform, sum(refreshes), sum(failures), sum(deauthorizations) "
+                "FROM report_refresh_health WHERE org_id = '%s' AND environment = 'test' "
+                "GROUP BY platform ORDER BY platform" % org_id)
+    return {r.split("|")[0]: tuple(int(x) for x in r.split("|")[1:])
+            for r in out.split("\n") if r}
+
+
+def test_refresh_health_counts_refreshes_failures_and_deauthorizations():
+    from test_hosted_flow import provider
+    from test_refresh import linked, creds_path
+    s, p = st(), provider()
+    s.settings(redirect_url=HF.TEMPLATE)
+    cols = s.sql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                 "information_schema.columns WHERE table_name = 'report_refresh_health'")
+    assert cols.split(",") == ["org_id", "environment", "platform", "day", "refreshes",
+                               "failures", "deauthorizations", "success_rate_pct"], cols
+    before = refresh_health(s, s.org_id).get("quickbooks", (0, 0, 0))
+    co, cid, _ = linked(s, p, 60)
+    assert s.credentials(co["id"], cid)                                   # a refresh
+    assert s.req("GET", creds_path(co, cid) + "?force_refresh=true", key=s.key).status == 200
+    p.refresh_mode = "500"                                                # a failure
+    assert s.req("GET", creds_path(co, cid) + "?force_refresh=true", key=s.key).status == 503
+    p.refresh_mode = "ok"
+    co2, cid2, _ = linked(s, p, 60)                       # refused: failure + deauthorization
+    p.refresh_mode = "invalid_grant"
+    assert s.req("GET", creds_path(co2, cid2), key=s.key).status == 409
+    p.refresh_mode = "ok"
+    after = refresh_health(s, s.org_id)["quickbooks"]
+    assert tuple(a - b for a, b in zip(after, before)) == (2, 2, 1), (before, after)
+    # another tenant sees none of it
+    t = s.new_tenant("Refresh health " + secrets.token_hex(3))
+    assert refresh_health(s, t.org_id) == {}
+    day = s.sql("SELECT max(day) FROM report_refresh_health WHERE org_id = '%s'" % s.org_id)
+    assert day == today_utc(s), day
 
 
 # ---------------------------------------------------------------------------
