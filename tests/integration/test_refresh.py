@@ -18,18 +18,24 @@ from support import HStack, query, TEMPLATE
 from test_hosted_flow import setup_quickbooks, provider
 
 
-_st = None
+_stacks = {}
+
+
+def private_stack(name, **overrides):
+    """An HStack on a database of its own (one per name for the run), its
+    link redirect set; overrides are configuration keys."""
+    s = _stacks.get(name)
+    if s is None or not s.alive():
+        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3)), **overrides).start()
+        s.settings(redirect_url=TEMPLATE)
+        _stacks[name] = s
+    return s
 
 
 def st():
     """The stack of these tests: its background child refreshes once at
     start-up only (refresh_interval 1d), so every refresh here is a read's."""
-    global _st
-    if _st is None or not _st.alive():
-        _st = HStack("hrefresh", db="hrefresh_%s" % secrets.token_hex(3),
-                     refresh_interval="1d").start()
-        _st.settings(redirect_url=TEMPLATE)
-    return _st
+    return private_stack("hrefresh", refresh_interval="1d")
 
 
 def linked(s, p, expires_in):
@@ -236,17 +242,9 @@ def test_unreachable_token_endpoint_answers_503():
 # ---------------------------------------------------------------------------
 # the sandbox: expiring tokens and an in-process refresh with rotation
 
-_sbx = None
-
-
 def sandbox_stack():
-    global _sbx
-    if _sbx is None or not _sbx.alive():
-        _sbx = HStack("hrefsbx", db="hrefsbx_%s" % secrets.token_hex(3),
-                      sandbox_token_ttl="3s", refresh_margin="1s",
-                      refresh_interval="1d").start()
-        _sbx.settings(redirect_url=TEMPLATE)
-    return _sbx
+    return private_stack("hrefsbx", sandbox_token_ttl="3s", refresh_margin="1s",
+                         refresh_interval="1d")
 
 
 def test_sandbox_tokens_expire_and_refresh_with_rotation():

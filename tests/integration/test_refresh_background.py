@@ -16,28 +16,17 @@ every 300 ms) plays the background child where one is needed."""
 import json
 import os
 import re
-import secrets
 import signal
 import threading
-import time
 
 import harness as H
-from support import HStack, TEMPLATE
 from test_hosted_flow import setup_quickbooks, provider
-from test_refresh import linked, creds_path, stored
-
-_st = None
-
+from test_refresh import linked, creds_path, private_stack, stored
 
 def st():
     """The main stack: its own background child refreshes only at start-up
     (refresh_interval 1d), so the passes below are the ones the tests run."""
-    global _st
-    if _st is None or not _st.alive():
-        _st = HStack("hrefbg", db="hrefbg_%s" % secrets.token_hex(3),
-                     refresh_interval="1d").start()
-        _st.settings(redirect_url=TEMPLATE)
-    return _st
+    return private_stack("hrefbg", refresh_interval="1d")
 
 
 def quiet(s):
@@ -76,6 +65,18 @@ def errors(s, co, cid):
 
 def disconnected(s, co):
     return [b for b in s.event_bodies(co["id"]) if b["eventType"] == "connection.disconnected"]
+
+
+def failing_pass(mode, **expect):
+    """A due connection, a pass while the provider answers in refresh_mode
+    mode (expect: counts the pass reports): (s, p, co, cid, first, connection)."""
+    s, p = st(), provider()
+    quiet(s)
+    co, cid, first = linked(s, p, 60)
+    p.refresh_mode = mode
+    out = refresh_once(s)
+    assert out["connections"] == 1 and all(out[k] == v for k, v in expect.items()), out
+    return s, p, co, cid, first, s.connection(co["id"], cid)
 
 
 def test_refresh_once_refreshes_expiring_and_keepalive_only():
@@ -129,13 +130,7 @@ def test_background_child_refreshes_without_a_read():
 
 
 def test_outage_keeps_linked_backs_off_and_resolves():
-    s, p = st(), provider()
-    quiet(s)
-    co, cid, first = linked(s, p, 60)
-    p.refresh_mode = "500"
-    out = refresh_once(s)
-    assert out["connections"] == 1 and out["failed"] == 1, out
-    c = s.connection(co["id"], cid)
+    s, p, co, cid, first, c = failing_pass("500", failed=1)
     assert c["status"] == "Linked", c
     errs = c["dataConnectionErrors"]
     assert len(errs) == 1 and errs[0]["statusCode"] == "500" and errs[0]["status"] == "Active"
@@ -172,12 +167,8 @@ def test_outage_keeps_linked_backs_off_and_resolves():
 
 
 def test_429_and_unreachable_are_transient():
-    s, p = st(), provider()
-    quiet(s)
-    co, cid, _ = linked(s, p, 60)
-    p.refresh_mode = "429"
-    assert refresh_once(s)["failed"] == 1
-    errs = errors(s, co, cid)
+    s, p, co, cid, _, c = failing_pass("429", failed=1)
+    errs = c["dataConnectionErrors"]
     assert [(e["statusCode"], e["statusText"]) for e in errs] == [("429", "Too Many Requests")]
     co2, cid2, _ = linked(s, p, 60)
     setup_quickbooks(s, p)
@@ -198,13 +189,7 @@ def test_429_and_unreachable_are_transient():
 
 
 def test_invalid_grant_in_the_background_deauthorizes():
-    s, p = st(), provider()
-    quiet(s)
-    co, cid, first = linked(s, p, 60)
-    p.refresh_mode = "invalid_grant"
-    out = refresh_once(s)
-    assert out["deauthorized"] == 1 and out["connections"] == 1, out
-    c = s.connection(co["id"], cid)
+    s, p, co, cid, _, c = failing_pass("invalid_grant", deauthorized=1)
     assert c["status"] == "Deauthorized" and "invalid_grant" in c["lastError"], c
     errs = c["dataConnectionErrors"]
     assert [(e["statusCode"], e["statusText"], e["status"]) for e in errs] == \
@@ -367,3 +352,54 @@ def test_metrics_count_refreshes():
     after = metrics(s)
     assert {k: after[k] - before.get(k, 0) for k in after} == \
         {"ok": 1, "failed": 1, "deauthorized": 1}, (before, after)
+
+
+def test_two_concurrent_passes_never_refresh_one_connection_twice():
+    """Two hosts (here: two `refresh --once` at the same time) share the
+    due connections: each is refreshed once, by one of them."""
+    s, p = st(), provider()
+    quiet(s)
+    conns = [linked(s, p, 60) for _ in range(4)]
+    p.expires_in = 3600
+    p.refresh_delay = 0.4
+    outs, errs = [], []
+
+    def run():
+        try:
+            outs.append(refresh_once(s))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errs.append(repr(e))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errs and len(outs) == 2, (errs, outs)
+    assert sum(o["refreshed"] for o in outs) == 4 and p.refresh_grants == 4, (outs, p.refresh_grants)
+    assert sorted(refresh_forms(p)) == sorted(first["refresh_token"] for _, _, first in conns)
+    for co, cid, first in conns:
+        got = s.credentials(co["id"], cid)["credentials"]
+        assert p.access_ok(got["access_token"]) and got["refresh_token"] in p.refresh_tokens
+    assert p.refresh_grants == 4
+
+
+def test_background_child_refreshes_the_sandbox_with_rotation():
+    s = private_stack("hrefbgsbx", sandbox_token_ttl="3s", refresh_margin="2s",
+                      refresh_interval="300ms")
+    co = s.company()
+    out = s.hosted_connect(s.link_token(co), "sandbox")
+    s.callback(s.sandbox_decide(out["next"]["url"], "approve"))
+    cid = out["connection"]["id"]
+    first = s.credentials(co["id"], cid)["credentials"]
+    H.wait_for(lambda: stored(s, cid, "last_refreshed_at IS NOT NULL") == "t", 10,
+               "the background refresh of the sandbox", 0.1)
+    c = s.connection(co["id"], cid)
+    assert c["status"] == "Linked" and not c["dataConnectionErrors"], c
+    # it keeps refreshing (every ~1 s: 3 s tokens, a 2 s margin), no read needed
+    n = int(s.sql("SELECT sum(refreshes) FROM refresh_stats"))
+    H.wait_for(lambda: int(s.sql("SELECT sum(refreshes) FROM refresh_stats")) >= n + 2, 10,
+               "more background refreshes", 0.2)
+    got = s.credentials(co["id"], cid)["credentials"]
+    assert got["access_token"].startswith("sbx_at_") and got["refresh_token"].startswith("sbx_rt_")
+    assert got["refresh_token"] != first["refresh_token"], (first, got)     # rotated
