@@ -52,6 +52,25 @@ def linked(s, p, expires_in):
     return co, conn["id"], p.issued[-1]
 
 
+def in_threads(fn, n, timeout=60):
+    """fn() in n threads at once: their results (fails on any exception)."""
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(fn())
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not errors, errors
+    return results
+
+
 def creds_path(co, cid):
     return "companies/%s/connections/%s/credentials" % (co["id"], cid)
 
@@ -100,21 +119,12 @@ def test_twenty_concurrent_reads_spend_one_refresh():
     co, cid, first = linked(s, p, 60)     # within the 15m margin: due
     p.expires_in = 3600
     p.refresh_delay = 0.5
-    results, errors = [], []
 
     def read():
-        try:
-            r = s.req("GET", creds_path(co, cid), key=s.key)
-            results.append((r.status, r.json()))
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(repr(e))
+        r = s.req("GET", creds_path(co, cid), key=s.key)
+        return r.status, r.json()
 
-    threads = [threading.Thread(target=read) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    results = in_threads(read, 20)
     assert len(results) == 20 and all(st_ == 200 for st_, _ in results), results
     tokens = {b["credentials"]["access_token"] for _, b in results}
     assert len(tokens) == 1 and first["access_token"] not in tokens, tokens

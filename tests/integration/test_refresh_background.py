@@ -17,11 +17,10 @@ import json
 import os
 import re
 import signal
-import threading
 
 import harness as H
 from test_hosted_flow import setup_quickbooks, provider
-from test_refresh import linked, creds_path, private_stack, stored
+from test_refresh import linked, creds_path, in_threads, private_stack, stored
 
 def st():
     """The main stack: its own background child refreshes only at start-up
@@ -238,6 +237,29 @@ def test_give_up_counts_a_failing_day_once():
     assert len(ev) == 1 and ev[0]["payload"]["newStatus"] == "Deauthorized", ev
 
 
+def kill_mid_refresh(s, p, name, retried):
+    """A background child (of a second hostlinkd) starts the one due
+    refresh; once the provider has rotated the refresh token and minted new
+    tokens (and stalls before answering) the child gets SIGKILL; the master
+    starts another, whose pass retries until retried() holds.  Returns the
+    tokens the killed child never received."""
+    n = len(p.issued)
+    inst = refresher(s, name)
+    try:
+        old_pid = background_pid(inst)
+        H.wait_for(lambda: p.refresh_grants == 1 and len(p.issued) == n + 1, 15,
+                   "the background refresh to reach the provider", 0.05)
+        # the row is locked by the refresh in flight
+        assert s.sql("SELECT count(*) FROM pg_locks l JOIN pg_class r ON r.oid = l.relation "
+                     "WHERE r.relname = 'connections' AND l.mode = 'RowShareLock'") != "0"
+        os.kill(old_pid, signal.SIGKILL)
+        H.wait_for(retried, 20, "the retried refresh", 0.1)
+        assert background_pid(inst) != old_pid
+    finally:
+        inst.stop()
+    return p.issued[n]
+
+
 def test_kill_9_mid_refresh_recovers_through_the_rotation_grace():
     s, p = st(), provider()
     quiet(s)
@@ -246,23 +268,9 @@ def test_kill_9_mid_refresh_recovers_through_the_rotation_grace():
     p.refresh_stall_once = True
     co, cid, first = linked(s, p, 60)
     p.expires_in = 3600
-    n = len(p.issued)
-    inst = refresher(s, "hrefbg-kill")
-    try:
-        old_pid = background_pid(inst)
-        H.wait_for(lambda: p.refresh_grants == 1 and len(p.issued) == n + 1, 15,
-                   "the background refresh to reach the provider", 0.05)
-        lost = p.issued[-1]                       # minted, never received
-        assert first["refresh_token"] not in p.refresh_tokens   # rotated away
-        # the row is locked by the refresh in flight
-        assert s.sql("SELECT count(*) FROM pg_locks l JOIN pg_class r ON r.oid = l.relation "
-                     "WHERE r.relname = 'connections' AND l.mode = 'RowShareLock'") != "0"
-        os.kill(old_pid, signal.SIGKILL)
-        H.wait_for(lambda: stored(s, cid, "access_expires_at > now() + interval '50 minutes'")
-                   == "t", 20, "the retried refresh", 0.1)
-        assert background_pid(inst) != old_pid
-    finally:
-        inst.stop()
+    lost = kill_mid_refresh(s, p, "hrefbg-kill", lambda: stored(
+        s, cid, "access_expires_at > now() + interval '50 minutes'") == "t")
+    assert first["refresh_token"] not in p.refresh_tokens   # rotated away at the first
     # the retry spent the old refresh token, accepted in the grace period
     assert refresh_forms(p) == [first["refresh_token"], first["refresh_token"]]
     assert p.refresh_grants == 2 and p.grace_grants == 1
@@ -284,17 +292,8 @@ def test_kill_9_without_a_grace_period_deauthorizes():
     p.refresh_stall = 20
     p.refresh_stall_once = True
     co, cid, first = linked(s, p, 60)
-    n = len(p.issued)
-    inst = refresher(s, "hrefbg-kill2")
-    try:
-        old_pid = background_pid(inst)
-        H.wait_for(lambda: p.refresh_grants == 1 and len(p.issued) == n + 1, 15,
-                   "the background refresh to reach the provider", 0.05)
-        os.kill(old_pid, signal.SIGKILL)
-        H.wait_for(lambda: s.connection(co["id"], cid)["status"] == "Deauthorized", 20,
-                   "the retried refresh", 0.1)
-    finally:
-        inst.stop()
+    kill_mid_refresh(s, p, "hrefbg-kill2",
+                     lambda: s.connection(co["id"], cid)["status"] == "Deauthorized")
     assert refresh_forms(p) == [first["refresh_token"], first["refresh_token"]]
     assert p.grace_grants == 0 and len(disconnected(s, co)) == 1
 
@@ -305,20 +304,15 @@ def test_background_refresh_and_concurrent_reads_spend_one_refresh():
     co, cid, first = linked(s, p, 60)
     p.expires_in = 3600
     p.refresh_delay = 1.5                   # the background refresh is in flight a while
-    results = []
 
     def read():
         r = s.req("GET", creds_path(co, cid), key=s.key)
-        results.append((r.status, r.json()))
+        return r.status, r.json()
 
     inst = refresher(s, "hrefbg-race")
     try:
         H.wait_for(lambda: p.refresh_grants == 1, 15, "the background refresh", 0.02)
-        threads = [threading.Thread(target=read) for _ in range(5)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        results = in_threads(read, 5, 30)
     finally:
         inst.stop()
     assert len(results) == 5 and all(code == 200 for code, _ in results), results
@@ -362,20 +356,8 @@ def test_two_concurrent_passes_never_refresh_one_connection_twice():
     conns = [linked(s, p, 60) for _ in range(4)]
     p.expires_in = 3600
     p.refresh_delay = 0.4
-    outs, errs = [], []
-
-    def run():
-        try:
-            outs.append(refresh_once(s))
-        except Exception as e:  # noqa: BLE001 - reported below
-            errs.append(repr(e))
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errs and len(outs) == 2, (errs, outs)
+    outs = in_threads(lambda: refresh_once(s), 2)
+    assert len(outs) == 2, outs
     assert sum(o["refreshed"] for o in outs) == 4 and p.refresh_grants == 4, (outs, p.refresh_grants)
     assert sorted(refresh_forms(p)) == sorted(first["refresh_token"] for _, _, first in conns)
     for co, cid, first in conns:
