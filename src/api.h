@@ -129,4 +129,11 @@ void api_webhook_test(struct request *req);
 void api_webhook_deliveries(struct request *req);
 void api_webhook_retry(struct request *req);
 
+/* api_portal.c */
+void api_portal_password(struct request *req);
+void api_portal_signin(struct request *req);
+void api_portal_me(struct request *req);
+void api_portal_signout(struct request *req);
+void api_portal_audit(struct request *req);
+
 #endif

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "db.h"
 #include "migrate.h"
+#include "operator.h"
 #include "scoreboard.h"
 #include "status.h"
 #include "sweep.h"
@@ -26,7 +27,7 @@ struct ctl_call {
 	const struct config *cfg;
 	PGconn *conn;           /* NULL unless the command uses the database */
 	char **argv;            /* the words from the command on */
-	const char *opt[2];     /* the values of the command's options */
+	const char *opt[3];     /* the values of the command's options */
 };
 
 static void usage(FILE *f);
@@ -233,6 +234,117 @@ cmd_apikey_revoke(const struct ctl_call *c)
 	return 0;
 }
 
+/* Connects the db layer for a command run through the store files. */
+static int
+store_open(const struct ctl_call *c, const char *what)
+{
+	db_init_worker(c->cfg);
+	if (db_available())
+		return 0;
+	db_close();
+	return fail("%s: the database is unavailable", what);
+}
+
+/* The set-password address printed for an operator: the link rides in the
+ * fragment, which browsers never send, so no access log ever holds it. */
+static void
+print_link(const struct ctl_call *c, const char *id, const char *email, const char *link)
+{
+	json_object *o = json_object_new_object();
+	char *url;
+
+	if (asprintf(&url, "%s/portal/#set-password=%s", c->cfg->app_url, link) < 0)
+		url = NULL;
+	if (id != NULL)
+		json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "email", json_object_new_string(email));
+	json_object_object_add(o, "set_password_url", url ? json_object_new_string(url) : NULL);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	free(url);
+}
+
+static int
+cmd_user_create(const struct ctl_call *c)
+{
+	const char *org = c->opt[0], *email = c->opt[1], *role_s = c->opt[2];
+	enum operator_role role = operator_role_parse(role_s);
+	char id[37], link[OPERATOR_CAP_LEN + 1];
+	int rc;
+
+	if (role == ROLE_NONE)
+		return fail("user create: --role must be admin, developer or onboarding");
+	if (strlen(email) > 255 || strchr(email, '@') == NULL)
+		return fail("user create: --email must be an address");
+	if (store_open(c, "user create") != 0)
+		return 1;
+	rc = operator_create(org, email, role, (long)(c->cfg->portal_link_ttl_ms / 1000), id, link);
+	db_close();
+	if (rc < 0)
+		return fail("user create: failed (is the address valid?)");
+	if (rc == 0)
+		return fail("user create: no org '%s', or '%s' has an account already", org, email);
+	print_link(c, id, email, link);
+	explicit_bzero(link, sizeof(link));
+	return 0;
+}
+
+static int
+cmd_user_reset(const struct ctl_call *c)
+{
+	char link[OPERATOR_CAP_LEN + 1];
+	int rc;
+
+	if (store_open(c, "user reset") != 0)
+		return 1;
+	rc = operator_new_link(c->opt[0], c->opt[1], (long)(c->cfg->portal_link_ttl_ms / 1000),
+	    link);
+	db_close();
+	if (rc <= 0)
+		return fail(rc < 0 ? "user reset: failed" : "user reset: no enabled user '%s' in org '%s'",
+		    c->opt[1], c->opt[0]);
+	print_link(c, NULL, c->opt[1], link);
+	explicit_bzero(link, sizeof(link));
+	return 0;
+}
+
+static int
+cmd_user_list(const struct ctl_call *c)
+{
+	char *rows = NULL;
+	int rc;
+
+	if (store_open(c, "user list") != 0)
+		return 1;
+	rc = operator_list(c->opt[0], &rows);
+	db_close();
+	if (rc <= 0)
+		return fail(rc < 0 ? "user list: failed" : "user list: no org with id '%s'",
+		    c->opt[0]);
+	printf("%s\n", rows);
+	free(rows);
+	return 0;
+}
+
+static int
+cmd_user_disable(const struct ctl_call *c)
+{
+	json_object *a;
+	int rc;
+
+	if (store_open(c, "user disable") != 0)
+		return 1;
+	rc = operator_disable(c->opt[0], c->opt[1]);
+	db_close();
+	if (rc <= 0)
+		return fail(rc < 0 ? "user disable: failed" : "user disable: no user '%s' in org '%s'",
+		    c->opt[1], c->opt[0]);
+	printf("{\"email\": %s, \"disabled\": true}\n", jstr(&a, c->opt[1]));
+	json_object_put(a);
+	return 0;
+}
+
 static int
 cmd_status(const struct ctl_call *c)
 {
@@ -328,7 +440,7 @@ struct ctl_command {
 	const char *cmd;
 	const char *sub;
 	int argc;
-	const char *opt[2];
+	const char *opt[3];
 	bool db;                /* connect to the database before running */
 	int (*run)(const struct ctl_call *c);
 	const char *usage;
@@ -345,6 +457,15 @@ static const struct ctl_command ctl_commands[] = {
 	  "  apikey list --org ID                  list an org's keys" },
 	{ "apikey", "revoke", 3, { NULL, NULL }, true, cmd_apikey_revoke,
 	  "  apikey revoke ID                      revoke a key" },
+	{ "user", "create", 8, { "--org", "--email", "--role" }, false, cmd_user_create,
+	  "  user create --org ID --email E --role admin|developer|onboarding\n"
+	  "                                        create a Portal user; prints a set-password link" },
+	{ "user", "reset", 6, { "--org", "--email" }, false, cmd_user_reset,
+	  "  user reset --org ID --email E         a new set-password link" },
+	{ "user", "list", 4, { "--org", NULL }, false, cmd_user_list,
+	  "  user list --org ID                    list an org's Portal users" },
+	{ "user", "disable", 6, { "--org", "--email" }, false, cmd_user_disable,
+	  "  user disable --org ID --email E       disable a user and end its sessions" },
 	{ "status", NULL, 0, { NULL, NULL }, false, cmd_status,
 	  "  status                                the running pool's status" },
 	{ "sweep", "--once", 2, { NULL, NULL }, false, cmd_sweep,
@@ -383,12 +504,12 @@ command_find(int argc, char **argv, const char **opt)
 		if (strcmp(argv[0], c->cmd) != 0 || (c->sub != NULL && strcmp(sub, c->sub) != 0) ||
 		    (c->argc != 0 && argc != c->argc))
 			continue;
-		for (j = 0; j < 2; j++) {
+		for (j = 0; j < 3; j++) {
 			opt[j] = c->opt[j] == NULL ? NULL : option(argc, argv, 2, c->opt[j]);
 			if (c->opt[j] != NULL && opt[j] == NULL)
 				break;
 		}
-		if (j == 2)
+		if (j == 3)
 			return c;
 	}
 	return NULL;

@@ -2,92 +2,106 @@
 #include "autoconf.h"
 
 #include "api.h"
+#include "operator.h"
 #include "router.h"
 
 #define API "/api/v2/public"
 #define KEY_JSON (ROUTE_JSON | ROUTE_DB)
+/* The least role a Portal session needs on each route. */
+#define ONBOARDING ROLE_ONBOARDING
+#define DEVELOPER ROLE_DEVELOPER
+#define ADMIN ROLE_ADMIN
+#define NO_PORTAL (-1)          /* not callable with a Portal session */
 
 const struct route routes[] = {
-	{ "GET", "/ping", AUTH_NONE, 0, api_ping },
-	{ "GET", "/healthz", AUTH_NONE, ROUTE_DB, api_healthz },
-	{ "GET", "/status", AUTH_OPS, 0, api_status },
-	{ "GET", "/metrics", AUTH_OPS, 0, api_metrics },
+	{ "GET", "/ping", AUTH_NONE, 0, api_ping, NO_PORTAL },
+	{ "GET", "/healthz", AUTH_NONE, ROUTE_DB, api_healthz, NO_PORTAL },
+	{ "GET", "/status", AUTH_OPS, 0, api_status, NO_PORTAL },
+	{ "GET", "/metrics", AUTH_OPS, 0, api_metrics, NO_PORTAL },
 
-	{ "GET", API "/profile", AUTH_API_KEY, ROUTE_DB, api_profile_get },
-	{ "PUT", API "/profile", AUTH_API_KEY, KEY_JSON, api_profile_put },
+	{ "GET", API "/profile", AUTH_API_KEY, ROUTE_DB, api_profile_get, ONBOARDING },
+	{ "PUT", API "/profile", AUTH_API_KEY, KEY_JSON, api_profile_put, DEVELOPER },
 
-	{ "PUT", API "/linked-account", AUTH_API_KEY, KEY_JSON, api_linked_account_put },
-	{ "GET", API "/linked-account", AUTH_API_KEY, ROUTE_DB, api_linked_account_list },
-	{ "GET", API "/linked-account/{id}", AUTH_API_KEY, ROUTE_DB, api_linked_account_get },
+	{ "PUT", API "/linked-account", AUTH_API_KEY, KEY_JSON, api_linked_account_put, ONBOARDING },
+	{ "GET", API "/linked-account", AUTH_API_KEY, ROUTE_DB, api_linked_account_list, ONBOARDING },
+	{ "GET", API "/linked-account/{id}", AUTH_API_KEY, ROUTE_DB, api_linked_account_get, ONBOARDING },
 	{ "DELETE", API "/linked-account/{id}", AUTH_API_KEY, ROUTE_DB,
-	  api_linked_account_delete },
+	  api_linked_account_delete, ONBOARDING },
 	{ "POST", API "/linked-account/{id}/revoke-tokens", AUTH_API_KEY,
-	  ROUTE_DB | ROUTE_IDEMPOTENT, api_linked_account_revoke_tokens },
+	  ROUTE_DB | ROUTE_IDEMPOTENT, api_linked_account_revoke_tokens, ONBOARDING },
 
 	{ "POST", API "/session-token", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT,
-	  api_session_token_create },
+	  api_session_token_create, ONBOARDING },
 	{ "DELETE", API "/session-token", AUTH_SESSION, ROUTE_DB | ROUTE_JTI_IN_SQL,
-	  api_session_token_revoke },
+	  api_session_token_revoke, NO_PORTAL },
 
 	{ "POST", API "/connect-url", AUTH_SESSION,
 	  ROUTE_JSON | ROUTE_RAW_JSON | ROUTE_DB | ROUTE_IDEMPOTENT | ROUTE_JTI_IN_SQL,
-	  api_connect_url },
+	  api_connect_url, NO_PORTAL },
 	{ "GET", API "/hosted-properties", AUTH_SESSION, ROUTE_DB | ROUTE_JTI_IN_SQL,
-	  api_hosted_properties },
+	  api_hosted_properties, NO_PORTAL },
 
-	{ "POST", API "/companies", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT, api_company_create },
-	{ "GET", API "/companies", AUTH_API_KEY, ROUTE_DB, api_company_list },
-	{ "GET", API "/companies/{id}", AUTH_API_KEY, ROUTE_DB, api_company_get },
-	{ "PATCH", API "/companies/{id}", AUTH_API_KEY, KEY_JSON, api_company_patch },
-	{ "DELETE", API "/companies/{id}", AUTH_API_KEY, ROUTE_DB, api_company_delete },
+	{ "POST", API "/companies", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT, api_company_create, ONBOARDING },
+	{ "GET", API "/companies", AUTH_API_KEY, ROUTE_DB, api_company_list, ONBOARDING },
+	{ "GET", API "/companies/{id}", AUTH_API_KEY, ROUTE_DB, api_company_get, ONBOARDING },
+	{ "PATCH", API "/companies/{id}", AUTH_API_KEY, KEY_JSON, api_company_patch, ONBOARDING },
+	{ "DELETE", API "/companies/{id}", AUTH_API_KEY, ROUTE_DB, api_company_delete, ONBOARDING },
 	{ "POST", API "/companies/{id}/link/rotate", AUTH_API_KEY, ROUTE_DB,
-	  api_company_rotate_link },
-	{ "GET", API "/companies/{id}/connections", AUTH_API_KEY, ROUTE_DB, api_connection_list },
+	  api_company_rotate_link, ONBOARDING },
+	{ "GET", API "/companies/{id}/connections", AUTH_API_KEY, ROUTE_DB, api_connection_list, ONBOARDING },
 	{ "POST", API "/companies/{id}/connections", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT,
-	  api_connection_create },
+	  api_connection_create, ONBOARDING },
 	{ "GET", API "/companies/{id}/connections/{cid}", AUTH_API_KEY, ROUTE_DB,
-	  api_connection_get },
+	  api_connection_get, ONBOARDING },
 	{ "PATCH", API "/companies/{id}/connections/{cid}", AUTH_API_KEY, KEY_JSON,
-	  api_connection_patch },
+	  api_connection_patch, ONBOARDING },
 	{ "DELETE", API "/companies/{id}/connections/{cid}", AUTH_API_KEY, ROUTE_DB,
-	  api_connection_delete },
+	  api_connection_delete, ONBOARDING },
 	{ "GET", API "/companies/{id}/connections/{cid}/credentials", AUTH_API_KEY, ROUTE_DB,
-	  api_connection_credentials },
+	  api_connection_credentials, DEVELOPER },
 
-	{ "GET", API "/integrations", AUTH_API_KEY, ROUTE_DB, api_integration_list },
-	{ "PUT", API "/integrations/{key}", AUTH_API_KEY, KEY_JSON, api_integration_put },
+	{ "GET", API "/integrations", AUTH_API_KEY, ROUTE_DB, api_integration_list, DEVELOPER },
+	{ "PUT", API "/integrations/{key}", AUTH_API_KEY, KEY_JSON, api_integration_put, DEVELOPER },
 
-	{ "GET", API "/settings/link", AUTH_API_KEY, ROUTE_DB, api_settings_link_get },
-	{ "PUT", API "/settings/link", AUTH_API_KEY, KEY_JSON, api_settings_link_put },
-	{ "GET", API "/settings/invite", AUTH_API_KEY, ROUTE_DB, api_settings_invite_get },
+	{ "GET", API "/settings/link", AUTH_API_KEY, ROUTE_DB, api_settings_link_get, DEVELOPER },
+	{ "PUT", API "/settings/link", AUTH_API_KEY, KEY_JSON, api_settings_link_put, DEVELOPER },
+	{ "GET", API "/settings/invite", AUTH_API_KEY, ROUTE_DB, api_settings_invite_get, ONBOARDING },
 	{ "POST", API "/settings/invite/rotate", AUTH_API_KEY, ROUTE_DB,
-	  api_settings_invite_rotate },
+	  api_settings_invite_rotate, ONBOARDING },
 
-	{ "GET", API "/connections/{cid}/start", AUTH_NONE, ROUTE_DB, api_connection_start },
-	{ "GET", API "/oauth/callback", AUTH_NONE, ROUTE_DB, api_oauth_callback },
-	{ "GET", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_page },
-	{ "POST", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_submit },
-	{ "POST", API "/link/{key}/session", AUTH_NONE, ROUTE_DB, api_link_session },
+	{ "GET", API "/connections/{cid}/start", AUTH_NONE, ROUTE_DB, api_connection_start, NO_PORTAL },
+	{ "GET", API "/oauth/callback", AUTH_NONE, ROUTE_DB, api_oauth_callback, NO_PORTAL },
+	{ "GET", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_page, NO_PORTAL },
+	{ "POST", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_submit, NO_PORTAL },
+	{ "POST", API "/link/{key}/session", AUTH_NONE, ROUTE_DB, api_link_session, NO_PORTAL },
 	{ "POST", API "/invite/{code}/session", AUTH_NONE, ROUTE_JSON | ROUTE_DB,
-	  api_invite_session },
+	  api_invite_session, NO_PORTAL },
 
-	{ "POST", API "/webhooks", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT, api_webhook_create },
-	{ "GET", API "/webhooks", AUTH_API_KEY, ROUTE_DB, api_webhook_list },
-	{ "GET", API "/webhooks/{id}", AUTH_API_KEY, ROUTE_DB, api_webhook_get },
-	{ "PATCH", API "/webhooks/{id}", AUTH_API_KEY, KEY_JSON, api_webhook_patch },
-	{ "DELETE", API "/webhooks/{id}", AUTH_API_KEY, ROUTE_DB, api_webhook_delete },
-	{ "POST", API "/webhooks/{id}/rotate-secret", AUTH_API_KEY, ROUTE_DB, api_webhook_rotate },
-	{ "POST", API "/webhooks/{id}/test", AUTH_API_KEY, ROUTE_DB, api_webhook_test },
-	{ "GET", API "/webhooks/{id}/deliveries", AUTH_API_KEY, ROUTE_DB, api_webhook_deliveries },
+	{ "POST", API "/webhooks", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT, api_webhook_create, DEVELOPER },
+	{ "GET", API "/webhooks", AUTH_API_KEY, ROUTE_DB, api_webhook_list, DEVELOPER },
+	{ "GET", API "/webhooks/{id}", AUTH_API_KEY, ROUTE_DB, api_webhook_get, DEVELOPER },
+	{ "PATCH", API "/webhooks/{id}", AUTH_API_KEY, KEY_JSON, api_webhook_patch, DEVELOPER },
+	{ "DELETE", API "/webhooks/{id}", AUTH_API_KEY, ROUTE_DB, api_webhook_delete, DEVELOPER },
+	{ "POST", API "/webhooks/{id}/rotate-secret", AUTH_API_KEY, ROUTE_DB, api_webhook_rotate, DEVELOPER },
+	{ "POST", API "/webhooks/{id}/test", AUTH_API_KEY, ROUTE_DB, api_webhook_test, DEVELOPER },
+	{ "GET", API "/webhooks/{id}/deliveries", AUTH_API_KEY, ROUTE_DB, api_webhook_deliveries, DEVELOPER },
 	{ "POST", API "/webhooks/{id}/deliveries/{did}/retry", AUTH_API_KEY, ROUTE_DB,
-	  api_webhook_retry },
+	  api_webhook_retry, DEVELOPER },
 
-	{ "GET", API "/hosted/session", AUTH_HOSTED, ROUTE_DB, api_hosted_session },
-	{ "POST", API "/hosted/connections", AUTH_HOSTED, KEY_JSON, api_hosted_connection_create },
+	{ "GET", API "/hosted/session", AUTH_HOSTED, ROUTE_DB, api_hosted_session, NO_PORTAL },
+	{ "POST", API "/hosted/connections", AUTH_HOSTED, KEY_JSON, api_hosted_connection_create, NO_PORTAL },
 	{ "POST", API "/hosted/connections/{cid}/credentials", AUTH_HOSTED, KEY_JSON,
-	  api_hosted_credentials },
+	  api_hosted_credentials, NO_PORTAL },
 	{ "DELETE", API "/hosted/connections/{cid}", AUTH_HOSTED, ROUTE_DB,
-	  api_hosted_connection_delete },
+	  api_hosted_connection_delete, NO_PORTAL },
+
+	/* The Portal's own routes (api_portal.c); the console calls the API
+	 * routes above with its session cookie for everything else. */
+	{ "POST", API "/portal/password", AUTH_NONE, KEY_JSON, api_portal_password, NO_PORTAL },
+	{ "POST", API "/portal/session", AUTH_NONE, KEY_JSON, api_portal_signin, NO_PORTAL },
+	{ "GET", API "/portal/session", AUTH_PORTAL, ROUTE_DB, api_portal_me, ONBOARDING },
+	{ "DELETE", API "/portal/session", AUTH_PORTAL, ROUTE_DB, api_portal_signout, ONBOARDING },
+	{ "GET", API "/portal/audit", AUTH_API_KEY, ROUTE_DB, api_portal_audit, ADMIN },
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
