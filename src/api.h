@@ -136,4 +136,13 @@ void api_portal_me(struct request *req);
 void api_portal_signout(struct request *req);
 void api_portal_audit(struct request *req);
 
+/* api_portal_admin.c */
+void api_portal_users_list(struct request *req);
+void api_portal_users_create(struct request *req);
+void api_portal_users_disable(struct request *req);
+void api_portal_keys_list(struct request *req);
+void api_portal_keys_create(struct request *req);
+void api_portal_keys_revoke(struct request *req);
+void api_portal_dashboard(struct request *req);
+
 #endif

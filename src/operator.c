@@ -34,7 +34,8 @@ static struct db_stmt find = DB_STMT(
     "SELECT " OP_COLS " FROM operators o WHERE lower(o.email) = lower($1)", 1);
 static struct db_stmt disable = DB_STMT(
     "UPDATE operators o SET disabled_at = coalesce(disabled_at, now()) "
-    "WHERE o.org_id::text = $1 AND lower(o.email) = lower($2) RETURNING o.org_id, o.id", 2);
+    "WHERE o.org_id::text = $1 AND (lower(o.email) = lower($2) OR o.id::text = $2) "
+    "RETURNING o.org_id, o.id", 2);
 static struct db_stmt list = DB_STMT(
     "SELECT (SELECT coalesce(json_agg(json_build_object('id', o.id, 'email', o.email, "
     "  'role', o.role, 'created_at', hl_time(o.created_at), "
@@ -208,9 +209,9 @@ operator_find(const char *email, struct operator *out)
 }
 
 int
-operator_disable(const char *org_id, const char *email)
+operator_disable(const char *org_id, const char *who)
 {
-	const char *params[] = { org_id, email };
+	const char *params[] = { org_id, who };
 	PGresult *res;
 	int rc;
 

@@ -52,8 +52,9 @@ int operator_link_use(const char *link, const char *password_hash, struct operat
 /* The operator with address email (any case).  1, 0, -1. */
 int operator_find(const char *email, struct operator *out) HL_MUSTCHECK;
 
-/* Disables operator email of org and ends its sessions.  1, 0, -1. */
-int operator_disable(const char *org_id, const char *email) HL_MUSTCHECK;
+/* Disables the operator of org with address (or id) who, and ends its
+ * sessions.  1, 0 no such operator, -1 failure. */
+int operator_disable(const char *org_id, const char *who) HL_MUSTCHECK;
 
 /* The operators of org as a JSON array text (malloc'd) in *out.  1, 0 no
  * such org, -1 failure. */

@@ -99,3 +99,11 @@ portal_cookie_header(const struct config *cfg, const char *sid, long max_age_s)
 		return NULL;
 	return line;
 }
+
+char *
+portal_link_url(const struct config *cfg, const char *link)
+{
+	char *url;
+
+	return asprintf(&url, "%s/portal/#set-password=%s", cfg->app_url, link) < 0 ? NULL : url;
+}

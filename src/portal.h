@@ -33,6 +33,12 @@ int portal_auth(struct request *req, int need) HL_MUSTCHECK;
 /* Fills req->auth with operator op (environment from the header). */
 int portal_set_operator(struct request *req, const struct operator *op) HL_MUSTCHECK;
 
+/* The set-password address of an operator link: {app_url}/portal/
+ * #set-password={link}.  The link rides in the fragment, which browsers
+ * never send, so no access log holds it.  malloc'd (crypto_free_secret()
+ * it), NULL when out of memory. */
+char *portal_link_url(const struct config *cfg, const char *link);
+
 /* The Set-Cookie header line for session sid (NULL: one that clears it),
  * Secure when app_url is https.  Returns a malloc'd line or NULL. */
 char *portal_cookie_header(const struct config *cfg, const char *sid, long max_age_s);

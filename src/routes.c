@@ -102,6 +102,16 @@ const struct route routes[] = {
 	{ "GET", API "/portal/session", AUTH_PORTAL, ROUTE_DB, api_portal_me, ONBOARDING },
 	{ "DELETE", API "/portal/session", AUTH_PORTAL, ROUTE_DB, api_portal_signout, ONBOARDING },
 	{ "GET", API "/portal/audit", AUTH_API_KEY, ROUTE_DB, api_portal_audit, ADMIN },
+	{ "GET", API "/portal/dashboard", AUTH_PORTAL, ROUTE_DB, api_portal_dashboard, ONBOARDING },
+	{ "GET", API "/portal/users", AUTH_PORTAL, ROUTE_DB, api_portal_users_list, ADMIN },
+	{ "POST", API "/portal/users", AUTH_PORTAL, KEY_JSON, api_portal_users_create, ADMIN },
+	{ "DELETE", API "/portal/users/{id}", AUTH_PORTAL, ROUTE_DB, api_portal_users_disable,
+	  ADMIN },
+	{ "GET", API "/portal/api-keys", AUTH_PORTAL, ROUTE_DB, api_portal_keys_list, DEVELOPER },
+	{ "POST", API "/portal/api-keys", AUTH_PORTAL, ROUTE_DB, api_portal_keys_create,
+	  DEVELOPER },
+	{ "DELETE", API "/portal/api-keys/{id}", AUTH_PORTAL, ROUTE_DB, api_portal_keys_revoke,
+	  DEVELOPER },
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

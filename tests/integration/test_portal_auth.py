@@ -306,3 +306,70 @@ def test_audit_log_records_every_change_once():
     assert len(older) == 1 and older[0]["id"] == rows[1]["id"], older
     # Nothing here leaks a capability.
     assert "hl_test_" not in str(rows) and "set-password" not in str(rows)
+
+
+def test_users_managed_by_admins_only():
+    s = stack()
+    _, adm = operator(s, "admin")
+    _, dev = operator(s, "developer")
+    email = "new-%s@example.com" % secrets.token_hex(3)
+    H.assert_envelope(call(s, "POST", "portal/users", dev, body={"email": email,
+                                                                 "role": "onboarding"}), 403)
+    r = call(s, "POST", "portal/users", adm, body={"email": email, "role": "onboarding"})
+    assert r.status == 201, r
+    out = r.json()
+    assert out["email"] == email and out["role"] == "onboarding", out
+    link = LINK_RE.match(out["setPasswordUrl"]).group(2)
+    H.assert_envelope(call(s, "POST", "portal/users", adm, body={"email": email.upper(),
+                                                                 "role": "admin"}), 409)
+    H.assert_envelope(call(s, "POST", "portal/users", adm, body={"email": "x@y.z",
+                                                                 "role": "root"}), 400)
+    assert set_password(s, link).status == 200
+    users = call(s, "GET", "portal/users", adm).json()
+    assert email in [u["email"] for u in users], users
+    assert not any("password_hash" in u or "hash" in str(u) for u in users), users
+    r = call(s, "DELETE", "portal/users/" + out["id"], adm)
+    assert r.status == 204, r
+    H.assert_envelope(signin(s, email), 401)
+    me = call(s, "GET", "portal/session", adm).json()
+    H.assert_envelope(call(s, "DELETE", "portal/users/" + me["id"], adm), 409)
+    # API keys cannot manage Portal users: the routes are session-only.
+    H.assert_envelope(s.req("GET", "portal/users", key=s.key), 401, "INVALID_SESSION")
+
+
+def test_api_keys_from_the_portal_shown_once_and_revocable():
+    s = stack()
+    _, dev = operator(s, "developer")
+    _, onb = operator(s, "onboarding")
+    H.assert_envelope(call(s, "POST", "portal/api-keys", onb), 403)
+    r = call(s, "POST", "portal/api-keys", dev, env="live")
+    assert r.status == 201, r
+    k = r.json()
+    assert k["environment"] == "live" and k["key"].startswith("hl_live_"), k
+    assert s.req("GET", "companies", key=k["key"]).status == 200
+    listed = call(s, "GET", "portal/api-keys", dev, env="live").json()
+    row = [x for x in listed if x["id"] == k["id"]][0]
+    assert k["key"] not in str(listed) and k["key"].startswith(row["prefix"]), listed
+    assert all(x["environment"] == "live" for x in listed), listed
+    assert k["id"] not in str(call(s, "GET", "portal/api-keys", dev).json()), "test list"
+    other = s.new_tenant("Keys other org")
+    theirs = H.ctl_json(["apikey", "list", "--org", other.org_id], s.inst.conf)[0]
+    H.assert_envelope(call(s, "DELETE", "portal/api-keys/" + theirs["id"], dev), 404)
+    assert s.req("GET", "companies", key=other.test_key).status == 200
+    assert call(s, "DELETE", "portal/api-keys/" + k["id"], dev, env="live").status == 204
+    H.assert_envelope(s.req("GET", "companies", key=k["key"]), 401, "INVALID_API_KEY")
+
+
+def test_dashboard_reads_the_reporting_views():
+    s = stack("portal_dash")
+    _, onb = operator(s, "onboarding")
+    co = s.ok("POST", "companies", key=s.key, body={"name": "Dash co"})
+    s.ok("POST", "companies/%s/connections" % co["id"], key=s.key,
+         body={"platformKey": "sandbox"})
+    d = call(s, "GET", "portal/dashboard?days=7", onb).json()
+    assert set(d) == {"funnel", "connections", "webhooks"}, d
+    assert {"platform": "sandbox", "status": "PendingAuth", "connections": 1} in \
+        d["connections"], d
+    today = d["funnel"][-1]
+    assert today["connectionsCreated"] == 1, d["funnel"]
+    H.assert_envelope(call(s, "GET", "portal/dashboard?days=0", onb), 400)
