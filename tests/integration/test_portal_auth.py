@@ -373,3 +373,14 @@ def test_dashboard_reads_the_reporting_views():
     today = d["funnel"][-1]
     assert today["connectionsCreated"] == 1, d["funnel"]
     H.assert_envelope(call(s, "GET", "portal/dashboard?days=0", onb), 400)
+
+
+def test_readme_audit_query_runs():
+    s = stack("portal_audit")
+    with open(H.ROOT + "/README.md") as f:
+        text = f.read()
+    start = text.index("    SELECT at, actor_kind")
+    query = " ".join(line.strip() for line in text[start:text.index(";", start)].split("\n"))
+    call(s, "POST", "companies", operator(s, "admin")[1], body={"name": "README audit"}, env="live")
+    out = s.sql(query.replace("$1", "'%s'" % s.org_id))
+    assert "operator|" in out and "POST /api/v2/public/companies" in out, out
