@@ -139,21 +139,33 @@ api_body_platform(struct request *req, struct integration *in)
 	return 0;
 }
 
+/* The limits of a kind of public endpoint: per client network, per key. */
+static void
+rate_limits(const struct config *cfg, const char *kind, int *per_client, int *per_key)
+{
+	*per_client = cfg->rate_limit_per_client;
+	*per_key = cfg->rate_limit_per_key;
+	if (strcmp(kind, "invite") == 0)
+		*per_client = cfg->rate_limit_invite_per_client;
+	else if (strcmp(kind, "signin") == 0)
+		*per_client = *per_key = cfg->rate_limit_signin;
+}
+
 int
 api_rate_limit(struct request *req, const char *kind, const char *key)
 {
 	const struct config *cfg = req->cfg;
 	int window = (int)(cfg->rate_limit_window_ms / 1000);
-	char client[64], bucket[192], hdr[48];
-	int rc;
+	char client[64], bucket[320], hdr[48];
+	int rc, per_client, per_key;
 
+	rate_limits(cfg, kind, &per_client, &per_key);
 	ratelimit_client(req->remote_addr, client, sizeof(client));
 	snprintf(bucket, sizeof(bucket), "%s:client:%s", kind, client);
-	rc = ratelimit_hit(bucket, strcmp(kind, "invite") == 0 ?
-	    cfg->rate_limit_invite_per_client : cfg->rate_limit_per_client, window);
+	rc = ratelimit_hit(bucket, per_client, window);
 	if (rc == 0 && key != NULL) {
 		snprintf(bucket, sizeof(bucket), "%s:key:%s", kind, key);
-		rc = ratelimit_hit(bucket, cfg->rate_limit_per_key, window);
+		rc = ratelimit_hit(bucket, per_key, window);
 	}
 	if (rc == 0)
 		return 0;

@@ -129,4 +129,20 @@ void api_webhook_test(struct request *req);
 void api_webhook_deliveries(struct request *req);
 void api_webhook_retry(struct request *req);
 
+/* api_portal.c */
+void api_portal_password(struct request *req);
+void api_portal_signin(struct request *req);
+void api_portal_me(struct request *req);
+void api_portal_signout(struct request *req);
+void api_portal_audit(struct request *req);
+
+/* api_portal_admin.c */
+void api_portal_users_list(struct request *req);
+void api_portal_users_create(struct request *req);
+void api_portal_users_disable(struct request *req);
+void api_portal_keys_list(struct request *req);
+void api_portal_keys_create(struct request *req);
+void api_portal_keys_revoke(struct request *req);
+void api_portal_dashboard(struct request *req);
+
 #endif

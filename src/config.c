@@ -71,6 +71,11 @@ static const struct config_key config_keys[] = {
 	KEY("refresh_interval", CT_DURATION, refresh_interval_ms, "60s", 100, DAY_MS, NULL),
 	KEY("refresh_batch", CT_INT, refresh_batch, "50", 1, 10000, NULL),
 	KEY("sandbox_token_ttl", CT_DURATION, sandbox_token_ttl_ms, "1h", 1000, 30 * DAY_MS, NULL),
+	KEY("portal_session_ttl", CT_DURATION, portal_session_ttl_ms, "12h", 1000, 30 * DAY_MS, NULL),
+	KEY("portal_idle_timeout", CT_DURATION, portal_idle_timeout_ms, "30m", 1000, DAY_MS, NULL),
+	KEY("portal_link_ttl", CT_DURATION, portal_link_ttl_ms, "3d", 1000, 30 * DAY_MS, NULL),
+	KEY("audit_retention", CT_DURATION, audit_retention_ms, "365d", DAY_MS, 3650 * DAY_MS,
+	    NULL),
 	KEY("max_body", CT_SIZE, max_body, "1MiB", 1024, 1LL << 30, NULL),
 	KEY("webhook_allow_private", CT_BOOL, webhook_allow_private, "false", 0, 0, NULL),
 	LIST("webhook_retry_schedule", CT_DURATION_LIST, retry_schedule_ms, retry_count,
@@ -87,6 +92,7 @@ static const struct config_key config_keys[] = {
 	KEY("rate_limit_per_client", CT_INT, rate_limit_per_client, "300", 0, 1000000, NULL),
 	KEY("rate_limit_invite_per_client", CT_INT, rate_limit_invite_per_client, "10", 0,
 	    1000000, NULL),
+	KEY("rate_limit_signin", CT_INT, rate_limit_signin, "10", 0, 1000000, NULL),
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

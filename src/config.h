@@ -40,6 +40,10 @@ struct config {
 	int64_t refresh_interval_ms;    /* the background refresh pass runs this often */
 	int refresh_batch;              /* connections one pass refreshes at most */
 	int64_t sandbox_token_ttl_ms;   /* lifetime of the sandbox's access tokens */
+	int64_t portal_session_ttl_ms;  /* an operator's sign-in lasts at most this long */
+	int64_t portal_idle_timeout_ms; /* ... and ends when unused this long */
+	int64_t portal_link_ttl_ms;     /* set-password links */
+	int64_t audit_retention_ms;     /* audit rows are kept this long */
 	int64_t max_body;
 	bool webhook_allow_private;
 	int64_t retry_schedule_ms[CONFIG_MAX_RETRIES];
@@ -54,6 +58,7 @@ struct config {
 	int rate_limit_per_key;         /* link sessions per link key, starts per connection */
 	int rate_limit_per_client;      /* link sessions, starts per client /64 (IPv6), /32 */
 	int rate_limit_invite_per_client; /* invite companies per client /64 (IPv6), /32 */
+	int rate_limit_signin;          /* Portal sign-ins per account and per client */
 
 	/* Loaded by config_load() from the files named above. */
 	unsigned char jwt_secret[256];

@@ -10,10 +10,13 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "apikey.h"
 #include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "migrate.h"
+#include "operator.h"
+#include "portal.h"
 #include "refresh.h"
 #include "scoreboard.h"
 #include "status.h"
@@ -27,7 +30,7 @@ struct ctl_call {
 	const struct config *cfg;
 	PGconn *conn;           /* NULL unless the command uses the database */
 	char **argv;            /* the words from the command on */
-	const char *opt[2];     /* the values of the command's options */
+	const char *opt[3];     /* the values of the command's options */
 };
 
 static void usage(FILE *f);
@@ -131,84 +134,154 @@ cmd_org_create(const struct ctl_call *c)
 	return 0;
 }
 
+/* Connects the db layer for a command run through the store files. */
+static int
+store_open(const struct ctl_call *c, const char *what)
+{
+	db_init_worker(c->cfg);
+	if (db_available())
+		return 0;
+	db_close();
+	return fail("%s: the database is unavailable", what);
+}
+
+/* Prints an operator and its set-password address (portal_link_url). */
+static void
+print_link(const struct ctl_call *c, const char *id, const char *email, const char *link)
+{
+	json_object *o = json_object_new_object();
+	char *url = portal_link_url(c->cfg, link);
+
+	if (id != NULL)
+		json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "email", json_object_new_string(email));
+	json_object_object_add(o, "set_password_url", url ? json_object_new_string(url) : NULL);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	crypto_free_secret(url);
+}
+
+static int
+cmd_user_create(const struct ctl_call *c)
+{
+	const char *org = c->opt[0], *email = c->opt[1], *role_s = c->opt[2];
+	enum operator_role role = operator_role_parse(role_s);
+	char id[37], link[OPERATOR_CAP_LEN + 1];
+	int rc;
+
+	if (role == ROLE_NONE)
+		return fail("user create: --role must be admin, developer or onboarding");
+	if (strlen(email) > 255 || strchr(email, '@') == NULL)
+		return fail("user create: --email must be an address");
+	if (store_open(c, "user create") != 0)
+		return 1;
+	rc = operator_create(org, email, role, (long)(c->cfg->portal_link_ttl_ms / 1000), id, link);
+	db_close();
+	if (rc < 0)
+		return fail("user create: failed (is the address valid?)");
+	if (rc == 0)
+		return fail("user create: no org '%s', or '%s' has an account already", org, email);
+	print_link(c, id, email, link);
+	explicit_bzero(link, sizeof(link));
+	return 0;
+}
+
+static int
+cmd_user_reset(const struct ctl_call *c)
+{
+	char link[OPERATOR_CAP_LEN + 1];
+	int rc;
+
+	if (store_open(c, "user reset") != 0)
+		return 1;
+	rc = operator_new_link(c->opt[0], c->opt[1], (long)(c->cfg->portal_link_ttl_ms / 1000),
+	    link);
+	db_close();
+	if (rc <= 0)
+		return fail(rc < 0 ? "user reset: failed" : "user reset: no enabled user '%s' in org '%s'",
+		    c->opt[1], c->opt[0]);
+	print_link(c, NULL, c->opt[1], link);
+	explicit_bzero(link, sizeof(link));
+	return 0;
+}
+
+static int
+cmd_user_list(const struct ctl_call *c)
+{
+	char *rows = NULL;
+	int rc;
+
+	if (store_open(c, "user list") != 0)
+		return 1;
+	rc = operator_list(c->opt[0], &rows);
+	db_close();
+	if (rc <= 0)
+		return fail(rc < 0 ? "user list: failed" : "user list: no org with id '%s'",
+		    c->opt[0]);
+	printf("%s\n", rows);
+	free(rows);
+	return 0;
+}
+
+static int
+cmd_user_disable(const struct ctl_call *c)
+{
+	json_object *a;
+	int rc;
+
+	if (store_open(c, "user disable") != 0)
+		return 1;
+	rc = operator_disable(c->opt[0], c->opt[1]);
+	db_close();
+	if (rc <= 0)
+		return fail(rc < 0 ? "user disable: failed" : "user disable: no user '%s' in org '%s'",
+		    c->opt[1], c->opt[0]);
+	printf("{\"email\": %s, \"disabled\": true}\n", jstr(&a, c->opt[1]));
+	json_object_put(a);
+	return 0;
+}
+
 static int
 cmd_apikey_create(const struct ctl_call *c)
 {
 	const char *org = c->opt[0], *env = c->opt[1];
-	char key[AUTH_KEY_LEN + 1], lookup[AUTH_LOOKUP_LEN + 1];
-	char hash[2 * CRYPTO_SHA256_LEN + 1], prefix[13];
-	const char *params[5];
+	char key[AUTH_KEY_LEN + 1], id[37];
 	json_object *a, *b;
-	PGresult *res;
+	int rc;
 
 	if (strcmp(env, "test") != 0 && strcmp(env, "live") != 0)
 		return fail("apikey create: --env must be test or live, not '%s'", env);
-	if (auth_key_generate(env, key, lookup, hash) < 0)
-		return fail("apikey create: cannot generate a key");
-	memcpy(prefix, key, 12);
-	prefix[12] = '\0';
-	params[0] = org;
-	params[1] = env;
-	params[2] = prefix;
-	params[3] = lookup;
-	params[4] = hash;
-	res = query(c->conn, "INSERT INTO api_keys (org_id, environment, prefix, lookup, key_hash) "
-	    "SELECT id, $2, $3, $4, decode($5, 'hex') FROM orgs WHERE id::text = $1 "
-	    "RETURNING id", 5, params);
-	if (res == NULL)
+	if (store_open(c, "apikey create") != 0)
 		return 1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return fail("apikey create: no org with id '%s'", org);
-	}
-	printf("{\"id\": %s, ", jstr(&a, PQgetvalue(res, 0, 0)));
+	rc = apikey_create(org, env, key, id);
+	db_close();
+	if (rc <= 0)
+		return fail(rc < 0 ? "apikey create: failed" : "apikey create: no org with id '%s'",
+		    org);
+	printf("{\"id\": %s, ", jstr(&a, id));
 	printf("\"key\": %s}\n", jstr(&b, key));
 	json_object_put(a);
 	json_object_put(b);
 	explicit_bzero(key, sizeof(key));
-	PQclear(res);
 	return 0;
 }
 
 static int
 cmd_apikey_list(const struct ctl_call *c)
 {
-	static const char *const cols[] = { "id", "org_id", "environment", "prefix",
-	    "created_at", "revoked_at" };
-	const char *org = c->opt[0];
-	const char *params[] = { org };
-	json_object *arr;
-	PGresult *res;
-	int i, j;
+	char *rows = NULL;
+	int rc;
 
-	res = query(c->conn, "SELECT 1 FROM orgs WHERE id::text = $1", 1, params);
-	if (res == NULL)
+	if (store_open(c, "apikey list") != 0)
 		return 1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return fail("apikey list: no org with id '%s'", org);
-	}
-	PQclear(res);
-	res = query(c->conn, "SELECT k.id, k.org_id, k.environment, k.prefix, "
-	    "to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	    "to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-	    "FROM api_keys k JOIN orgs o ON o.id = k.org_id WHERE o.id::text = $1 "
-	    "ORDER BY k.created_at, k.id", 1, params);
-	if (res == NULL)
-		return 1;
-	arr = json_object_new_array();
-	for (i = 0; i < PQntuples(res); i++) {
-		json_object *o = json_object_new_object();
-
-		for (j = 0; j < 6; j++)
-			json_object_object_add(o, cols[j], PQgetisnull(res, i, j) ? NULL :
-			    json_object_new_string(PQgetvalue(res, i, j)));
-		json_object_array_add(arr, o);
-	}
-	printf("%s\n", json_object_to_json_string_ext(arr,
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(arr);
-	PQclear(res);
+	rc = apikey_list(c->opt[0], NULL, &rows);
+	db_close();
+	if (rc <= 0)
+		return fail(rc < 0 ? "apikey list: failed" : "apikey list: no org with id '%s'",
+		    c->opt[0]);
+	printf("%s\n", rows);
+	free(rows);
 	return 0;
 }
 
@@ -216,21 +289,18 @@ static int
 cmd_apikey_revoke(const struct ctl_call *c)
 {
 	const char *id = c->argv[2];
-	const char *params[] = { id };
 	json_object *a;
-	PGresult *res;
+	int rc;
 
-	res = query(c->conn, "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-	    "WHERE id::text = $1 RETURNING id", 1, params);
-	if (res == NULL)
+	if (store_open(c, "apikey revoke") != 0)
 		return 1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return fail("apikey revoke: no key with id '%s'", id);
-	}
-	printf("{\"id\": %s, \"revoked\": true}\n", jstr(&a, PQgetvalue(res, 0, 0)));
+	rc = apikey_revoke(NULL, id);
+	db_close();
+	if (rc <= 0)
+		return fail(rc < 0 ? "apikey revoke: failed" : "apikey revoke: no key with id '%s'",
+		    id);
+	printf("{\"id\": %s, \"revoked\": true}\n", jstr(&a, id));
 	json_object_put(a);
-	PQclear(res);
 	return 0;
 }
 
@@ -257,11 +327,9 @@ cmd_sweep(const struct ctl_call *c)
 	json_object *counts = json_object_new_object(), *o;
 	long total;
 
-	db_init_worker(c->cfg);
-	if (!db_available()) {
+	if (store_open(c, "sweep") != 0) {
 		json_object_put(counts);
-		db_close();
-		return fail("sweep: the database is unavailable");
+		return 1;
 	}
 	total = sweep_run(NULL, counts);
 	db_close();
@@ -283,11 +351,9 @@ cmd_dispatch(const struct ctl_call *c)
 	json_object *stats = json_object_new_object();
 	long n;
 
-	db_init_worker(c->cfg);
-	if (!db_available()) {
+	if (store_open(c, "dispatch") != 0) {
 		json_object_put(stats);
-		db_close();
-		return fail("dispatch: the database is unavailable");
+		return 1;
 	}
 	webhook_release_orphans();
 	n = webhook_dispatch(c->cfg, NULL, stats);
@@ -307,14 +373,14 @@ static int
 cmd_refresh(const struct ctl_call *c)
 {
 	struct refresh_tally t;
-	long n = -1;
+	long n;
 
-	db_init_worker(c->cfg);
-	if (db_available())
-		n = refresh_pass(c->cfg, NULL, &t);
+	if (store_open(c, "refresh") != 0)
+		return 1;
+	n = refresh_pass(c->cfg, NULL, &t);
 	db_close();
 	if (n < 0)
-		return fail("refresh: the database is unavailable or failed");
+		return fail("refresh: failed");
 	printf("{ \"connections\": %ld, \"refreshed\": %ld, \"failed\": %ld, "
 	    "\"deauthorized\": %ld, \"skipped\": %ld }\n", n, t.refreshed, t.failed,
 	    t.deauthorized, t.skipped);
@@ -348,7 +414,7 @@ struct ctl_command {
 	const char *cmd;
 	const char *sub;
 	int argc;
-	const char *opt[2];
+	const char *opt[3];
 	bool db;                /* connect to the database before running */
 	int (*run)(const struct ctl_call *c);
 	const char *usage;
@@ -365,6 +431,15 @@ static const struct ctl_command ctl_commands[] = {
 	  "  apikey list --org ID                  list an org's keys" },
 	{ "apikey", "revoke", 3, { NULL, NULL }, true, cmd_apikey_revoke,
 	  "  apikey revoke ID                      revoke a key" },
+	{ "user", "create", 8, { "--org", "--email", "--role" }, true, cmd_user_create,
+	  "  user create --org ID --email E --role admin|developer|onboarding\n"
+	  "                                        create a Portal user; prints a set-password link" },
+	{ "user", "reset", 6, { "--org", "--email" }, true, cmd_user_reset,
+	  "  user reset --org ID --email E         a new set-password link" },
+	{ "user", "list", 4, { "--org", NULL }, true, cmd_user_list,
+	  "  user list --org ID                    list an org's Portal users" },
+	{ "user", "disable", 6, { "--org", "--email" }, true, cmd_user_disable,
+	  "  user disable --org ID --email E       disable a user and end its sessions" },
 	{ "status", NULL, 0, { NULL, NULL }, false, cmd_status,
 	  "  status                                the running pool's status" },
 	{ "sweep", "--once", 2, { NULL, NULL }, false, cmd_sweep,
@@ -405,12 +480,12 @@ command_find(int argc, char **argv, const char **opt)
 		if (strcmp(argv[0], c->cmd) != 0 || (c->sub != NULL && strcmp(sub, c->sub) != 0) ||
 		    (c->argc != 0 && argc != c->argc))
 			continue;
-		for (j = 0; j < 2; j++) {
+		for (j = 0; j < 3; j++) {
 			opt[j] = c->opt[j] == NULL ? NULL : option(argc, argv, 2, c->opt[j]);
 			if (c->opt[j] != NULL && opt[j] == NULL)
 				break;
 		}
-		if (j == 2)
+		if (j == 3)
 			return c;
 	}
 	return NULL;

@@ -202,6 +202,36 @@ request_form_get(const char *form, const char *name)
 	return NULL;
 }
 
+/* RFC 6265 cookie-octet: visible ASCII but DQUOTE, comma, semicolon, backslash. */
+static bool
+cookie_octet(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '"' && c != ',' && c != ';' && c != '\\';
+}
+
+int
+request_cookie(const char *header, const char *name, char *out, size_t len)
+{
+	size_t nlen = strlen(name), n;
+	const char *p = header;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			p += nlen + 1;
+			for (n = 0; p[n] != '\0' && p[n] != ';'; n++)
+				if (!cookie_octet((unsigned char)p[n]) || n + 1 >= len)
+					return -1;
+			memcpy(out, p, n);
+			out[n] = '\0';
+			return 1;
+		}
+		p = strchr(p, ';');
+	}
+	return 0;
+}
+
 void
 request_cleanup(struct request *req)
 {

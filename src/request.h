@@ -23,6 +23,9 @@ struct request_auth {
 	char org_id[37];
 	char environment[5];        /* "test" or "live" */
 	char api_key_id[37];        /* API-key requests */
+	char operator_id[37];       /* Portal-session requests: the operator, */
+	char operator_email[256];
+	const char *operator_role;  /* ... its role's name (static) */
 	const char *bearer;         /* token requests: the raw token */
 	unsigned char bearer_sha256[32];    /* ... and its SHA-256 */
 	struct token_claims token;  /* token requests: its verified claims */
@@ -60,6 +63,7 @@ struct request {
 	size_t out_len;
 	bool idempotent_owner;      /* this request holds its Idempotency-Key */
 	bool jti_unchecked;         /* token revocation not yet checked */
+	bool replayed;              /* answered from its Idempotency-Key */
 	int64_t start_us;
 };
 
@@ -94,6 +98,11 @@ bool request_query_valid(const char *query);
 /* Looks up name in an application/x-www-form-urlencoded string (a query
  * string or a form body).  Returns a new decoded string or NULL. */
 char *request_form_get(const char *form, const char *name);
+
+/* The value of cookie name in a Cookie header ("a=1; b=2"), copied into
+ * out (len bytes, NUL included).  Returns 1 found, 0 absent, -1 when the
+ * value does not fit or holds a byte outside RFC 6265's cookie-octet. */
+int request_cookie(const char *header, const char *name, char *out, size_t len);
 
 /* Releases everything the request owns. */
 void request_cleanup(struct request *req);

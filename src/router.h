@@ -9,9 +9,10 @@ struct request;
 enum auth_kind {
 	AUTH_NONE,      /* public */
 	AUTH_OPS,       /* REMOTE_ADDR within status_allow */
-	AUTH_API_KEY,   /* x-api-key */
+	AUTH_API_KEY,   /* x-api-key, or a Portal session with the route's role */
 	AUTH_SESSION,   /* Bearer session token */
 	AUTH_HOSTED,    /* Bearer session or link token (the hosted page) */
+	AUTH_PORTAL,    /* a Portal session only, with the route's role */
 };
 
 enum route_flags {
@@ -30,6 +31,10 @@ struct route {
 	enum auth_kind auth;
 	unsigned flags;
 	route_handler handler;
+	/* The least operator role (enum operator_role) a Portal session
+	 * needs, or -1 when no session may.  API keys may call every
+	 * AUTH_API_KEY route. */
+	int role;
 };
 
 enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD, ROUTER_BAD_PATH };

@@ -45,6 +45,9 @@ static struct {
 	{ "idempotency_keys", BATCH_DELETE("idempotency_keys") },
 	{ "oauth_states", BATCH_DELETE("oauth_states") },
 	{ "rate_limits", BATCH_DELETE("rate_limits") },
+	{ "operator_links", BATCH_DELETE("operator_links") },
+	{ "operator_sessions", BATCH_DELETE("operator_sessions") },
+	{ "audit_log", BATCH_DELETE("audit_log") },
 };
 
 /* After a full batch that started at t0, rests three times as long as

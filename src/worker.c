@@ -15,6 +15,7 @@
 
 #include <fcgiapp.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "config.h"
 #include "crypto.h"
@@ -22,6 +23,7 @@
 #include "idempotency.h"
 #include "json.h"
 #include "log.h"
+#include "portal.h"
 #include "redact.h"
 #include "refresh.h"
 #include "request.h"
@@ -216,7 +218,11 @@ route(struct request *req)
 		}
 		break;
 	case AUTH_API_KEY:
-		if (auth_api_key(req) < 0)
+		if ((portal_cookie_present(req) ? portal_auth(req, r->role) : auth_api_key(req)) < 0)
+			return;
+		break;
+	case AUTH_PORTAL:
+		if (portal_auth(req, r->role) < 0)
 			return;
 		break;
 	case AUTH_SESSION:
@@ -238,8 +244,10 @@ route(struct request *req)
 	if ((r->flags & ROUTE_IDEMPOTENT) && request_param(req, "HTTP_IDEMPOTENCY_KEY") != NULL &&
 	    auth_token_recheck(req) < 0)
 		return;
-	if ((r->flags & ROUTE_IDEMPOTENT) && idempotency_begin(req) != 0)
+	if ((r->flags & ROUTE_IDEMPOTENT) && idempotency_begin(req) != 0) {
+		req->replayed = true;   /* a replay (or a refusal) changes nothing */
 		return;
+	}
 	r->handler(req);
 	db_rollback();      /* a handler that left a transaction open is a bug */
 }
@@ -254,6 +262,11 @@ dispatch(struct request *req)
 		log_debug("rid=%s the token was revoked", req->request_id);
 	if (req->idempotent_owner)
 		idempotency_finish(req);
+	/* Every change an API key or an operator made, once it is made. */
+	if (req->route != NULL && !req->replayed && req->status >= 200 && req->status < 400 &&
+	    (req->route->auth == AUTH_API_KEY || req->route->auth == AUTH_PORTAL) &&
+	    strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+		audit_request(req);
 	if (req->status == 0) {
 		log_error("rid=%s handler sent no response", req->request_id);
 		response_error(req, 500, "INTERNAL_ERROR", "Internal error");

@@ -277,9 +277,9 @@ def main(argv):
         build_checks(filters, totals)
         run_suite("fuzz", [os.path.join(ROOT, "tests", "fuzz", "run")], filters, totals,
                   timeout=900)
-        browser = os.path.join(ROOT, "tests", "browser", "run.mjs")
-        if os.path.exists(browser):
-            run_suite("browser", ["node", browser], filters, totals, timeout=900)
+        for name, script in (("browser", "run.mjs"), ("portal", "portal.mjs")):
+            run_suite(name, ["node", os.path.join(ROOT, "tests", "browser", script)], filters,
+                      totals, timeout=900)
     print("%d passed, %d failed" % (totals.passed, totals.failed))
     sys.stdout.flush()
     return 1 if totals.failed or not totals.passed else 0

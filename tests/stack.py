@@ -24,7 +24,8 @@ Options:
   --set KEY=VALUE       an extra hostlink.conf setting (repeatable)
   --nginx-include FILE  an extra server-block file in nginx's http {} (repeatable)
   --no-access-log       nginx logs no requests
-  --demo                an org with a test API key (reused with --keep)
+  --demo                an org with a test API key and an admin Portal user
+                        (reused with --keep; a fresh set-password link each run)
   --env-file FILE       also write the KEY=value lines to FILE once ready
   --json                print the environment as one JSON line instead
   --stdin               also stop when standard input closes
@@ -553,6 +554,16 @@ class Stack:
             self.made.append(path)
         return demo
 
+    def _demo_operator(self, org_id):
+        """The demo org's admin operator, with a fresh one-time set-password
+        link (created on the first run, its link renewed on later ones)."""
+        email = "admin@demo.example"
+        try:
+            out = self.ctl("user", "create", "--org", org_id, "--email", email, "--role", "admin")
+        except RuntimeError:
+            out = self.ctl("user", "reset", "--org", org_id, "--email", email)
+        return email, json.loads(out)["set_password_url"]
+
     def start(self):
         if not os.path.isdir(self.state):
             os.makedirs(self.state)
@@ -619,8 +630,10 @@ class Stack:
             "HL_BUILDDIR": self.builddir,
         }
         if demo:
+            email, link = self._demo_operator(demo["org_id"])
             self.env.update({"HL_ORG_ID": demo["org_id"], "HL_KEY_ID": demo["key_id"],
-                             "HL_API_KEY": demo["api_key"]})
+                             "HL_API_KEY": demo["api_key"], "HL_PORTAL_URL": url + "/portal/",
+                             "HL_PORTAL_EMAIL": email, "HL_PORTAL_LINK": link})
         return self.env
 
     def alive(self):

@@ -1,4 +1,4 @@
-/* fuzz_request.c - libFuzzer target: request URI, query string, form and length parsing, routing. */
+/* fuzz_request.c - libFuzzer target: request URI, query string, form, cookie and length parsing, routing. */
 #include "autoconf.h"
 
 #include <stdint.h>
@@ -37,6 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v = request_form_get(s, "state");
 	free(v);
 	(void)request_parse_length(s, &len);
+	(void)request_cookie(s, "hl_portal", allow, sizeof(allow));
 	(void)request_id_sane(s);
 	(void)request_is_json_type(s);
 	free(s);

@@ -110,6 +110,14 @@ def check_web_pages(req):
         csp = r.header("Content-Security-Policy", "")
         assert all(p in csp for p in CSP_PARTS), (path, csp)
         assert b"<" in r.body
+    # The Portal: its page never framed nor cached, its script served.
+    r = req("GET", "/portal/")
+    assert r.status == 200 and r.header("Content-Type", "").startswith("text/html"), r
+    csp = r.header("Content-Security-Policy", "")
+    assert all(p in csp for p in CSP_PARTS) and "frame-ancestors 'none'" in csp, csp
+    assert r.header("Cache-Control") == "no-store" and b"/portal/portal.js" in r.body, r
+    r = req("GET", "/portal/portal.js")
+    assert r.status == 200 and b"X-Hostlink-Portal" in r.body, r
     r = req("GET", "/pingx")
     H.assert_envelope(r, 404)
 

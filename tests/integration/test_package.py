@@ -126,6 +126,7 @@ def test_package_builds_with_the_layout():
         names.add(line.split()[-1].lstrip("."))
     want = ["/usr/bin/hostlinkd", "/usr/bin/hostlinkctl",
             "/usr/share/hostlink/web/index.html", "/usr/share/hostlink/web/app.js",
+            "/usr/share/hostlink/web/portal/index.html", "/usr/share/hostlink/web/portal/portal.js",
             "/usr/share/hostlink/sql/reporting.sql", "/usr/share/hostlink/sql/api.sql",
             "/usr/share/man/man8/hostlinkd.8.gz", "/usr/share/man/man8/hostlinkctl.8.gz",
             "/usr/share/man/man5/hostlink.conf.5.gz",
@@ -366,6 +367,10 @@ def test_package_installs_serves_and_purges():
         assert r.status == 200 and b"<html" in r.body.lower(), "hosted page: %r" % r
         with open("/usr/share/hostlink/web/index.html", "rb") as f:
             assert r.body == f.read(), "the hosted page is not the installed web/index.html"
+        r = H.http(port, "GET", "/portal/")
+        with open("/usr/share/hostlink/web/portal/index.html", "rb") as f:
+            assert r.status == 200 and r.body == f.read(), "the Portal: %r" % r
+        assert "frame-ancestors 'none'" in r.header("Content-Security-Policy", ""), r
         r = H.http(port, "GET", "/api/v2/public/hosted-properties",
                    headers={"Authorization": "Bearer " + token})
         assert r.status == 200 and r.body == props, "hosted-properties: %r" % r

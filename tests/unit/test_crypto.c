@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "crypto.h"
 #include "log.h"
+#include "password.h"
 #include "sealed.h"
 #include "tap.h"
 
@@ -35,6 +36,38 @@ sealed_rows(void)
 	}
 	ok(sealed_aad(SEALED_CREDENTIALS, rows[0].ids, aad, 10) < 0,
 	    "sealed AAD that does not fit is refused, not cut");
+}
+
+/* password.c: scrypt hashes verify their password only; malformed stored
+ * texts never match; acceptable passwords by length and bytes. */
+static void
+test_password(void)
+{
+	char h1[PASSWORD_HASH_LEN], h2[PASSWORD_HASH_LEN], bad[PASSWORD_HASH_LEN];
+	char big[PASSWORD_MAX + 2];
+
+	ok(password_hash("correct horse battery", h1) == 0 &&
+	    strncmp(h1, "scrypt$15$8$1$", 14) == 0, "scrypt hash format: %s", h1);
+	ok(password_hash("correct horse battery", h2) == 0 && strcmp(h1, h2) != 0,
+	    "fresh salt each time");
+	ok(password_verify("correct horse battery", h1), "right password verifies");
+	ok(!password_verify("correct horse batterx", h1), "wrong password does not");
+	ok(!password_verify("", h1), "empty password does not");
+	snprintf(bad, sizeof(bad), "%s", h1);
+	bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A';
+	ok(!password_verify("correct horse battery", bad), "altered hash does not");
+	ok(!password_verify("x", "") && !password_verify("x", "scrypt$15$8$1$$") &&
+	    !password_verify("x", "scrypt$40$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAA") &&
+	    !password_verify("x", "bcrypt$2y$10$abc"), "malformed stored texts never match");
+	ok(!password_acceptable("short") && password_acceptable("twelve chars"),
+	    "at least PASSWORD_MIN bytes");
+	ok(!password_acceptable("twelve\tchars!") && !password_acceptable("bad \xff utf-8 bytes"),
+	    "no control characters, valid UTF-8");
+	ok(password_acceptable("\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac pass"),
+	    "UTF-8 accepted");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ok(!password_acceptable(big), "at most PASSWORD_MAX bytes");
 }
 
 int
@@ -80,5 +113,6 @@ main(void)
 	is_str(esc, "a\\x22b\\x5cc\\x0ad\\x01\\xff", "log escape");
 	log_escape(esc, 12, "0123456789abcdef", 16);
 	is_str(esc, "01234567...", "log escape truncates to fit");
+	test_password();
 	return tap_done();
 }

@@ -12,12 +12,12 @@
 static void h(struct request *req) { (void)req; }
 
 static const struct route table[] = {
-	{ "GET", "/ping", AUTH_NONE, 0, h },
-	{ "GET", "/api/v2/public/companies", AUTH_API_KEY, 0, h },
-	{ "POST", "/api/v2/public/companies", AUTH_API_KEY, ROUTE_JSON, h },
-	{ "GET", "/api/v2/public/companies/{id}", AUTH_API_KEY, 0, h },
-	{ "PATCH", "/api/v2/public/companies/{id}", AUTH_API_KEY, 0, h },
-	{ "GET", "/api/v2/public/companies/{id}/connections/{cid}", AUTH_API_KEY, 0, h },
+	{ "GET", "/ping", AUTH_NONE, 0, h, 0 },
+	{ "GET", "/api/v2/public/companies", AUTH_API_KEY, 0, h, 0 },
+	{ "POST", "/api/v2/public/companies", AUTH_API_KEY, ROUTE_JSON, h, 0 },
+	{ "GET", "/api/v2/public/companies/{id}", AUTH_API_KEY, 0, h, 0 },
+	{ "PATCH", "/api/v2/public/companies/{id}", AUTH_API_KEY, 0, h, 0 },
+	{ "GET", "/api/v2/public/companies/{id}/connections/{cid}", AUTH_API_KEY, 0, h, 0 },
 };
 
 static enum router_result
@@ -142,11 +142,49 @@ test_envelope(void)
 	is_str(response_error_type(415), "UNSUPPORTED_MEDIA_TYPE", "415 type");
 }
 
+/* request_cookie: one row per Cookie header. */
+static void
+test_cookie(void)
+{
+	static const struct {
+		const char *header;
+		size_t room;
+		int want;
+		const char *value;
+	} rows[] = {
+		{ "hl_portal=abc", 64, 1, "abc" },
+		{ "a=1; hl_portal=abc; b=2", 64, 1, "abc" },
+		{ "a=1;hl_portal=abc", 64, 1, "abc" },
+		{ "xhl_portal=abc", 64, 0, NULL },
+		{ "hl_portalx=abc", 64, 0, NULL },
+		{ "a=hl_portal=abc", 64, 0, NULL },
+		{ "", 64, 0, NULL },
+		{ "hl_portal=", 64, 1, "" },
+		{ "hl_portal=abcd", 4, -1, NULL },
+		{ "hl_portal=abc", 4, 1, "abc" },
+		{ "hl_portal=a\"b", 64, -1, NULL },
+		{ "hl_portal=a b", 64, -1, NULL },
+		{ "hl_portal=a\\b", 64, -1, NULL },
+		{ "hl_portal=a,b", 64, -1, NULL },
+		{ "hl_portal=\xc3\xa9", 64, -1, NULL },
+	};
+	char out[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int got = request_cookie(rows[i].header, "hl_portal", out, rows[i].room);
+
+		ok(got == rows[i].want && (got != 1 || strcmp(out, rows[i].value) == 0),
+		    "cookie row %zu: '%s' -> %d", i, rows[i].header, got);
+	}
+}
+
 int
 main(void)
 {
 	test_router();
 	test_parsing();
 	test_envelope();
+	test_cookie();
 	return tap_done();
 }
