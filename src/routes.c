@@ -67,6 +67,7 @@ const struct route routes[] = {
 	{ "GET", API "/oauth/callback", AUTH_NONE, ROUTE_DB, api_oauth_callback },
 	{ "GET", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_page },
 	{ "POST", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_submit },
+	{ "POST", API "/sandbox/revoke", AUTH_NONE, ROUTE_DB, api_sandbox_revoke },
 	{ "POST", API "/link/{key}/session", AUTH_NONE, ROUTE_DB, api_link_session },
 	{ "POST", API "/invite/{code}/session", AUTH_NONE, ROUTE_JSON | ROUTE_DB,
 	  api_invite_session },
