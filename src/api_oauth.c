@@ -75,7 +75,7 @@ static const struct {
 	{ "invalid_scope", 500, "Permissions refused",
 	  "The platform refused the requested permissions." },
 	{ "server_error", 500, "Platform error", "The platform had an error; please try again." },
-	{ "temporarily_unavailable", 503, "Platform unavailable",
+	{ "temporarily_unavailable", 500, "Platform unavailable",
 	  "The platform is unavailable; please try again later." },
 	{ NULL, 500, "Authorization failed", "The provider reported an error." },
 };
