@@ -88,15 +88,16 @@ exchange_form(CURL *curl, const struct config *cfg, const struct integration *in
 	return form;
 }
 
-/* The form of a refresh grant (malloc'd; it holds secrets). */
+/* A form of head, token (escaped), tail and the client authentication
+ * (malloc'd; it holds secrets): a refresh grant's or a revocation's. */
 static char *
-refresh_form(CURL *curl, const struct integration *in, const char *refresh_token)
+token_form(CURL *curl, const struct integration *in, const char *head, const char *token,
+    const char *tail)
 {
-	char *e1 = curl_easy_escape(curl, refresh_token, 0), *auth = client_auth(curl, in);
+	char *e1 = curl_easy_escape(curl, token, 0), *auth = client_auth(curl, in);
 	char *form = NULL;
 
-	if (e1 && auth && asprintf(&form, "grant_type=refresh_token&refresh_token=%s%s",
-	    e1, auth) < 0)
+	if (e1 && auth && asprintf(&form, "%s%s%s%s", head, e1, tail, auth) < 0)
 		form = NULL;
 	if (e1 != NULL)
 		explicit_bzero(e1, strlen(e1));
@@ -227,7 +228,8 @@ oauth_client_refresh(const struct config *cfg, const struct integration *in,
 	*tokens = NULL;
 	*retry_after = 0;
 	snprintf(detail, len, "The token endpoint failed.");
-	if (curl == NULL || (form = refresh_form(curl, in, refresh_token)) == NULL)
+	if (curl == NULL || (form = token_form(curl, in, "grant_type=refresh_token&refresh_token=",
+	    refresh_token, "")) == NULL)
 		goto out;
 	rc = token_post(curl, cfg, in->token_url, form, &t, &refused);
 	*retry_after = t.retry_after;
@@ -326,22 +328,6 @@ oauth_client_sandbox_refresh(const struct config *cfg, const char *refresh_token
 	return OAUTH_REFRESH_TRANSIENT;
 }
 
-/* The form of a revocation (malloc'd; it holds secrets). */
-static char *
-revoke_form(CURL *curl, const struct integration *in, const char *token, const char *hint)
-{
-	char *e1 = curl_easy_escape(curl, token, 0), *auth = client_auth(curl, in);
-	char *form = NULL;
-
-	if (e1 && auth && asprintf(&form, "token=%s&token_type_hint=%s%s", e1, hint, auth) < 0)
-		form = NULL;
-	if (e1 != NULL)
-		explicit_bzero(e1, strlen(e1));
-	curl_free(e1);
-	crypto_free_secret(auth);
-	return form;
-}
-
 /* Revokes one token at in->revoke_url: 0, or -1 with detail set. */
 static int
 revoke_one(const struct config *cfg, const struct integration *in, const char *token,
@@ -352,8 +338,10 @@ revoke_one(const struct config *cfg, const struct integration *in, const char *t
 	char *form = NULL;
 	bool refused = false;
 	CURLcode rc = CURLE_OUT_OF_MEMORY;
+	char tail[40];
 
-	if (curl != NULL && (form = revoke_form(curl, in, token, hint)) != NULL)
+	snprintf(tail, sizeof(tail), "&token_type_hint=%s", hint);
+	if (curl != NULL && (form = token_form(curl, in, "token=", token, tail)) != NULL)
 		rc = token_post(curl, cfg, in->revoke_url, form, &t, &refused);
 	/* RFC 7009 2.2: 200 also for a token that was already invalid. */
 	if (rc != CURLE_OK)

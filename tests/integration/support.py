@@ -211,13 +211,14 @@ def assert_signed(url, secret):
 _stacks = {}
 
 
-def hstack(name):
-    """One HStack (own database) per name for the whole run."""
+def hstack(name, **values):
+    """One HStack (own database) per name for the whole run; values: its
+    configuration keys (the same for every call with that name)."""
     s = _stacks.get(name)
     if s is None or not s.alive():
         if s is not None:
             s.stop()
-        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3))).start()
+        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3)), **values).start()
         _stacks[name] = s
     return s
 

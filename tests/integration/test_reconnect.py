@@ -15,21 +15,11 @@ import time
 import urllib.parse
 
 import harness as H
-from support import API, FORM, HStack, hstack, query, TEMPLATE, OAuthProvider
+from support import API, FORM, hstack, query, TEMPLATE
+from test_hosted_flow import provider
 
 PLATFORM = "quickbooks"
 PLATFORM_NAME = "QuickBooks Online"
-
-_provider = None
-
-
-def provider():
-    global _provider
-    if _provider is None or _provider.server is None:
-        _provider = OAuthProvider(client_id="rc-client-" + secrets.token_hex(3)).start()
-    _provider.reset()
-    return _provider
-
 
 def setup_platform(s, p, revoke_url=None):
     oauth2 = {"authorize_url": p.authorize_url, "token_url": p.token_url,
@@ -318,16 +308,11 @@ def test_a_failing_revocation_never_fails_the_unlink():
 # ---------------------------------------------------------------------------
 # item 8: the sandbox's life: expire, refresh, rotate, revoke, reconnect
 
-_sbx = None
-
-
 def sandbox_stack():
-    global _sbx
-    if _sbx is None or not _sbx.alive():
-        _sbx = HStack("hreconnect_sbx", db="hreconnect_sbx_%s" % secrets.token_hex(3),
-                      sandbox_token_ttl="3s", refresh_margin="1s").start()
-        _sbx.settings(redirect_url=TEMPLATE)
-    return _sbx
+    s = hstack("hreconnect_sbx", sandbox_token_ttl="3s", refresh_margin="1s")
+    if not getattr(s, "reconnect_ready", False):
+        s.reconnect_ready = bool(s.settings(redirect_url=TEMPLATE))
+    return s
 
 
 def sandbox_link(s, co, conn):
