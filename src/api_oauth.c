@@ -125,8 +125,10 @@ fail(struct outcome *out, const char *message)
 	snprintf(out->detail, sizeof(out->detail), "%s", message);
 }
 
-/* Who authorized (out->creds holds the token response): a reconnect by a
- * different account than the one stored is refused, its tokens dropped. */
+/* Who authorized (out->creds holds the token response): the reconnect of
+ * a Deauthorized connection by a different account than the one stored is
+ * refused, its tokens dropped.  An Unlinked one was disconnected on
+ * purpose (and the hosted page reuses it): any account may link it. */
 static void
 check_identity(struct request *req, const struct connection *c, const struct integration *in,
     struct outcome *out)
@@ -134,7 +136,8 @@ check_identity(struct request *req, const struct connection *c, const struct int
 	char *realm = request_query_get(req, "realmId");
 
 	if (oauth_client_identity(out->creds, realm, out->identity, sizeof(out->identity)) &&
-	    c->identity[0] != '\0' && strcmp(c->identity, out->identity) != 0) {
+	    strcmp(c->status, "Deauthorized") == 0 && c->identity[0] != '\0' &&
+	    strcmp(c->identity, out->identity) != 0) {
 		snprintf(out->text, sizeof(out->text), "This is a different %s account than the "
 		    "one connected before. Sign in with that account to reconnect.", in->name);
 		out->status = 403;

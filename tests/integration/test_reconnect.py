@@ -217,6 +217,21 @@ def test_reconnect_by_another_account_is_refused_and_keeps_the_old_tokens():
     assert p.access_ok(s.credentials(co["id"], cid)["credentials"]["access_token"])
 
 
+def test_an_unlinked_connection_may_be_linked_by_another_account():
+    """Unlinked on purpose (and reused by the hosted page): not a refusal."""
+    s, p = st(), provider()
+    p.identity = "old-" + secrets.token_hex(4)
+    co, cid, _ = linked(s, p)
+    s.ok("PATCH", "companies/%s/connections/%s" % (co["id"], cid), key=s.key,
+         body={"status": "Unlinked"})
+    p.identity = "new-" + secrets.token_hex(4)
+    q = authorize(s, p, co, cid)
+    assert q["statusCode"] == "200", q
+    assert s.sql("SELECT authorized_identity FROM connections WHERE id = '%s'" % cid) == \
+        "sub:" + p.identity
+    assert len(bodies(s, co, "connection.reconnected")) == 1
+
+
 def test_realm_id_identity_and_the_done_page_of_a_refused_reconnect():
     s = hstack("hreconnect_done")         # no redirect_url: the done page
     p = provider()
