@@ -106,6 +106,7 @@ void api_settings_invite_rotate(struct request *req);
 void api_oauth_callback(struct request *req);
 void api_sandbox_authorize_page(struct request *req);
 void api_sandbox_authorize_submit(struct request *req);
+void api_sandbox_revoke(struct request *req);
 
 void api_link_session(struct request *req);
 void api_invite_session(struct request *req);

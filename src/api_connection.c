@@ -126,8 +126,7 @@ api_connection_patch(struct request *req)
 	}
 	if (own_connection(req, &c) < 0)
 		return;
-	rc = connection_set_status(req->cfg, c.id, "Unlinked", "Linked", NULL, NULL,
-	    "connection.disconnected");
+	rc = connection_unlink(req->cfg, &c);
 	if (rc < 0)
 		response_unavailable(req);
 	else if (rc == 0)
@@ -145,7 +144,7 @@ api_connection_delete(struct request *req)
 
 	if (own_connection(req, &c) < 0)
 		return;
-	rc = connection_delete(req->auth.org_id, req->auth.environment, req->params[0], &c);
+	rc = connection_delete(req->cfg, req->auth.org_id, req->auth.environment, req->params[0], &c);
 	if (rc < 0)
 		response_unavailable(req);
 	else if (rc == 0)

@@ -356,8 +356,7 @@ api_hosted_connection_delete(struct request *req)
 
 	if (token_connection(req, &c) < 0)
 		return;
-	rc = connection_set_status(req->cfg, c.id, "Unlinked", "Linked", NULL, NULL,
-	    "connection.disconnected");
+	rc = connection_unlink(req->cfg, &c);
 	if (rc < 0) {
 		response_unavailable(req);
 		return;

@@ -55,6 +55,7 @@ static const struct valid_field oauth2_fields[] = {
 	{ "client_id", VALID_STRING, true, 1, 512 },
 	{ "client_secret", VALID_STRING, false, 1, 2048 },
 	{ "scopes", VALID_ARRAY, false, 0, 50 },
+	{ "revoke_url", VALID_STRING, false, 8, 2048 },
 	{ NULL, 0, false, 0, 0 },
 };
 
@@ -82,6 +83,9 @@ check_oauth2(json_object *o, char *scopes, size_t len)
 	if (!endpoint_ok(json_object_object_get(o, "authorize_url")) ||
 	    !endpoint_ok(json_object_object_get(o, "token_url")))
 		return "'oauth2.authorize_url' and 'oauth2.token_url' must be http(s) URLs";
+	if (json_object_object_get(o, "revoke_url") != NULL &&
+	    !endpoint_ok(json_object_object_get(o, "revoke_url")))
+		return "'oauth2.revoke_url' must be an http(s) URL";
 	arr = json_object_object_get(o, "scopes");
 	used = (size_t)snprintf(scopes, len, "{");
 	for (i = 0; arr != NULL && i < json_object_array_length(arr); i++) {
@@ -224,6 +228,7 @@ api_integration_put(struct request *req)
 		v.client_id = member(oauth2, "client_id");
 		v.client_secret = member(oauth2, "client_secret");
 		v.scopes = scopes;
+		v.revoke_url = member(oauth2, "revoke_url");
 	} else {
 		v.fields_json = fields = clean_fields(json_object_object_get(req->json, "fields"));
 	}

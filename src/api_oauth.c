@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "api.h"
+#include "capability.h"
 #include "config.h"
 #include "connection.h"
 #include "crypto.h"
@@ -17,6 +18,7 @@
 #include "oauth_state.h"
 #include "request.h"
 #include "response.h"
+#include "sandbox_grant.h"
 #include "settings.h"
 
 #define PAGE_CSP "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; " \
@@ -66,21 +68,27 @@ html_escape(char *out, size_t len, const char *s)
 static const struct {
 	const char *error;
 	int status;
+	const char *status_text;        /* of the connection error */
 	const char *message;
 } provider_errors[] = {
-	{ "access_denied", 403, "User cancelled." },
-	{ "invalid_scope", 500, "The platform refused the requested permissions." },
-	{ "server_error", 500, "The platform had an error; please try again." },
-	{ "temporarily_unavailable", 500, "The platform is unavailable; please try again later." },
-	{ NULL, 500, "The provider reported an error." },
+	{ "access_denied", 403, "User cancelled linking", "User cancelled." },
+	{ "invalid_scope", 500, "Permissions refused",
+	  "The platform refused the requested permissions." },
+	{ "server_error", 500, "Platform error", "The platform had an error; please try again." },
+	{ "temporarily_unavailable", 500, "Platform unavailable",
+	  "The platform is unavailable; please try again later." },
+	{ NULL, 500, "Authorization failed", "The provider reported an error." },
 };
 
 /* The outcome of a callback. */
 struct outcome {
 	int status;                     /* 200, or what the redirect reports */
 	const char *message;            /* for the user and the redirect: fixed text */
+	const char *status_text;        /* of the connection error */
 	char detail[160];               /* stored as lastError */
 	char *creds;                    /* the token response when 200 */
+	char identity[256];             /* who authorized, "" when not reported */
+	char text[INTEGRATION_NAME_MAX * 4 + 100];  /* a message naming the platform */
 };
 
 /* Maps the provider's error to a fixed message; its code (bounded, outside
@@ -96,6 +104,7 @@ provider_error(const char *error, struct outcome *out)
 			break;
 	out->status = provider_errors[i].status;
 	out->message = provider_errors[i].message;
+	out->status_text = provider_errors[i].status_text;
 	for (i = 0; error[i] != '\0' && i < sizeof(code) - 1; i++)
 		code[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
 		    error[i]) != NULL ? error[i] : '?';
@@ -112,7 +121,34 @@ fail(struct outcome *out, const char *message)
 {
 	out->status = 500;
 	out->message = message;
+	out->status_text = "Authorization failed";
 	snprintf(out->detail, sizeof(out->detail), "%s", message);
+}
+
+/* Who authorized (out->creds holds the token response): the reconnect of
+ * a Deauthorized connection by a different account than the one stored is
+ * refused, its tokens dropped.  An Unlinked one was disconnected on
+ * purpose (and the hosted page reuses it): any account may link it. */
+static void
+check_identity(struct request *req, const struct connection *c, const struct integration *in,
+    struct outcome *out)
+{
+	char *realm = request_query_get(req, "realmId");
+
+	if (oauth_client_identity(out->creds, realm, out->identity, sizeof(out->identity)) &&
+	    strcmp(c->status, "Deauthorized") == 0 && c->identity[0] != '\0' &&
+	    strcmp(c->identity, out->identity) != 0) {
+		snprintf(out->text, sizeof(out->text), "This is a different %s account than the "
+		    "one connected before. Sign in with that account to reconnect.", in->name);
+		out->status = 403;
+		out->message = out->text;
+		out->status_text = "Different account";
+		snprintf(out->detail, sizeof(out->detail), "%s",
+		    "A different account than the one connected before authorized; refused.");
+		crypto_free_secret(out->creds);
+		out->creds = NULL;
+	}
+	free(realm);
 }
 
 /* Decides what the callback of a spent state leads to. */
@@ -132,11 +168,13 @@ decide(struct request *req, const struct connection *c, const struct integration
 	else if (in->type == AUTH_TYPE_SANDBOX && !oauth_state_sandbox_code_ok(st, code))
 		fail(out, "The sandbox did not issue this code.");
 	else if (in->type == AUTH_TYPE_SANDBOX &&
-	    (out->creds = oauth_client_sandbox_credentials(req->cfg)) == NULL)
+	    (out->creds = oauth_client_sandbox_link(req->cfg, c->id)) == NULL)
 		fail(out, "Could not mint sandbox credentials.");
 	else if (in->type != AUTH_TYPE_SANDBOX &&
 	    (out->creds = oauth_client_exchange(req->cfg, in, code, st->verifier, &why)) == NULL)
 		fail(out, why);
+	else if (in->type != AUTH_TYPE_SANDBOX)
+		check_identity(req, c, in, out);
 	free(code);
 	free(error);
 }
@@ -222,7 +260,7 @@ spend(struct request *req, struct oauth_state *st, struct connection *c,
 void
 api_oauth_callback(struct request *req)
 {
-	struct outcome out = { 200, NULL, "", NULL };
+	struct outcome out = { 200, NULL, NULL, "", NULL, "", "" };
 	struct integration in = { 0 };
 	struct oauth_state st;
 	struct connection c;
@@ -234,12 +272,15 @@ api_oauth_callback(struct request *req)
 	decide(req, &c, &in, &st, &out);
 	if (out.status == 200) {
 		/* Only a connection that is not Linked links: never a second time. */
-		rc = connection_set_status(req->cfg, c.id, "Linked", "*", out.creds, NULL,
-		    "connection.connected");
+		rc = connection_link(req->cfg, c.id, out.creds, out.identity);
 		if (rc == 0)
 			fail(&out, "This connection is already linked.");
 	} else if (strcmp(c.status, "Linked") != 0) {
-		rc = connection_fail(c.id, out.detail) < 0 ? -1 : 1;
+		char code[8];
+
+		snprintf(code, sizeof(code), "%d", out.status);
+		rc = connection_fail(c.id, out.detail, code, out.status_text, out.message) < 0 ?
+		    -1 : 1;
 	}
 	if (rc < 0)
 		response_unavailable(req);
@@ -304,19 +345,28 @@ out:
 	free(state);
 }
 
+/* 0 when the body is a form, else -1 once 415 is answered. */
+static int HL_MUSTCHECK
+form_body(struct request *req)
+{
+	const char *ct = request_param(req, "CONTENT_TYPE");
+
+	if (ct != NULL && strncmp(ct, "application/x-www-form-urlencoded", 33) == 0)
+		return 0;
+	api_error(req, 415, "UNSUPPORTED_MEDIA_TYPE",
+	    "Content-Type must be application/x-www-form-urlencoded");
+	return -1;
+}
+
 void
 api_sandbox_authorize_submit(struct request *req)
 {
-	const char *ct = request_param(req, "CONTENT_TYPE");
 	char *state = NULL, *decision = NULL, *url = NULL, *esc = NULL, code[48];
 	bool approve;
 	int rc;
 
-	if (ct == NULL || strncmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		api_error(req, 415, "UNSUPPORTED_MEDIA_TYPE",
-		    "Content-Type must be application/x-www-form-urlencoded");
+	if (form_body(req) < 0)
 		return;
-	}
 	state = request_form_get(req->body != NULL ? req->body : "", "state");
 	decision = request_form_get(req->body != NULL ? req->body : "", "decision");
 	if (!oauth_state_valid(state) || decision == NULL ||
@@ -354,4 +404,42 @@ out:
 	free(url);
 	free(state);
 	free(decision);
+}
+
+/* The sandbox's "revoke access", as a user would do it at a real
+ * provider: the key is the connection's start key (its linkUrl's key).
+ * The connection stays Linked until its next refresh, which the sandbox
+ * refuses (invalid_grant): then it is Deauthorized. */
+void
+api_sandbox_revoke(struct request *req)
+{
+	char *key = NULL, id[37];
+	struct connection c;
+	json_object *o;
+	int version, rc = 0;
+
+	if (form_body(req) < 0)
+		return;
+	key = request_form_get(req->body != NULL ? req->body : "", "key");
+	if (cap_start_parse(req->cfg, key, id, &version) == 0) {
+		if (api_rate_limit(req, "start", id) < 0)
+			goto out;
+		rc = connection_load(id, NULL, &c);
+		if (rc > 0 && (c.start_version != version || strcmp(c.integration_key, "sandbox") != 0))
+			rc = 0;
+		if (rc > 0)
+			rc = sandbox_grant_revoke(id);
+	}
+	if (rc < 0) {
+		response_unavailable(req);
+	} else if (rc == 0) {
+		api_error(req, 404, "NOT_FOUND", "No sandbox access to revoke for this key");
+	} else {
+		o = json_object_new_object();
+		json_object_object_add(o, "connectionId", json_object_new_string(id));
+		json_object_object_add(o, "revoked", json_object_new_boolean(1));
+		response_json(req, 200, o);
+	}
+out:
+	free(key);
 }

@@ -15,7 +15,7 @@
 
 static const char *const known_events[] = { "company.created", "company.deleted",
     "connection.created", "connection.connected", "connection.failed",
-    "connection.disconnected", "connection.deleted", "ping", NULL };
+    "connection.disconnected", "connection.deleted", "connection.reconnected", "ping", NULL };
 
 static const struct valid_field create_fields[] = {
 	{ "url", VALID_STRING, true, 8, 2048 },

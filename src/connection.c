@@ -12,16 +12,21 @@
 #include "capability.h"
 #include "config.h"
 #include "connection.h"
+#include "connection_error.h"
+#include "crypto.h"
 #include "db.h"
 #include "integration.h"
+#include "log.h"
+#include "oauth_client.h"
 #include "oauth_state.h"
+#include "sandbox_grant.h"
 #include "sealed.h"
 #include "outbox.h"
 
 #define START_PATH "/api/v2/public/connections/"
 #define ROW_COLS \
     "x.id, x.company_id, c.org_id, c.environment, x.integration_key, x.status, " \
-    "c.link_version, x.start_version"
+    "c.link_version, x.start_version, coalesce(x.authorized_identity, '')"
 
 static struct db_stmt insert = DB_STMT(
     "INSERT INTO connections AS x (company_id, integration_key, platform_name, auth_type) "
@@ -57,19 +62,30 @@ static struct db_stmt set_status = DB_STMT(
     "  ELSE x.access_expires_at END, "
     "refresh_failures = CASE WHEN $2 = 'Linked' THEN 0 ELSE x.refresh_failures END, "
     "refresh_error = CASE WHEN $2 = 'Linked' THEN NULL ELSE x.refresh_error END, "
+    /* Who authorized: a link by an unreported identity keeps the old one. */
+    "authorized_identity = CASE WHEN $2 = 'Linked' THEN coalesce($7, x.authorized_identity) "
+    "  ELSE x.authorized_identity END, "
+    "revoked_at = CASE WHEN $2 = 'Linked' THEN NULL ELSE x.revoked_at END, "
+    "revoke_error = CASE WHEN $2 = 'Linked' THEN NULL ELSE x.revoke_error END, "
     /* An unlink rotates the start key (a Linked connection refuses a start). */
     "start_version = x.start_version + CASE WHEN $2 IN ('Unlinked', 'Deauthorized') "
     "  THEN 1 ELSE 0 END "
-    "FROM (SELECT status AS old FROM connections WHERE id = $1 FOR UPDATE) o "
+    "FROM (SELECT status AS old, credentials AS old_creds FROM connections "
+    "  WHERE id = $1 FOR UPDATE) o "
     "WHERE x.id = $1 AND ($5 = 'any' OR ($5 = '*' AND o.old <> $2) OR o.old = $5) "
-    "RETURNING o.old, x.company_id", 6);
+    "RETURNING o.old, x.company_id, o.old_creds", 7);
 static struct db_stmt set_error = DB_STMT(
     "UPDATE connections SET last_error = $2, updated_at = now() WHERE id = $1 "
     "RETURNING company_id, status", 2);
 static struct db_stmt delete_one = DB_STMT(
     "DELETE FROM connections x USING companies c WHERE c.id = x.company_id "
     "AND c.org_id = $1 AND c.environment = $2 AND c.id::text = $3 AND x.id::text = $4 "
-    "RETURNING x.id", 4);
+    "RETURNING x.id, x.status, x.credentials", 4);
+static struct db_stmt set_revoked = DB_STMT(
+    "UPDATE connections SET revoked_at = CASE WHEN $2::text IS NULL THEN now() END, "
+    "revoke_error = left($2, 300) WHERE id = $1", 2);
+
+/* The error a deauthorization records (fixed: never the provider's words). */
 
 /* The transaction of a store function: commits when rc > 0, else rolls back. */
 static int HL_MUSTCHECK
@@ -117,6 +133,7 @@ read_row(const PGresult *res, struct connection *out)
 	snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 5));
 	out->link_version = atoi(PQgetvalue(res, 0, 6));
 	out->start_version = atoi(PQgetvalue(res, 0, 7));
+	snprintf(out->identity, sizeof(out->identity), "%s", PQgetvalue(res, 0, 8));
 }
 
 int
@@ -278,11 +295,25 @@ connection_expires_in(const char *creds_json, char *out, size_t len)
 	return rc;
 }
 
-int
-connection_change_status(const struct config *cfg, const char *id, const char *status,
-    const char *from, const char *creds_json, const char *error, const char *event)
+/* The connection errors of a move to status: a link resolves them (a
+ * deauthorization records its own, with the provider's answer, where it
+ * is decided: refresh.c).  0, or -1 when the database failed. */
+static int
+errors_of(const char *id, const char *status)
 {
-	const char *params[6];
+	if (strcmp(status, "Linked") == 0)
+		return connection_error_resolve(id) < 0 ? -1 : 0;
+	return 0;
+}
+
+/* What connection_change_status() does, with the identity of a link and,
+ * when old_creds is not NULL, the credentials it replaced (opened). */
+static int
+change(const struct config *cfg, const char *id, const char *status, const char *from,
+    const char *creds_json, const char *error, const char *event, const char *identity,
+    char **old_creds)
+{
+	const char *params[7];
 	char *hex = NULL, old[16], secs[24];
 	PGresult *res;
 	int rc = -1;
@@ -298,20 +329,36 @@ connection_change_status(const struct config *cfg, const char *id, const char *s
 	params[3] = error;
 	params[4] = from;
 	params[5] = connection_expires_in(creds_json, secs, sizeof(secs));
+	params[6] = identity != NULL && *identity != '\0' ? identity : NULL;
 	res = db_exec(&set_status, params);
 	if (db_ok(res) && PQntuples(res) == 0) {
 		rc = 0;
 	} else if (db_ok(res)) {
 		snprintf(old, sizeof(old), "%s", PQgetvalue(res, 0, 0));
+		/* Linking what was linked before is a reconnect. */
+		if (strcmp(event, "connection.connected") == 0 &&
+		    (strcmp(old, "Deauthorized") == 0 || strcmp(old, "Unlinked") == 0))
+			event = "connection.reconnected";
 		/* A link spends every state of the connection: no older state
 		 * can replace the credentials it stored. */
 		if ((strcmp(status, "Linked") != 0 || oauth_state_drop_all(id) == 0) &&
+		    errors_of(id, status) == 0 &&
 		    outbox_event(event, PQgetvalue(res, 0, 1), id, old, status) == 0)
 			rc = 1;
+		if (rc == 1 && old_creds != NULL && !PQgetisnull(res, 0, 2) &&
+		    (*old_creds = sealed_open(cfg, SEALED_CREDENTIALS, &id, res, 0, 2)) == NULL)
+			rc = -1;
 	}
 	PQclear(res);
 	free(hex);
 	return rc;
+}
+
+int
+connection_change_status(const struct config *cfg, const char *id, const char *status,
+    const char *from, const char *creds_json, const char *error, const char *event)
+{
+	return change(cfg, id, status, from, creds_json, error, event, NULL, NULL);
 }
 
 int
@@ -324,16 +371,74 @@ connection_set_status(const struct config *cfg, const char *id, const char *stat
 }
 
 int
-connection_fail(const char *id, const char *message)
+connection_link(const struct config *cfg, const char *id, const char *creds_json,
+    const char *identity)
 {
-	const char *params[] = { id, message };
+	if (db_begin() < 0)
+		return -1;
+	return finish(change(cfg, id, "Linked", "*", creds_json, NULL, "connection.connected",
+	    identity, NULL));
+}
+
+/* Revokes the credentials of a connection that was Linked at its
+ * provider, best effort: the integration's revoke_url (RFC 7009), or the
+ * sandbox's grant.  The outcome is logged and, when record is set, stored
+ * on the row (revoked_at or revoke_error). */
+static void
+revoke_at_provider(const struct config *cfg, const struct connection *c, const char *creds,
+    bool record)
+{
+	struct integration in = { 0 };
+	char detail[300] = "";
+	const char *params[] = { c->id, detail };
+	int rc = integration_load(cfg, c->org_id, c->environment, c->integration_key, &in);
+
+	if (rc == 1 && in.type == AUTH_TYPE_SANDBOX) {
+		if (sandbox_grant_revoke(c->id) < 0)
+			log_warn("connection %s: revoking its sandbox grant failed", c->id);
+	} else if (rc == 1 && in.type == AUTH_TYPE_OAUTH2 && in.revoke_url != NULL) {
+		rc = oauth_client_revoke(cfg, &in, creds, detail, sizeof(detail));
+		if (rc == 0)
+			log_info("connection %s: credentials revoked at %s", c->id, in.key);
+		else
+			log_warn("connection %s: revocation at %s failed: %s", c->id, in.key, detail);
+		params[1] = rc < 0 ? detail : NULL;
+		if (record)
+			PQclear(db_exec(&set_revoked, params));
+	}
+	integration_free(&in);
+}
+
+int
+connection_unlink(const struct config *cfg, const struct connection *c)
+{
+	char *creds = NULL;
+	int rc;
+
+	if (db_begin() < 0)
+		return -1;
+	rc = finish(change(cfg, c->id, "Unlinked", "Linked", NULL, NULL,
+	    "connection.disconnected", NULL, &creds));
+	if (rc == 1 && creds != NULL)
+		revoke_at_provider(cfg, c, creds, true);
+	crypto_free_secret(creds);
+	return rc;
+}
+
+int
+connection_fail(const char *id, const char *detail, const char *status_code,
+    const char *status_text, const char *message)
+{
+	const char *params[] = { id, detail };
 	PGresult *res;
 	int rc = -1;
 
 	if (db_begin() < 0)
 		return -1;
 	res = db_exec(&set_error, params);
+	/* The error first: the event carries the connection with it. */
 	if (db_ok(res) && PQntuples(res) == 1 &&
+	    connection_error_add(id, status_code, status_text, message) == 1 &&
 	    outbox_event("connection.failed", PQgetvalue(res, 0, 0), id, NULL, NULL) == 0)
 		rc = 1;
 	rc = finish(rc);
@@ -342,11 +447,12 @@ connection_fail(const char *id, const char *message)
 }
 
 int
-connection_delete(const char *org_id, const char *env, const char *company_id,
-    const struct connection *c)
+connection_delete(const struct config *cfg, const char *org_id, const char *env,
+    const char *company_id, const struct connection *c)
 {
-	const char *params[] = { org_id, env, company_id, c->id };
+	const char *params[] = { org_id, env, company_id, c->id }, *ids[] = { c->id };
 	PGresult *res = NULL;
+	char *creds = NULL;
 	int rc = -1;
 
 	if (db_begin() < 0)
@@ -355,9 +461,19 @@ connection_delete(const char *org_id, const char *env, const char *company_id,
 		res = db_exec(&delete_one, params);
 		if (db_ok(res))
 			rc = PQntuples(res) == 1;
+		/* The credentials of a Linked connection, for the revocation. */
+		if (rc == 1 && strcmp(PQgetvalue(res, 0, 1), "Linked") == 0 &&
+		    !PQgetisnull(res, 0, 2) &&
+		    (creds = sealed_open(cfg, SEALED_CREDENTIALS, ids, res, 0, 2)) == NULL)
+			rc = -1;
 	}
 	PQclear(res);
-	return finish(rc);
+	rc = finish(rc);
+	/* The row is gone: the outcome is in the log only. */
+	if (rc == 1 && creds != NULL)
+		revoke_at_provider(cfg, c, creds, false);
+	crypto_free_secret(creds);
+	return rc;
 }
 
 void

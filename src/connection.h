@@ -22,6 +22,7 @@ struct connection {
 	char status[16];
 	int link_version;           /* the company's, for its link page */
 	int start_version;          /* of its start key (cap_start_key) */
+	char identity[301];         /* who authorized ("sub:..."), "" unknown */
 };
 
 /* Creates a PendingAuth connection of company to integration in its own
@@ -67,7 +68,10 @@ char *connection_start_url(const struct config *cfg, const char *id, int start_v
 /* Moves a connection to status (credentials sealed when creds_json is
  * not NULL, dropped when status is Unlinked), allowed only from the
  * statuses in from ("Linked", or "*" for any other), writing event in the
- * same transaction ("any" allows every status, the target's too).  Unlinked
+ * same transaction ("any" allows every status, the target's too;
+ * connection.connected becomes connection.reconnected when it was
+ * Deauthorized or Unlinked).  A link resolves the connection's errors, a
+ * move to Deauthorized records one (401, fixed text).  Unlinked
  * and Deauthorized bump the start version, so the old
  * start key stops working; linking drops every OAuth state of the
  * connection.  Returns 1 changed,
@@ -88,15 +92,35 @@ int connection_change_status(const struct config *cfg, const char *id, const cha
  * credentials never expire. */
 const char *connection_expires_in(const char *creds_json, char *out, size_t len);
 
-/* Records a failed authorization (status unchanged) with its event.
+/* Links connection id (from any status but Linked) with the token
+ * response creds_json and who authorized (identity, NULL or "" when not
+ * reported: the stored one stays), resolving its errors, with
+ * connection.connected, or connection.reconnected when it was
+ * Deauthorized or Unlinked.  Returns as connection_set_status(). */
+int connection_link(const struct config *cfg, const char *id, const char *creds_json,
+    const char *identity) HL_MUSTCHECK;
+
+/* Unlinks a Linked connection (connection.disconnected, credentials
+ * dropped) and then revokes them at the provider, best effort: the
+ * integration's revoke_url (RFC 7009; the outcome stored as revoked_at or
+ * revoke_error) or the sandbox's grant.  A failed revocation never fails
+ * the unlink.  Returns as connection_set_status(). */
+int connection_unlink(const struct config *cfg, const struct connection *c) HL_MUSTCHECK;
+
+/* Records a failed authorization (status unchanged): detail as lastError,
+ * an Active connection error (status_code, status_text, message: fixed
+ * texts, see connection_error_add()) and connection.failed carrying it.
  * Returns 0, or -1 when the database failed. */
-int connection_fail(const char *id, const char *message) HL_MUSTCHECK;
+int connection_fail(const char *id, const char *detail, const char *status_code,
+    const char *status_text, const char *message) HL_MUSTCHECK;
 
 /* Deletes connection cid of company of (org, env) with its
  * connection.deleted event (written first: it carries the connection as
- * it was).  Returns 1, 0 not found, -1 database failure. */
-int connection_delete(const char *org_id, const char *env, const char *company_id,
-    const struct connection *c) HL_MUSTCHECK;
+ * it was); a Linked one's credentials are then revoked at the provider as
+ * by connection_unlink() (the outcome logged: the row is gone).  Returns
+ * 1, 0 not found, -1 database failure. */
+int connection_delete(const struct config *cfg, const char *org_id, const char *env,
+    const char *company_id, const struct connection *c) HL_MUSTCHECK;
 
 /* Starts an authorization: a single-use state (10 minutes) with a PKCE
  * verifier, and the provider URL to send the user to.  return_to is the

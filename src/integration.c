@@ -17,7 +17,7 @@
     "json_build_object('key', key, 'name', name, 'authType', auth_type, 'enabled', enabled, " \
     "'oauth2', CASE WHEN auth_type = 'oauth2' THEN json_build_object(" \
     "  'authorize_url', authorize_url, 'token_url', token_url, 'client_id', client_id, " \
-    "  'scopes', scopes) END, " \
+    "  'scopes', scopes, 'revoke_url', revoke_url) END, " \
     "'fields', CASE WHEN auth_type = 'api_key' THEN fields END)"
 #define SANDBOX_JSON \
     "json_build_object('key', 'sandbox', 'name', 'Sandbox', 'authType', 'sandbox', " \
@@ -30,22 +30,22 @@ static struct db_stmt list_all = DB_STMT(
     "  WHERE org_id = $1 AND environment = $2) s", 2);
 static struct db_stmt upsert = DB_STMT(
     "INSERT INTO integrations AS i (org_id, environment, key, name, auth_type, enabled, "
-    "  authorize_url, token_url, client_id, client_secret, scopes, fields) "
+    "  authorize_url, token_url, client_id, client_secret, scopes, fields, revoke_url) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
     /* An omitted secret keeps the stored one (the CHECK sees this row). */
     "  coalesce($10, (SELECT client_secret FROM integrations WHERE org_id = $1 "
     "  AND environment = $2 AND key = $3)), coalesce($11::text[], '{}'), "
-    "  coalesce($12::jsonb, '[]')) "
+    "  coalesce($12::jsonb, '[]'), $13) "
     "ON CONFLICT (org_id, environment, key) DO UPDATE SET name = EXCLUDED.name, "
     "auth_type = EXCLUDED.auth_type, enabled = EXCLUDED.enabled, "
     "authorize_url = EXCLUDED.authorize_url, token_url = EXCLUDED.token_url, "
     "client_id = EXCLUDED.client_id, "
     "client_secret = coalesce(EXCLUDED.client_secret, i.client_secret), "
-    "scopes = EXCLUDED.scopes, fields = EXCLUDED.fields, updated_at = now() "
-    "RETURNING " INTEGRATION_JSON "::text", 12);
+    "scopes = EXCLUDED.scopes, fields = EXCLUDED.fields, revoke_url = EXCLUDED.revoke_url, "
+    "updated_at = now() RETURNING " INTEGRATION_JSON "::text", 13);
 static struct db_stmt load = DB_STMT(
     "SELECT name, auth_type, enabled, authorize_url, token_url, client_id, client_secret, "
-    "array_to_string(scopes, ' '), fields::text FROM integrations "
+    "array_to_string(scopes, ' '), fields::text, revoke_url FROM integrations "
     "WHERE org_id = $1 AND environment = $2 AND key = $3", 3);
 static struct db_stmt list_public = DB_STMT(
     "SELECT json_agg(j ORDER BY ord, k)::text FROM ("
@@ -75,6 +75,7 @@ integration_free(struct integration *in)
 	free(in->client_id);
 	crypto_free_secret(in->client_secret);
 	free(in->scopes);
+	free(in->revoke_url);
 	if (in->fields != NULL)
 		json_object_put(in->fields);
 	memset(in, 0, sizeof(*in));
@@ -113,6 +114,7 @@ integration_load(const struct config *cfg, const char *org_id, const char *env,
 	out->token_url = dup_or_null(res, 4);
 	out->client_id = dup_or_null(res, 5);
 	out->scopes = dup_or_null(res, 7);
+	out->revoke_url = dup_or_null(res, 9);
 	out->fields = json_tokener_parse(PQgetvalue(res, 0, 8));
 	out->client_secret = sealed_open(cfg, SEALED_CLIENT_SECRET, params, res, 0, 6);
 	PQclear(res);
@@ -152,9 +154,9 @@ int
 integration_save(const struct config *cfg, const struct integration_values *v,
     char **json, const char **code, const char **why)
 {
-	const char *params[12] = { v->org_id, v->env, v->key, v->name, v->auth_type,
+	const char *params[13] = { v->org_id, v->env, v->key, v->name, v->auth_type,
 	    v->enabled ? "t" : "f", v->authorize_url, v->token_url, v->client_id, NULL,
-	    v->scopes, v->fields_json };
+	    v->scopes, v->fields_json, v->revoke_url };
 	const char *state;
 	char *secret_hex = NULL;
 	PGresult *res;

@@ -18,6 +18,7 @@ struct integration {
 	enum auth_type type;
 	bool enabled;
 	char *authorize_url, *token_url, *client_id, *client_secret, *scopes;
+	char *revoke_url;                   /* RFC 7009 endpoint, NULL when none */
 	json_object *fields;                /* api_key: [{name, label, secret}] */
 };
 
@@ -45,6 +46,7 @@ struct integration_values {
 	const char *client_secret;          /* plaintext; NULL keeps the stored one */
 	const char *scopes;                 /* a PostgreSQL text[] literal */
 	const char *fields_json;            /* api_key: [{name, label, secret}] */
+	const char *revoke_url;             /* oauth2, optional: RFC 7009 endpoint */
 };
 
 /* Creates or replaces an integration, sealing its client secret.  Returns

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oauth_client.h"
 #include "outbound.h"
+#include "sandbox_grant.h"
 
 #define EXCHANGE_MAX (64 * 1024)
 
@@ -87,15 +88,16 @@ exchange_form(CURL *curl, const struct config *cfg, const struct integration *in
 	return form;
 }
 
-/* The form of a refresh grant (malloc'd; it holds secrets). */
+/* A form of head, token (escaped), tail and the client authentication
+ * (malloc'd; it holds secrets): a refresh grant's or a revocation's. */
 static char *
-refresh_form(CURL *curl, const struct integration *in, const char *refresh_token)
+token_form(CURL *curl, const struct integration *in, const char *head, const char *token,
+    const char *tail)
 {
-	char *e1 = curl_easy_escape(curl, refresh_token, 0), *auth = client_auth(curl, in);
+	char *e1 = curl_easy_escape(curl, token, 0), *auth = client_auth(curl, in);
 	char *form = NULL;
 
-	if (e1 && auth && asprintf(&form, "grant_type=refresh_token&refresh_token=%s%s",
-	    e1, auth) < 0)
+	if (e1 && auth && asprintf(&form, "%s%s%s%s", head, e1, tail, auth) < 0)
 		form = NULL;
 	if (e1 != NULL)
 		explicit_bzero(e1, strlen(e1));
@@ -116,11 +118,11 @@ header_line(char *ptr, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* POSTs form to in's token endpoint through the outbound guard.  Fills
+/* POSTs form to url (a token or revocation endpoint) through the outbound guard.  Fills
  * *t (t->body malloc'd, NULL when nothing usable arrived); returns the
  * curl result. */
 static CURLcode
-token_post(CURL *curl, const struct config *cfg, const struct integration *in,
+token_post(CURL *curl, const struct config *cfg, const char *url,
     const char *form, struct oauth_token_reply *t, bool *refused)
 {
 	struct growbuf body = { NULL, 0, 0 };
@@ -128,7 +130,7 @@ token_post(CURL *curl, const struct config *cfg, const struct integration *in,
 	struct outbound ob = { cfg->webhook_allow_private, false };
 	CURLcode rc;
 
-	curl_easy_setopt(curl, CURLOPT_URL, in->token_url);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	outbound_setup(curl, &ob, 5000L, 15000L);
@@ -173,7 +175,7 @@ oauth_client_exchange(const struct config *cfg, const struct integration *in,
 	form = exchange_form(curl, cfg, in, code, verifier);
 	if (form == NULL)
 		goto out;
-	rc = token_post(curl, cfg, in, form, &t, &refused);
+	rc = token_post(curl, cfg, in->token_url, form, &t, &refused);
 	if (rc != CURLE_OK) {
 		log_warn("token exchange with %s failed: %s%s", in->key, curl_easy_strerror(rc),
 		    refused ? " (private address refused: webhook_allow_private)" : "");
@@ -228,9 +230,10 @@ oauth_client_refresh(const struct config *cfg, const struct integration *in,
 	*retry_after = 0;
 	*http_status = 0;
 	snprintf(detail, len, "The token endpoint failed.");
-	if (curl == NULL || (form = refresh_form(curl, in, refresh_token)) == NULL)
+	if (curl == NULL || (form = token_form(curl, in, "grant_type=refresh_token&refresh_token=",
+	    refresh_token, "")) == NULL)
 		goto out;
-	rc = token_post(curl, cfg, in, form, &t, &refused);
+	rc = token_post(curl, cfg, in->token_url, form, &t, &refused);
 	*retry_after = t.retry_after;
 	*http_status = rc == CURLE_OK ? t.status : 0;
 	error_code(t.body, code, sizeof(code));
@@ -260,17 +263,46 @@ out:
 	return verdict;
 }
 
+/* Mints a sandbox token response expiring after sandbox_token_ttl, its
+ * refresh token also into refresh (room for 56): malloc'd JSON or NULL. */
+static char *
+sandbox_mint(const struct config *cfg, char *refresh)
+{
+	char access[48], rt[48], *out;
+
+	if (crypto_random_b64url(32, access) < 0 || crypto_random_b64url(32, rt) < 0)
+		return NULL;
+	snprintf(refresh, 56, "sbx_rt_%s", rt);
+	if (asprintf(&out, "{\"access_token\":\"sbx_at_%s\",\"refresh_token\":\"%s\","
+	    "\"token_type\":\"Bearer\",\"expires_in\":%lld}", access, refresh,
+	    (long long)(cfg->sandbox_token_ttl_ms / 1000)) < 0)
+		out = NULL;
+	explicit_bzero(access, sizeof(access));
+	explicit_bzero(rt, sizeof(rt));
+	return out;
+}
+
 char *
 oauth_client_sandbox_credentials(const struct config *cfg)
 {
-	char access[48], refresh[48], *out;
+	char refresh[56];
+	char *out = sandbox_mint(cfg, refresh);
 
-	if (crypto_random_b64url(32, access) < 0 || crypto_random_b64url(32, refresh) < 0)
-		return NULL;
-	if (asprintf(&out, "{\"access_token\":\"sbx_at_%s\",\"refresh_token\":\"sbx_rt_%s\","
-	    "\"token_type\":\"Bearer\",\"expires_in\":%lld}", access, refresh,
-	    (long long)(cfg->sandbox_token_ttl_ms / 1000)) < 0)
-		return NULL;
+	explicit_bzero(refresh, sizeof(refresh));
+	return out;
+}
+
+char *
+oauth_client_sandbox_link(const struct config *cfg, const char *connection_id)
+{
+	char refresh[56];
+	char *out = sandbox_mint(cfg, refresh);
+
+	if (out != NULL && sandbox_grant_issue(connection_id, refresh) != 1) {
+		crypto_free_secret(out);
+		out = NULL;
+	}
+	explicit_bzero(refresh, sizeof(refresh));
 	return out;
 }
 
@@ -278,12 +310,142 @@ enum oauth_refresh
 oauth_client_sandbox_refresh(const struct config *cfg, const char *refresh_token,
     char **tokens, char *detail, size_t len)
 {
+	char refresh[56];
+	int rc = 0;
+
 	*tokens = NULL;
-	if (strncmp(refresh_token, "sbx_rt_", 7) != 0) {
-		snprintf(detail, len, "The sandbox refused the refresh token.");
-		return OAUTH_REFRESH_DEAUTHORIZED;
+	snprintf(detail, len, "The sandbox refused the refresh token.");
+	/* Only the working grant rotates: a spent or revoked one is refused. */
+	if (strncmp(refresh_token, "sbx_rt_", 7) == 0) {
+		*tokens = sandbox_mint(cfg, refresh);
+		rc = *tokens == NULL ? -1 : sandbox_grant_rotate(refresh_token, refresh);
+		explicit_bzero(refresh, sizeof(refresh));
 	}
-	*tokens = oauth_client_sandbox_credentials(cfg);
+	if (rc == 1)
+		return OAUTH_REFRESH_OK;
+	crypto_free_secret(*tokens);
+	*tokens = NULL;
+	if (rc == 0)
+		return OAUTH_REFRESH_DEAUTHORIZED;
 	snprintf(detail, len, "Could not mint sandbox credentials.");
-	return *tokens != NULL ? OAUTH_REFRESH_OK : OAUTH_REFRESH_TRANSIENT;
+	return OAUTH_REFRESH_TRANSIENT;
+}
+
+/* Revokes one token at in->revoke_url: 0, or -1 with detail set. */
+static int
+revoke_one(const struct config *cfg, const struct integration *in, const char *token,
+    const char *hint, char *detail, size_t len)
+{
+	struct oauth_token_reply t = { 0, 0, NULL };
+	CURL *curl = curl_easy_init();
+	char *form = NULL;
+	bool refused = false;
+	CURLcode rc = CURLE_OUT_OF_MEMORY;
+	char tail[40];
+
+	snprintf(tail, sizeof(tail), "&token_type_hint=%s", hint);
+	if (curl != NULL && (form = token_form(curl, in, "token=", token, tail)) != NULL)
+		rc = token_post(curl, cfg, in->revoke_url, form, &t, &refused);
+	/* RFC 7009 2.2: 200 also for a token that was already invalid. */
+	if (rc != CURLE_OK)
+		snprintf(detail, len, "Revoking the %s failed: %s%s", hint,
+		    rc == CURLE_OPERATION_TIMEDOUT ? "the provider did not answer in time" :
+		    "could not reach the provider",
+		    refused ? " (private address refused)" : "");
+	else if (t.status != 200)
+		snprintf(detail, len, "Revoking the %s failed: HTTP %ld", hint, t.status);
+	curl_easy_cleanup(curl);
+	crypto_free_secret(form);
+	crypto_free_secret(t.body);
+	return rc == CURLE_OK && t.status == 200 ? 0 : -1;
+}
+
+int
+oauth_client_revoke(const struct config *cfg, const struct integration *in,
+    const char *creds_json, char *detail, size_t len)
+{
+	static const char *const hints[] = { "refresh_token", "access_token" };
+	json_object *o = json_tokener_parse(creds_json), *v;
+	int rc = 0;
+	size_t i;
+
+	detail[0] = '\0';
+	for (i = 0; o != NULL && i < 2; i++)
+		if (json_object_object_get_ex(o, hints[i], &v) &&
+		    json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0 &&
+		    revoke_one(cfg, in, json_object_get_string(v), hints[i],
+		    detail + strlen(detail), len - strlen(detail)) < 0) {
+			rc = -1;
+			if (strlen(detail) + 2 < len)
+				strcat(detail, "; ");
+		}
+	json_object_put(o);
+	if (rc < 0 && strlen(detail) >= 2 && strcmp(detail + strlen(detail) - 2, "; ") == 0)
+		detail[strlen(detail) - 2] = '\0';
+	return rc;
+}
+
+/* Copies v into out with kind: prefix when it is 1..200 printable ASCII. */
+static int
+identity_value(json_object *v, const char *kind, char *out, size_t len)
+{
+	const char *s;
+	size_t i;
+
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		return 0;
+	s = json_object_get_string(v);
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return 0;
+	if (i == 0 || i > 200)
+		return 0;
+	snprintf(out, len, "%s:%s", kind, s);
+	return 1;
+}
+
+/* The sub of a JWT's payload (not verified: it came over TLS from the
+ * token endpoint itself, RFC 6749 10.3 / OpenID Core 3.1.3.7). */
+static int
+id_token_sub(json_object *tok, char *out, size_t len)
+{
+	const char *s, *a, *b;
+	unsigned char buf[3 * 4096 / 4 + 4];
+	json_object *p, *sub;
+	long n;
+	int rc = 0;
+
+	if (tok == NULL || !json_object_is_type(tok, json_type_string))
+		return 0;
+	s = json_object_get_string(tok);
+	a = strchr(s, '.');
+	b = a != NULL ? strchr(a + 1, '.') : NULL;
+	if (b == NULL || b - a - 1 > 4096 ||
+	    (n = crypto_b64url_decode(a + 1, (size_t)(b - a - 1), buf)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = json_tokener_parse((const char *)buf);
+	if (p != NULL && json_object_object_get_ex(p, "sub", &sub))
+		rc = identity_value(sub, "sub", out, len);
+	json_object_put(p);
+	return rc;
+}
+
+int
+oauth_client_identity(const char *creds_json, const char *realm_id, char *out, size_t len)
+{
+	json_object *o = creds_json != NULL ? json_tokener_parse(creds_json) : NULL;
+	json_object *realm = realm_id != NULL ? json_object_new_string(realm_id) : NULL;
+	int rc = 0;
+
+	out[0] = '\0';
+	if (o != NULL && json_object_is_type(o, json_type_object))
+		rc = id_token_sub(json_object_object_get(o, "id_token"), out, len) ||
+		    identity_value(json_object_object_get(o, "sub"), "sub", out, len) ||
+		    identity_value(json_object_object_get(o, "user_id"), "user_id", out, len);
+	if (!rc)
+		rc = identity_value(realm, "realmId", out, len);
+	json_object_put(o);
+	json_object_put(realm);
+	return rc;
 }

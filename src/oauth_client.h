@@ -43,10 +43,33 @@ enum oauth_refresh oauth_client_refresh(const struct config *cfg, const struct i
  * sandbox_token_ttl: a malloc'd token response JSON, or NULL. */
 char *oauth_client_sandbox_credentials(const struct config *cfg);
 
-/* The sandbox's in-process token endpoint: a refresh token it issued
- * ("sbx_rt_...") gets new tokens with a new (rotated) refresh token; as
+/* As oauth_client_sandbox_credentials() for linking connection_id: its
+ * refresh token becomes the connection's working sandbox grant.  NULL on
+ * failure. */
+char *oauth_client_sandbox_link(const struct config *cfg, const char *connection_id);
+
+/* The sandbox's in-process token endpoint: the working refresh token of a
+ * sandbox grant gets new tokens with a new refresh token, and the old one
+ * stops working (rotation); a spent or revoked one is refused
+ * (OAUTH_REFRESH_DEAUTHORIZED, as invalid_grant); as
  * oauth_client_refresh() otherwise. */
 enum oauth_refresh oauth_client_sandbox_refresh(const struct config *cfg,
     const char *refresh_token, char **tokens, char *detail, size_t len);
+
+/* Revokes the refresh and the access token of the token response
+ * creds_json at in->revoke_url (RFC 7009: token, token_type_hint, the
+ * client authentication of the token endpoint; the outbound guard).
+ * Returns 0 when every token present was revoked, else -1 with detail set
+ * (a fixed sentence with the HTTP status: no secret). */
+int oauth_client_revoke(const struct config *cfg, const struct integration *in,
+    const char *creds_json, char *detail, size_t len);
+
+/* Who authorized, from a token response: its OpenID id_token's sub (the
+ * payload decoded, not verified: it came from the token endpoint), else a
+ * top-level sub or user_id, else realm_id (a QuickBooks-style callback
+ * parameter, may be NULL) as "sub:...", "user_id:..." or "realmId:..."
+ * into out.  Values are 1..200 printable ASCII characters.  Returns 1, or
+ * 0 (out "") when none is reported. */
+int oauth_client_identity(const char *creds_json, const char *realm_id, char *out, size_t len);
 
 #endif

@@ -74,6 +74,7 @@ const struct route routes[] = {
 	{ "GET", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_page, NO_PORTAL },
 	{ "POST", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_submit, NO_PORTAL },
 	{ "POST", API "/link/{key}/session", AUTH_NONE, ROUTE_DB, api_link_session, NO_PORTAL },
+	{ "POST", API "/sandbox/revoke", AUTH_NONE, ROUTE_DB, api_sandbox_revoke, NO_PORTAL },
 	{ "POST", API "/invite/{code}/session", AUTH_NONE, ROUTE_JSON | ROUTE_DB,
 	  api_invite_session, NO_PORTAL },
 

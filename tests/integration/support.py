@@ -211,13 +211,14 @@ def assert_signed(url, secret):
 _stacks = {}
 
 
-def hstack(name):
-    """One HStack (own database) per name for the whole run."""
+def hstack(name, **values):
+    """One HStack (own database) per name for the whole run; values: its
+    configuration keys (the same for every call with that name)."""
     s = _stacks.get(name)
     if s is None or not s.alive():
         if s is not None:
             s.stop()
-        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3))).start()
+        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3)), **values).start()
         _stacks[name] = s
     return s
 
@@ -307,6 +308,7 @@ class OAuthProvider:
         self.retired = {}              # rotated-away refresh token -> time.time() it died
         self.grace_grants = 0
         self.server = None
+        self._identity_init()
 
     # -- lifecycle --------------------------------------------------------
 
@@ -356,6 +358,7 @@ class OAuthProvider:
             self.authorize_requests.clear()
             self.token_requests.clear()
             self.errors.clear()
+        self._identity_init()
 
     # -- client side helper -----------------------------------------------
 
@@ -369,6 +372,7 @@ class OAuthProvider:
         tokens = {"access_token": "at_" + secrets.token_urlsafe(32),
                   "refresh_token": refresh_token or "rt_" + secrets.token_urlsafe(32),
                   "token_type": "Bearer", "expires_in": self.expires_in}
+        self._add_identity(tokens)
         with self.lock:
             self.access_expiry[tokens["access_token"]] = time.time() + self.expires_in
             self.refresh_tokens.add(tokens["refresh_token"])
@@ -436,6 +440,64 @@ class OAuthProvider:
         if stall:
             time.sleep(stall)
 
+    # -- reconnect (issue 12, items 6 and 7): who authorized, and RFC 7009 ----
+    #
+    # p.identity = "user-1" puts who authorized into every token response:
+    # as an OpenID id_token (unsigned JWT, payload {"sub": ...}) when
+    # p.identity_style is "id_token" (the default), or as a top-level
+    # "sub"; p.realm_id = "123" adds a QuickBooks-style realmId to the
+    # callback instead.  POST /revoke is an RFC 7009 revocation endpoint:
+    # every call is recorded in p.revocations ({"form", "verdict"}); a
+    # revoked refresh token is refused (invalid_grant) and a revoked access
+    # token stops working; p.revoke_status = 503 makes it fail.
+
+    @property
+    def revoke_url(self):
+        return self.base + "/revoke"
+
+    def _identity_init(self):
+        with self.lock:
+            self.identity = None
+            self.identity_style = "id_token"
+            self.realm_id = None
+            self.revoke_status = 200
+            self.revocations = []
+
+    def _add_identity(self, tokens):
+        if self.identity is None:
+            return
+        if self.identity_style == "sub":
+            tokens["sub"] = self.identity
+            return
+        def seg(o):
+            return base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+        tokens["id_token"] = "%s.%s.%s" % (seg({"alg": "RS256", "typ": "JWT"}),
+                                           seg({"iss": self.base, "sub": self.identity,
+                                                "aud": self.client_id}),
+                                           secrets.token_urlsafe(32))
+
+    def _revoke(self, h, raw):
+        form = urllib.parse.parse_qs(raw.decode("latin-1"), keep_blank_values=True)
+        form = {k: v[0] for k, v in form.items()}
+        rec = {"form": form, "verdict": None}
+        with self.lock:
+            self.revocations.append(rec)
+            status = self.revoke_status
+        if status != 200:
+            rec["verdict"] = "status %d" % status
+            return self._send(h, status, '{"error":"temporarily_unavailable"}')
+        csec = form.get("client_secret")
+        if form.get("client_id") != self.client_id or csec is None or \
+                not hmac.compare_digest(csec.encode(), self.client_secret.encode()):
+            rec["verdict"] = "client authentication failed"
+            return self._refuse(h, 401, '{"error":"invalid_client"}', "application/json")
+        tok = form.get("token", "")
+        with self.lock:
+            self.refresh_tokens.discard(tok)
+            self.access_expiry.pop(tok, None)
+        rec["verdict"] = "ok"
+        self._send(h, 200, "")
+
     def authorize(self, url):
         """Opens an authorize URL (as the user's browser would) and returns the
         Location of the 302; fails on anything else."""
@@ -501,12 +563,16 @@ class OAuthProvider:
                 self.codes[code] = {"client_id": q["client_id"], "redirect_uri": ru,
                                     "challenge": q["code_challenge"], "used": False}
             loc = ru + sep + urllib.parse.urlencode({"code": code, "state": q["state"]})
+            if self.realm_id is not None:
+                loc += "&" + urllib.parse.urlencode({"realmId": self.realm_id})
         self._send(h, 302, "", "text/plain", [("Location", loc)])
 
     def _post(self, h):
         u = urllib.parse.urlsplit(h.path)
         n = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(n) if n else b""
+        if u.path == "/revoke":
+            return self._revoke(h, raw)
         if u.path != "/token":
             return self._refuse(h, 404, "no such endpoint %s" % u.path)
         rec = {"form": None, "headers": {k.lower(): v for k, v in h.headers.items()},
