@@ -384,3 +384,38 @@ def test_readme_audit_query_runs():
     call(s, "POST", "companies", operator(s, "admin")[1], body={"name": "README audit"}, env="live")
     out = s.sql(query.replace("$1", "'%s'" % s.org_id))
     assert "operator|" in out and "POST /api/v2/public/companies" in out, out
+
+
+def route_table():
+    """(method, path, auth, role) of every row of src/routes.c."""
+    with open(H.ROOT + "/src/routes.c") as f:
+        text = f.read()
+    rows = re.findall(r'\{ "([A-Z]+)", (API )?"([^"]*)", (AUTH_[A-Z_]+),[^}]*?,\s+'
+                      r'(ONBOARDING|DEVELOPER|ADMIN|NO_PORTAL) \}', text)
+    # every row names its role (a row the pattern misses would go unchecked)
+    assert len(rows) == len(re.findall(r'\{ "[A-Z]+", ', text)) > 40, rows
+    return [(m, (S.API if api else "") + p, a, r) for m, api, p, a, r in rows]
+
+
+def test_every_route_checks_the_role_before_anything_else():
+    s = stack()
+    cookies = {role: operator(s, role)[1] for role in ("onboarding", "developer", "admin")}
+    rank = {"ADMIN": 0, "DEVELOPER": 1, "ONBOARDING": 2}
+    checked = 0
+    for method, path, auth, need in route_table():
+        if auth not in ("AUTH_API_KEY", "AUTH_PORTAL"):
+            assert need == "NO_PORTAL", (method, path, need)
+            continue
+        assert need != "NO_PORTAL", (method, path)
+        if (method, path) == ("DELETE", S.API + "/portal/session"):
+            continue        # signs out: test_signout_ends_the_session
+        url = re.sub(r"\{[a-z]+\}", S.uid(), path)
+        for role, r_rank in (("onboarding", 2), ("developer", 1), ("admin", 0)):
+            r = call(s, method, url, cookies[role], body={} if method in ("POST", "PUT",
+                                                                         "PATCH") else None)
+            if r_rank > rank[need]:
+                H.assert_envelope(r, 403, "FORBIDDEN", "Your role does not allow this")
+            else:
+                assert r.status != 403 and r.status < 500, (role, method, url, r)
+            checked += 1
+    assert checked > 100, checked
