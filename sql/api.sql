@@ -9,6 +9,49 @@ CREATE OR REPLACE FUNCTION hl_time(t timestamptz) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
 
+-- o without the members named in keys whose value is null, in o's order:
+-- where Codat types a member as a string, an absent value is omitted.
+CREATE OR REPLACE FUNCTION hl_omit_nulls(o json, keys text[]) RETURNS json
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(json_object_agg(e.key, e.value ORDER BY e.n), '{}')
+        FROM json_each(o) WITH ORDINALITY AS e(key, value, n)
+        WHERE NOT (e.key = ANY (keys) AND json_typeof(e.value) = 'null') $$;
+
+-- Codat's ids of an integration: RFC 4122 version 3 (MD5, name-based) UUIDs
+-- in the URL namespace of "hostlink:integration:<key>" and
+-- "hostlink:source:<key>", so an integration key has the same integrationId
+-- and sourceId in every org and environment.
+CREATE OR REPLACE FUNCTION hl_uuid_v3(name text) RETURNS uuid
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT (substr(h, 1, 12) || '3' || substr(h, 14, 3)
+        || to_hex((get_byte(decode(substr(h, 17, 2), 'hex'), 0) & 63) | 128)
+        || substr(h, 19))::uuid
+        FROM md5(decode('6ba7b8119dad11d180b400c04fd430c8', 'hex')
+                 || convert_to(name, 'UTF8')) AS h $$;
+CREATE OR REPLACE FUNCTION hl_integration_id(key text) RETURNS uuid
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT hl_uuid_v3('hostlink:integration:' || key) $$;
+CREATE OR REPLACE FUNCTION hl_source_id(key text) RETURNS uuid
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT hl_uuid_v3('hostlink:source:' || key) $$;
+
+-- Codat's sourceType of an integration category (NULL: not categorised).
+-- The one place a category becomes a sourceType: connections and
+-- integrations both call it.
+CREATE OR REPLACE FUNCTION hl_source_type(category text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE lower(category)
+        WHEN 'accounting' THEN 'Accounting' WHEN 'banking' THEN 'Banking'
+        WHEN 'bankfeed' THEN 'BankFeed' WHEN 'bank_feed' THEN 'BankFeed'
+        WHEN 'commerce' THEN 'Commerce' WHEN 'expense' THEN 'Expense'
+        ELSE 'Other' END $$;
+
+-- The category of integration key of the company's org and environment
+-- (the catalog feeds it; NULL until then).
+CREATE OR REPLACE FUNCTION hl_integration_category(company uuid, key text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT NULL::text $$;
+
 -- companies
 -- The API's view of a company.  'redirect' is a placeholder hostlinkd fills
 -- (company_json(): the link key is derived from a secret in C); it stays
@@ -17,7 +60,7 @@ CREATE OR REPLACE FUNCTION hl_time(t timestamptz) RETURNS text
 SET check_function_bodies = off;
 CREATE OR REPLACE FUNCTION hl_company(c companies) RETURNS json
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT json_build_object(
+    AS $$ SELECT hl_omit_nulls(json_build_object(
         'id', c.id,
         'name', c.name,
         'description', c.description,
@@ -27,7 +70,28 @@ CREATE OR REPLACE FUNCTION hl_company(c companies) RETURNS json
         'dataConnections', coalesce((SELECT json_agg(hl_connection(x) ORDER BY x.created_at, x.id)
             FROM connections x WHERE x.company_id = c.id), '[]'),
         'created', hl_time(c.created_at),
-        'tags', c.tags) $$;
+        'tags', c.tags), '{description}') $$;
+
+-- A company as Codat's company webhooks carry it (companyDetails): no
+-- connections; 'redirect' is "<app_url>/link?v=<link_version>", which the
+-- delivery turns into the company's link (company_add_redirect()).
+CREATE OR REPLACE FUNCTION hl_company_event(c companies) RETURNS json
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT hl_omit_nulls(json_build_object(
+        'id', c.id,
+        'name', c.name,
+        'description', c.description,
+        'redirect', current_setting('hostlink.app_url', true) || '/link?v=' || c.link_version,
+        'created', hl_time(c.created_at),
+        'tags', c.tags,
+        'linked_account_id', c.linked_account_id), '{description,linked_account_id}') $$;
+
+-- Codat's companyReference of a company event object (hl_company_event()).
+CREATE OR REPLACE FUNCTION hl_company_reference(company json) RETURNS json
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(json_object_agg(e.key, e.value ORDER BY e.n), '{}')
+        FROM json_each(company) WITH ORDINALITY AS e(key, value, n)
+        WHERE e.key IN ('id', 'name', 'description', 'links', 'tags') $$;
 RESET check_function_bodies;
 
 -- The API's view of a linked account.
@@ -66,7 +130,10 @@ CREATE OR REPLACE FUNCTION hl_connection(c connections) RETURNS json
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT json_build_object(
         'id', c.id,
+        'integrationId', hl_integration_id(c.integration_key),
         'integrationKey', c.integration_key,
+        'sourceId', hl_source_id(c.integration_key),
+        'sourceType', hl_source_type(hl_integration_category(c.company_id, c.integration_key)),
         'platformName', c.platform_name,
         'authType', c.auth_type,
         'linkUrl', current_setting('hostlink.app_url', true)
@@ -74,12 +141,30 @@ CREATE OR REPLACE FUNCTION hl_connection(c connections) RETURNS json
                    || c.start_version,
         'status', c.status,
         'created', hl_time(c.created_at),
-        'lastSync', NULL,
         'linkedAt', hl_time(c.linked_at),
         'unlinkedAt', hl_time(c.unlinked_at),
         'updatedAt', hl_time(c.updated_at),
         'lastError', c.last_error,
         'dataConnectionErrors', hl_connection_errors(c.id)) $$;
+
+-- The members of Codat's Connection (additionalProperties: false there):
+-- a connection in a webhook is hl_connection() cut to them, the rest go
+-- beside it (hl_connection_extras()).
+CREATE OR REPLACE FUNCTION hl_codat_connection_keys() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT ARRAY['id', 'integrationId', 'integrationKey', 'sourceId', 'sourceType',
+        'platformName', 'linkUrl', 'status', 'lastSync', 'created', 'dataConnectionErrors',
+        'connectionInfo'] $$;
+CREATE OR REPLACE FUNCTION hl_codat_connection(connection json) RETURNS json
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(json_object_agg(e.key, e.value ORDER BY e.n), '{}')
+        FROM json_each(connection) WITH ORDINALITY AS e(key, value, n)
+        WHERE e.key = ANY (hl_codat_connection_keys()) $$;
+CREATE OR REPLACE FUNCTION hl_connection_extras(connection json) RETURNS json
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(json_object_agg(e.key, e.value ORDER BY e.n), '{}')
+        FROM json_each(connection) WITH ORDINALITY AS e(key, value, n)
+        WHERE NOT e.key = ANY (hl_codat_connection_keys()) $$;
 
 -- webhooks
 -- The body of any event: its envelope around the payload.
@@ -93,19 +178,23 @@ CREATE OR REPLACE FUNCTION hl_event(event_id uuid, event_type text, generated ti
         'environment', environment,
         'payload', payload) $$;
 
--- The body of an event about a company (and maybe one of its connections).
+-- The body of an event about a company (and maybe one of its connections),
+-- in Codat's shape: a company event's payload is the company
+-- (hl_company_event()); a connection event's is {referenceCompany,
+-- connection: Codat's Connection}, with what hostlink adds beside them:
+-- hostlinkConnection (the connection's other members), oldStatus, newStatus.
 CREATE OR REPLACE FUNCTION hl_event_body(event_id uuid, event_type text, generated timestamptz,
         environment text, company json, connection json, old_status text,
         new_status text) RETURNS json
     LANGUAGE sql IMMUTABLE
     AS $$ SELECT hl_event(event_id, event_type, generated, environment,
-        (jsonb_build_object('company', company)
-            || CASE WHEN connection IS NULL THEN '{}'::jsonb
-                    ELSE jsonb_build_object('connection', connection) END
-            || CASE WHEN old_status IS NULL THEN '{}'::jsonb
-                    ELSE jsonb_build_object('oldStatus', old_status) END
-            || CASE WHEN new_status IS NULL THEN '{}'::jsonb
-                    ELSE jsonb_build_object('newStatus', new_status) END)::json) $$;
+        CASE WHEN connection IS NULL THEN company
+        ELSE hl_omit_nulls(json_build_object(
+            'referenceCompany', hl_company_reference(company),
+            'connection', hl_codat_connection(connection),
+            'hostlinkConnection', hl_connection_extras(connection),
+            'oldStatus', old_status,
+            'newStatus', new_status), '{oldStatus,newStatus}') END) $$;
 
 CREATE OR REPLACE FUNCTION hl_webhook(w webhook_endpoints) RETURNS json
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -116,7 +205,11 @@ CREATE OR REPLACE FUNCTION hl_webhook(w webhook_endpoints) RETURNS json
         'events', to_json(w.events),
         'enabled', w.enabled,
         'disabled_reason', w.disabled_reason,
-        'created', hl_time(w.created_at)) $$;
+        'created', hl_time(w.created_at),
+        -- Codat's WebhookConsumer members
+        'disabled', NOT w.enabled,
+        'eventTypes', to_json(w.events),
+        'companyTags', to_json(w.company_tags)) $$;
 
 CREATE OR REPLACE FUNCTION hl_delivery(d webhook_deliveries, event_type text) RETURNS json
     LANGUAGE sql STABLE PARALLEL SAFE

@@ -76,8 +76,7 @@ struct db_stmt company_stmt_account_list = DB_STMT(
     "   AND linked_account_id IS NOT NULL))::text", 4);
 
 /* By id, by linked_account_id: the id and the event's company JSON. */
-#define DELETE_RETURNING " RETURNING c.id, json_build_object('id', c.id, 'name', c.name, " \
-    "'linked_account_id', c.linked_account_id)::text"
+#define DELETE_RETURNING " RETURNING c.id, hl_company_event(c)::text"
 static struct db_stmt delete_by[] = {
 	[COMPANY_BY_ID] = DB_STMT(
 	    "DELETE FROM companies c WHERE " TENANT " AND c.id::text = $3" DELETE_RETURNING, 3),
@@ -129,6 +128,24 @@ company_json(const struct config *cfg, const PGresult *res, int row)
 	json_object_object_add(o, "redirect", json_object_new_string(redirect));
 	connection_add_link_urls(cfg, o);
 	return o;
+}
+
+void
+company_add_redirect(const struct config *cfg, json_object *o)
+{
+	json_object *id, *r;
+	const char *s, *v;
+	char redirect[512];
+
+	if (!json_object_object_get_ex(o, "id", &id) || !json_object_is_type(id, json_type_string) ||
+	    !json_object_object_get_ex(o, "redirect", &r) || !json_object_is_type(r, json_type_string))
+		return;
+	s = json_object_get_string(r);
+	v = strstr(s, "/link?v=");
+	if (v == NULL || v[8] == '\0' || strspn(v + 8, "0123456789") != strlen(v + 8))
+		return;
+	company_redirect(cfg, json_object_get_string(id), atoi(v + 8), redirect, sizeof(redirect));
+	json_object_object_add(o, "redirect", json_object_new_string(redirect));
 }
 
 int

@@ -64,6 +64,11 @@ void company_account_params(const char *org_id, const char *env, json_object *bo
  * with its redirect filled.  NULL when out of memory. */
 json_object *company_json(const struct config *cfg, const PGresult *res, int row);
 
+/* Turns the "redirect" of a company event object o (hl_company_event():
+ * ".../link?v=<version>") into the company's link; others are left as
+ * they are. */
+void company_add_redirect(const struct config *cfg, json_object *o);
+
 /* {app_url}/link/{key} of a company at a link version. */
 void company_redirect(const struct config *cfg, const char *company_id, int version,
     char *out, size_t outlen);
