@@ -52,6 +52,67 @@ CREATE OR REPLACE FUNCTION hl_integration_category(company uuid, key text) RETUR
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT NULL::text $$;
 
+-- Whether doc (a resource's queryable members) matches filter q, a query
+-- parsed by query_parse() (src/query.c): {"and"|"or": [...]} or a
+-- condition {"f", "op", "v"}.  = and != compare exactly, ~ is a
+-- case-insensitive "contains", > < >= <= compare as text (dates are ISO
+-- 8601, so as time).  A member the document lacks matches only !=.
+CREATE OR REPLACE FUNCTION hl_query_match(doc jsonb, q jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE
+        WHEN q ? 'and' THEN (SELECT coalesce(bool_and(hl_query_match(doc, e)), true)
+            FROM jsonb_array_elements(q -> 'and') e)
+        WHEN q ? 'or' THEN (SELECT coalesce(bool_or(hl_query_match(doc, e)), false)
+            FROM jsonb_array_elements(q -> 'or') e)
+        ELSE coalesce((SELECT CASE q ->> 'op'
+            WHEN '=' THEN d = v
+            WHEN '!=' THEN d IS DISTINCT FROM v
+            WHEN '~' THEN strpos(lower(d), lower(v)) > 0
+            WHEN '>' THEN d COLLATE "C" > v
+            WHEN '<' THEN d COLLATE "C" < v
+            WHEN '>=' THEN d COLLATE "C" >= v
+            WHEN '<=' THEN d <= v END
+            FROM (SELECT doc ->> (q ->> 'f') AS d, q ->> 'v' AS v) x), false) END $$;
+
+-- A page of a JSON array of API objects: those matching filter (NULL:
+-- all; hl_query_match()), ordered by order_by (a member, "-member"
+-- descending; NULL: as given), page page of size: {"results", "total"}.
+CREATE OR REPLACE FUNCTION hl_page(items json, filter jsonb, order_by text, page bigint,
+        size bigint) RETURNS json
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ WITH m AS (SELECT e, n FROM json_array_elements(items) WITH ORDINALITY AS x(e, n)
+            WHERE filter IS NULL OR hl_query_match(e::jsonb, filter)),
+        o AS (SELECT e, row_number() OVER (ORDER BY
+            CASE WHEN order_by NOT LIKE '-%' THEN e ->> order_by END COLLATE "C",
+            CASE WHEN order_by LIKE '-%' THEN e ->> substr(order_by, 2) END COLLATE "C" DESC,
+            n) AS r FROM m)
+        SELECT json_build_object(
+            'results', coalesce((SELECT json_agg(e ORDER BY r) FROM o
+                WHERE r > (page - 1) * size AND r <= page * size), '[]'),
+            'total', (SELECT count(*) FROM m)) $$;
+
+-- a's members (b's value where b has one too), then b's others, in order.
+CREATE OR REPLACE FUNCTION hl_json_merge(a json, b json) RETURNS json
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(json_object_agg(k, v ORDER BY n), '{}') FROM (
+        SELECT x.key AS k, coalesce(b -> x.key, x.value) AS v, x.n
+            FROM json_each(a) WITH ORDINALITY AS x(key, value, n)
+        UNION ALL SELECT y.key, y.value, 1000000 + y.n
+            FROM json_each(b) WITH ORDINALITY AS y(key, value, n)
+            WHERE a -> y.key IS NULL) m $$;
+
+-- integrations
+-- An integration of GET /integrations with Codat's members added: logoUrl
+-- (GET /integrations/{key}/logo), integrationId, sourceId, sourceType.
+CREATE OR REPLACE FUNCTION hl_integration_codat(i json) RETURNS json
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT hl_json_merge(i, json_build_object(
+        'logoUrl', current_setting('hostlink.app_url', true) || '/api/v2/public/integrations/'
+                   || (i ->> 'key') || '/logo',
+        'integrationId', hl_integration_id(i ->> 'key'),
+        'sourceId', hl_source_id(i ->> 'key'),
+        'sourceType', coalesce(i ->> 'sourceType', hl_source_type(i ->> 'category')))) $$;
+
 -- companies
 -- The API's view of a company.  'redirect' is a placeholder hostlinkd fills
 -- (company_json(): the link key is derived from a secret in C); it stays

@@ -34,10 +34,16 @@ extern struct db_stmt company_stmt_hosted;
 extern struct db_stmt company_stmt_create;
 /* $3 id. */
 extern struct db_stmt company_stmt_get;
-/* $3 name filter (NULL: all), $4 page, $5 page size; company_stmt_count
- * (one row: the total) takes $1..$3. */
+/* $3 filter (query_parse() over company_query_fields, as JSON text; NULL:
+ * all), $4 page, $5 page size, $6 orderBy (one of company_order_by);
+ * company_stmt_count (one row: the total) takes $1..$3. */
 extern struct db_stmt company_stmt_list;
 extern struct db_stmt company_stmt_count;
+extern const char *const company_query_fields[];
+extern const char *const company_order_by[];
+/* PUT (Codat's replace): $3 id, $4 name, $5 description (NULL: none), $6
+ * tags (JSON text; NULL: none). */
+extern struct db_stmt company_stmt_replace;
 /* $3 id, $4 name (NULL keeps), $5 "t" to set the description to $6, $7 tags (NULL keeps). */
 extern struct db_stmt company_stmt_patch;
 /* $3 id: a new link version; the link tokens of the company are revoked

@@ -39,6 +39,7 @@ const struct route routes[] = {
 	{ "GET", API "/companies", AUTH_API_KEY, ROUTE_DB, api_company_list },
 	{ "GET", API "/companies/{id}", AUTH_API_KEY, ROUTE_DB, api_company_get },
 	{ "PATCH", API "/companies/{id}", AUTH_API_KEY, KEY_JSON, api_company_patch },
+	{ "PUT", API "/companies/{id}", AUTH_API_KEY, KEY_JSON, api_company_put },
 	{ "DELETE", API "/companies/{id}", AUTH_API_KEY, ROUTE_DB, api_company_delete },
 	{ "POST", API "/companies/{id}/link/rotate", AUTH_API_KEY, ROUTE_DB,
 	  api_company_rotate_link },
@@ -55,7 +56,9 @@ const struct route routes[] = {
 	  api_connection_credentials },
 
 	{ "GET", API "/integrations", AUTH_API_KEY, ROUTE_DB, api_integration_list },
+	{ "GET", API "/integrations/{key}", AUTH_API_KEY, ROUTE_DB, api_integration_get },
 	{ "PUT", API "/integrations/{key}", AUTH_API_KEY, KEY_JSON, api_integration_put },
+	{ "GET", API "/integrations/{key}/logo", AUTH_NONE, 0, api_integration_logo },
 
 	{ "GET", API "/settings/link", AUTH_API_KEY, ROUTE_DB, api_settings_link_get },
 	{ "PUT", API "/settings/link", AUTH_API_KEY, KEY_JSON, api_settings_link_put },
