@@ -96,7 +96,8 @@ require_live(struct request *req, bool replace)
 
 /* The key of "Authorization: Basic <key>" or "Basic base64(<key>)" (Codat's
  * way; "<key>:", HTTP Basic with no password, too) into out[AUTH_KEY_LEN+1].
- * Returns out, "" for a Basic header holding no key, NULL for no Basic. */
+ * Returns out, "" for a Basic credential that is no key, NULL for no
+ * Basic credential. */
 static const char *
 basic_key(const char *h, char *out)
 {
@@ -104,13 +105,17 @@ basic_key(const char *h, char *out)
 	size_t n;
 	long d;
 
-	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
+	if (h == NULL || strncasecmp(h, "Basic", 5) != 0 || (h[5] != ' ' && h[5] != '\0'))
 		return NULL;
-	h += 6;
+	h += 5;
 	while (*h == ' ')
 		h++;
+	if (*h == '\0')
+		return NULL;                /* "Basic" alone: no key */
 	n = strcspn(h, " ");
 	out[0] = '\0';
+	if (h[n + strspn(h + n, " ")] != '\0')
+		return out;                 /* more than one credential */
 	if (n == AUTH_KEY_LEN) {
 		memcpy(out, h, n);
 		out[n] = '\0';
@@ -118,7 +123,7 @@ basic_key(const char *h, char *out)
 			return out;
 	}
 	out[0] = '\0';
-	if (n == 0 || n > sizeof(dec) * 4 / 3 || h[n] != '\0')
+	if (n > sizeof(dec) * 4 / 3)
 		return out;
 	d = crypto_b64url_decode(h, n, dec);
 	if (d == AUTH_KEY_LEN + 1 && dec[AUTH_KEY_LEN] == ':')
