@@ -9,6 +9,14 @@ CREATE OR REPLACE FUNCTION hl_time(t timestamptz) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
 
+-- The members of o named in keys (keep) or not named there (NOT keep), in
+-- o's order.
+CREATE OR REPLACE FUNCTION hl_json_pick(o json, keys text[], keep boolean) RETURNS json
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(json_object_agg(e.key, e.value ORDER BY e.n), '{}')
+        FROM json_each(o) WITH ORDINALITY AS e(key, value, n)
+        WHERE (e.key = ANY (keys)) = keep $$;
+
 -- o without the members named in keys whose value is null, in o's order:
 -- where Codat types a member as a string, an absent value is omitted.
 CREATE OR REPLACE FUNCTION hl_omit_nulls(o json, keys text[]) RETURNS json
@@ -150,9 +158,7 @@ CREATE OR REPLACE FUNCTION hl_company_event(c companies) RETURNS json
 -- Codat's companyReference of a company event object (hl_company_event()).
 CREATE OR REPLACE FUNCTION hl_company_reference(company json) RETURNS json
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT coalesce(json_object_agg(e.key, e.value ORDER BY e.n), '{}')
-        FROM json_each(company) WITH ORDINALITY AS e(key, value, n)
-        WHERE e.key IN ('id', 'name', 'description', 'links', 'tags') $$;
+    AS $$ SELECT hl_json_pick(company, '{id,name,description,links,tags}', true) $$;
 RESET check_function_bodies;
 
 -- The API's view of a linked account.
@@ -218,14 +224,10 @@ CREATE OR REPLACE FUNCTION hl_codat_connection_keys() RETURNS text[]
         'connectionInfo'] $$;
 CREATE OR REPLACE FUNCTION hl_codat_connection(connection json) RETURNS json
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT coalesce(json_object_agg(e.key, e.value ORDER BY e.n), '{}')
-        FROM json_each(connection) WITH ORDINALITY AS e(key, value, n)
-        WHERE e.key = ANY (hl_codat_connection_keys()) $$;
+    AS $$ SELECT hl_json_pick(connection, hl_codat_connection_keys(), true) $$;
 CREATE OR REPLACE FUNCTION hl_connection_extras(connection json) RETURNS json
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT coalesce(json_object_agg(e.key, e.value ORDER BY e.n), '{}')
-        FROM json_each(connection) WITH ORDINALITY AS e(key, value, n)
-        WHERE NOT e.key = ANY (hl_codat_connection_keys()) $$;
+    AS $$ SELECT hl_json_pick(connection, hl_codat_connection_keys(), false) $$;
 
 -- webhooks
 -- The body of any event: its envelope around the payload.

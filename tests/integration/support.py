@@ -216,15 +216,27 @@ def assert_signed(url, secret):
 _stacks = {}
 
 
-def hstack(name):
-    """One HStack (own database) per name for the whole run."""
+def hstack(name, **overrides):
+    """One HStack (own database) per name for the whole run; overrides are
+    configuration keys (e.g. webhook_allow_private="true")."""
     s = _stacks.get(name)
     if s is None or not s.alive():
         if s is not None:
             s.stop()
-        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3))).start()
+        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3)), **overrides).start()
         _stacks[name] = s
     return s
+
+
+_receiver = None
+
+
+def receiver():
+    """One webhook Receiver (below) for the whole run."""
+    global _receiver
+    if _receiver is None or _receiver.server is None:
+        _receiver = Receiver().start()
+    return _receiver
 
 
 TEMPLATE = ("https://app.example.com/done?company={companyId}&connection={connectionId}"

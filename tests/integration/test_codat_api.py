@@ -11,26 +11,10 @@ import urllib.parse
 
 import harness as H
 import support as HF
-from support import Receiver
-
-_stacks = {}
-_receiver = None
-
+from support import receiver
 
 def st():
-    s = _stacks.get("codatapi")
-    if s is None or not s.alive():
-        s = HF.HStack("hcodatapi", db="hcodatapi_%s" % secrets.token_hex(3),
-                      webhook_allow_private="true").start()
-        _stacks["codatapi"] = s
-    return s
-
-
-def receiver():
-    global _receiver
-    if _receiver is None or _receiver.server is None:
-        _receiver = Receiver().start()
-    return _receiver
+    return HF.hstack("hcodatapi", webhook_allow_private="true")
 
 
 def tenant(s, tag):

@@ -16,29 +16,14 @@ import time
 
 import harness as H
 import support as HF
-from support import Receiver
+from support import receiver
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CODAT = os.path.join(os.path.dirname(HERE), "codat")
 
-_stacks = {}
-_receiver = None
-
 
 def st():
-    s = _stacks.get("codat")
-    if s is None or not s.alive():
-        s = HF.HStack("hcodatsdk", db="hcodatsdk_%s" % secrets.token_hex(3),
-                      webhook_allow_private="true").start()
-        _stacks["codat"] = s
-    return s
-
-
-def receiver():
-    global _receiver
-    if _receiver is None or _receiver.server is None:
-        _receiver = Receiver().start()
-    return _receiver
+    return HF.hstack("hcodatsdk", webhook_allow_private="true")
 
 
 def npm_ci():
