@@ -82,7 +82,7 @@ value(struct parser *p)
 	v = p->s;
 	if (*v == '"') {
 		end = strchr(v + 1, '"');
-		if (end == NULL)
+		if (end == NULL || end == v + 1)
 			return NULL;
 		p->s = end + 1;
 		return json_object_new_string_len(v + 1, (int)(end - v - 1));

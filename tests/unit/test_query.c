@@ -45,6 +45,7 @@ static const struct row rows[] = {
 	{ "{name=a", NULL, "has an unclosed '{'" },
 	{ "name=a}", NULL, "has an unmatched '}'" },
 	{ "name=\"a", NULL, "expects a value after the operator" },
+	{ "name=a||name~\"\"", NULL, "expects a value after the operator" },     /* fuzz_query */
 	{ "{{{{{{{{{name=a}}}}}}}}}", NULL, "nests braces too deeply" },
 	{ "name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&"
 	  "name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&name=a&&name=a",
