@@ -17,6 +17,30 @@ struct db_stmt;
 struct integration;
 struct request;
 
+/* api_page.c - Codat's list paging.  A list handler reads the page with
+ * api_page_read() (page, pageSize <= API_PAGE_SIZE_MAX, query over fields,
+ * orderBy one of orders; 0, or -1 once 400 is answered; release with
+ * api_page_free()), then sends its results (an array it gives up) with
+ * api_page_send(), which adds pageNumber, pageSize, totalResults and
+ * _links (self, current, next, previous), or hands all its items to
+ * api_page_send_array(), which filters, orders and pages them in SQL
+ * (the caller keeps items). */
+#define API_PAGE_SIZE_MAX 5000
+struct api_page {
+	long page, size;
+	char *query, *order_by;
+	json_object *filter;                /* query_parse(); NULL: no query */
+};
+int api_page_read(struct request *req, const char *const *fields, const char *const *orders,
+    struct api_page *p) HL_MUSTCHECK;
+void api_page_free(struct api_page *p);
+/* The filter as JSON text, and orderBy: NULL when none. */
+const char *api_page_filter(const struct api_page *p);
+const char *api_page_order(const struct api_page *p);
+void api_page_send(struct request *req, const struct api_page *p, json_object *results,
+    long total);
+void api_page_send_array(struct request *req, const struct api_page *p, json_object *items);
+
 /* api.c - the handler layer.  A handler validates, runs its statements
  * through these and sends; every failure is answered here, once. */
 
@@ -78,6 +102,7 @@ void api_session_token_revoke(struct request *req);
 /* api_company.c */
 void api_company_create(struct request *req);
 void api_company_list(struct request *req);
+void api_company_put(struct request *req);
 void api_company_get(struct request *req);
 void api_company_patch(struct request *req);
 void api_company_delete(struct request *req);
@@ -85,6 +110,8 @@ void api_company_rotate_link(struct request *req);
 
 /* api_integration.c */
 void api_integration_list(struct request *req);
+void api_integration_get(struct request *req);
+void api_integration_logo(struct request *req);
 void api_integration_put(struct request *req);
 
 /* api_connection.c */

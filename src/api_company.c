@@ -116,40 +116,33 @@ void
 api_company_list(struct request *req)
 {
 	char page_s[24], size_s[24];
-	const char *params[5];
-	char *query = request_query_get(req, "query");
-	json_object *o, *results;
+	const char *params[6];
+	struct api_page p;
+	json_object *results;
 	PGresult *res = NULL, *cnt = NULL;
-	long page, size;
 	int i;
 
-	if (valid_query_long(req, "page", 1, 1000000, &page) < 0 ||
-	    valid_query_long(req, "pageSize", 100, 5000, &size) < 0)
-		goto out;
-	snprintf(page_s, sizeof(page_s), "%ld", page);
-	snprintf(size_s, sizeof(size_s), "%ld", size);
+	if (api_page_read(req, company_query_fields, company_order_by, &p) < 0)
+		return;
+	snprintf(page_s, sizeof(page_s), "%ld", p.page);
+	snprintf(size_s, sizeof(size_s), "%ld", p.size);
 	params[0] = req->auth.org_id;
 	params[1] = req->auth.environment;
-	params[2] = query != NULL && *query != '\0' ? query : NULL;
+	params[2] = api_page_filter(&p);
 	params[3] = page_s;
 	params[4] = size_s;
+	params[5] = api_page_order(&p);
 	if ((res = api_exec(req, &company_stmt_list, params)) == NULL ||
 	    (cnt = api_exec(req, &company_stmt_count, params)) == NULL)
 		goto out;
 	results = json_object_new_array();
 	for (i = 0; i < PQntuples(res); i++)
 		json_object_array_add(results, company_json(req->cfg, res, i));
-	o = json_object_new_object();
-	json_object_object_add(o, "results", results);
-	json_object_object_add(o, "pageNumber", json_object_new_int64(page));
-	json_object_object_add(o, "pageSize", json_object_new_int64(size));
-	json_object_object_add(o, "totalResults",
-	    json_object_new_int64(atoll(PQgetvalue(cnt, 0, 0))));
-	response_json(req, 200, o);
+	api_page_send(req, &p, results, atol(PQgetvalue(cnt, 0, 0)));
 out:
 	PQclear(res);
 	PQclear(cnt);
-	free(query);
+	api_page_free(&p);
 }
 
 void
@@ -172,6 +165,28 @@ api_company_patch(struct request *req)
 	params[4] = json_object_object_get_ex(req->json, "description", NULL) ? "t" : "f";
 	params[5] = opt_string(req, "description");
 	send_company(req, api_exec_row(req, &company_stmt_patch, params, "Company"));
+}
+
+/* Codat's replace: name required, description and tags as given (absent:
+ * none). */
+void
+api_company_put(struct request *req)
+{
+	const char *params[6];
+
+	if (valid_body(req, company_fields) < 0 || tags_ok(req, &params[5]) < 0)
+		return;
+	if (json_object_object_get_ex(req->json, "linked_account_id", NULL)) {
+		api_error(req, 400, "VALIDATION_ERROR",
+		    "'linked_account_id' cannot be changed (PUT /linked-account sets it)");
+		return;
+	}
+	params[0] = req->auth.org_id;
+	params[1] = req->auth.environment;
+	params[2] = req->params[0];
+	params[3] = opt_string(req, "name");
+	params[4] = opt_string(req, "description");
+	send_company(req, api_exec_row(req, &company_stmt_replace, params, "Company"));
 }
 
 /* A new link version; the company's link tokens are revoked with it. */

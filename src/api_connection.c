@@ -58,28 +58,31 @@ send_object(struct request *req, json_object *o)
 		response_json(req, 200, o);
 }
 
+/* What ?query= and ?orderBy= of a connection list may name. */
+static const char *const query_fields[] = { "id", "integrationId", "integrationKey",
+    "sourceId", "sourceType", "platformName", "status", "created", NULL };
+static const char *const order_by[] = { "created", "-created", "platformName",
+    "-platformName", "status", "-status", "id", "-id", NULL };
+
 void
 api_connection_list(struct request *req)
 {
-	json_object *o, *results;
+	struct api_page p;
+	json_object *results;
 	int count = 0, rc;
 
+	if (api_page_read(req, query_fields, order_by, &p) < 0)
+		return;
 	rc = connection_list(req->cfg, req->auth.org_id, req->auth.environment, req->params[0],
 	    &results, &count);
-	if (rc < 0) {
+	if (rc < 0)
 		response_unavailable(req);
-		return;
-	}
-	if (rc == 0) {
+	else if (rc == 0)
 		api_error(req, 404, "NOT_FOUND", "Company not found");
-		return;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "results", results);
-	json_object_object_add(o, "pageNumber", json_object_new_int(1));
-	json_object_object_add(o, "pageSize", json_object_new_int(count));
-	json_object_object_add(o, "totalResults", json_object_new_int(count));
-	response_json(req, 200, o);
+	else
+		api_page_send_array(req, &p, results);
+	json_object_put(results);
+	api_page_free(&p);
 }
 
 void
@@ -150,7 +153,7 @@ api_connection_delete(struct request *req)
 	else if (rc == 0)
 		api_error(req, 404, "NOT_FOUND", "Connection not found");
 	else
-		response_send(req, 204, NULL, NULL, NULL, 0);
+		response_send(req, 200, NULL, NULL, NULL, 0);   /* Codat's: 200, no body */
 }
 
 /* ?force_refresh: 0 absent or false, 1 true, else -1 once 400 is answered. */

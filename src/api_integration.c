@@ -1,4 +1,5 @@
-/* api_integration.c - GET /integrations and PUT /integrations/{key}. */
+/* api_integration.c - GET /integrations (Codat's way), GET|PUT /integrations/{key}, and
+ * the integration logos. */
 #include "autoconf.h"
 
 #include <ctype.h>
@@ -7,21 +8,97 @@
 #include <string.h>
 
 #include "api.h"
+#include "db.h"
 #include "integration.h"
 #include "request.h"
 #include "response.h"
 #include "valid.h"
 
+/* The integrations of GET /integrations with Codat's members added
+ * (hl_integration_codat()). */
+static struct db_stmt codat_list = DB_STMT(
+    "SELECT coalesce(json_agg(hl_integration_codat(i) ORDER BY n), '[]')::text "
+    "FROM json_array_elements($1::json -> 'results') WITH ORDINALITY AS x(i, n)", 1);
+static const char *const query_fields[] = { "key", "name", "enabled", "sourceType",
+    "integrationId", NULL };
+static const char *const order_by[] = { "key", "-key", "name", "-name", NULL };
+
+/* The caller's integrations, Codat's way (a new array), or NULL once 503
+ * is answered. */
+static json_object *
+codat_integrations(struct request *req)
+{
+	char *json = integration_list_json(req->auth.org_id, req->auth.environment);
+	const char *params[] = { json };
+	PGresult *res = json != NULL ? api_exec_row(req, &codat_list, params, "Integration")
+	    : NULL;
+	json_object *o = res != NULL ? json_tokener_parse(PQgetvalue(res, 0, 0)) : NULL;
+
+	if (json == NULL || (res != NULL && o == NULL))
+		response_unavailable(req);
+	PQclear(res);
+	free(json);
+	return o;
+}
+
 void
 api_integration_list(struct request *req)
 {
-	char *json = integration_list_json(req->auth.org_id, req->auth.environment);
+	struct api_page p;
+	json_object *all;
 
-	if (json == NULL)
-		response_unavailable(req);
+	if (api_page_read(req, query_fields, order_by, &p) < 0)
+		return;
+	if ((all = codat_integrations(req)) != NULL)
+		api_page_send_array(req, &p, all);
+	json_object_put(all);
+	api_page_free(&p);
+}
+
+void
+api_integration_get(struct request *req)
+{
+	json_object *all = codat_integrations(req), *found = NULL;
+	size_t i;
+
+	if (all == NULL)
+		return;
+	for (i = 0; i < json_object_array_length(all) && found == NULL; i++) {
+		json_object *e = json_object_array_get_idx(all, i);
+
+		if (strcmp(json_object_get_string(json_object_object_get(e, "key")),
+		    req->params[0]) == 0)
+			found = json_object_get(e);
+	}
+	if (found != NULL)
+		response_json(req, 200, found);
 	else
-		response_send(req, 200, "application/json", NULL, json, strlen(json));
-	free(json);
+		api_error(req, 404, "NOT_FOUND", "Integration not found");
+	json_object_put(all);
+}
+
+static bool key_ok(const char *k);
+
+/* The logo of an integration (logoUrl): its initial on a disc, public like
+ * Codat's static logos (the key alone picks it: no org's data in it). */
+void
+api_integration_logo(struct request *req)
+{
+	char svg[512];
+	int n;
+
+	if (!key_ok(req->params[0])) {
+		api_error(req, 404, "NOT_FOUND", "Integration not found");
+		return;
+	}
+	n = snprintf(svg, sizeof(svg),
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 64 64\" role=\"img\" "
+	    "aria-label=\"%s\"><circle cx=\"32\" cy=\"32\" r=\"32\" fill=\"#3b5bdb\"/>"
+	    "<text x=\"32\" y=\"43\" font-family=\"sans-serif\" font-size=\"32\" "
+	    "text-anchor=\"middle\" fill=\"#fff\">%c</text></svg>",
+	    req->params[0], toupper((unsigned char)req->params[0][0]));
+	response_send(req, 200, "image/svg+xml", "Content-Security-Policy: default-src 'none'; "
+	    "style-src 'unsafe-inline'\r\n", svg, (size_t)n);
 }
 
 static bool

@@ -22,6 +22,9 @@ static const struct valid_field create_fields[] = {
 	{ "description", VALID_STRING, false, 0, 500 },
 	{ "events", VALID_ARRAY, false, 0, 16 },
 	{ "enabled", VALID_BOOL, false, 0, 0 },
+	{ "eventTypes", VALID_ARRAY, false, 0, 16 },       /* Codat's names */
+	{ "disabled", VALID_BOOL, false, 0, 0 },
+	{ "companyTags", VALID_ARRAY, false, 0, 10 },
 	{ NULL, 0, false, 0, 0 },
 };
 
@@ -30,6 +33,9 @@ static const struct valid_field patch_fields[] = {
 	{ "description", VALID_STRING, false, 0, 500 },
 	{ "events", VALID_ARRAY, false, 0, 16 },
 	{ "enabled", VALID_BOOL, false, 0, 0 },
+	{ "eventTypes", VALID_ARRAY, false, 0, 16 },       /* Codat's names */
+	{ "disabled", VALID_BOOL, false, 0, 0 },
+	{ "companyTags", VALID_ARRAY, false, 0, 10 },
 	{ NULL, 0, false, 0, 0 },
 };
 
@@ -47,28 +53,22 @@ known_event(json_object *e)
 	return false;
 }
 
-/* Validates the body against fields, then url (required when need_url)
- * and events, and fills f from it: events as an array literal in
- * events[len].  Returns 0, or -1 once 400 is answered. */
+/* events (or Codat's eventTypes, the same filter) as an array literal in
+ * events[len] for f.  Returns 0, or -1 once 400 is answered. */
 static int HL_MUSTCHECK
-read_body(struct request *req, const struct valid_field *fields, bool need_url,
-    struct webhook_fields *f, char *events, size_t len)
+read_events(struct request *req, struct webhook_fields *f, char *events, size_t len)
 {
 	json_object *arr = json_object_object_get(req->json, "events");
-	json_object *v;
+	json_object *alias = json_object_object_get(req->json, "eventTypes");
 	size_t i, used;
 
-	if (valid_body(req, fields) < 0)
-		return -1;
-	f->url = json_object_get_string(json_object_object_get(req->json, "url"));
-	f->description = json_object_get_string(json_object_object_get(req->json, "description"));
-	v = json_object_object_get(req->json, "enabled");
-	f->enabled = v == NULL ? NULL : json_object_get_boolean(v) ? "t" : "f";
-	f->events = NULL;
-	if ((f->url != NULL || need_url) && (f->url == NULL || !valid_url(f->url, false))) {
-		api_error(req, 400, "VALIDATION_ERROR", "'url' must be an http(s) URL");
+	if (arr != NULL && alias != NULL && !json_object_equal(arr, alias)) {
+		api_error(req, 400, "VALIDATION_ERROR",
+		    "'events' and 'eventTypes' are the same filter; give one");
 		return -1;
 	}
+	if (arr == NULL)
+		arr = alias;
 	if (arr == NULL)
 		return 0;
 	used = (size_t)snprintf(events, len, "{");
@@ -85,6 +85,63 @@ read_body(struct request *req, const struct valid_field *fields, bool need_url,
 	snprintf(events + used, len - used, "}");
 	f->events = events;
 	return 0;
+}
+
+/* Codat's companyTags: at most 10 "key:value" strings of 3 to 128 bytes. */
+static int HL_MUSTCHECK
+read_company_tags(struct request *req, struct webhook_fields *f)
+{
+	json_object *arr = json_object_object_get(req->json, "companyTags");
+	size_t i;
+
+	f->company_tags = NULL;
+	if (arr == NULL)
+		return 0;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		json_object *t = json_object_array_get_idx(arr, i);
+		const char *s = json_object_get_string(t), *colon = strchr(s, ':');
+		size_t n = strlen(s);
+
+		if (!json_object_is_type(t, json_type_string) || n < 3 || n > 128 ||
+		    n != (size_t)json_object_get_string_len(t) || colon == NULL || colon == s ||
+		    colon[1] == '\0') {
+			api_error(req, 400, "VALIDATION_ERROR",
+			    "'companyTags' must hold \"tagKey:tagValue\" strings of at most 128 bytes");
+			return -1;
+		}
+	}
+	f->company_tags = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN);
+	return 0;
+}
+
+/* Validates the body against fields, then url (required when need_url),
+ * events, enabled (or Codat's disabled) and companyTags, and fills f from
+ * it: events as an array literal in events[len].  Returns 0, or -1 once
+ * 400 is answered. */
+static int HL_MUSTCHECK
+read_body(struct request *req, const struct valid_field *fields, bool need_url,
+    struct webhook_fields *f, char *events, size_t len)
+{
+	json_object *v, *d;
+
+	if (valid_body(req, fields) < 0)
+		return -1;
+	f->url = json_object_get_string(json_object_object_get(req->json, "url"));
+	f->description = json_object_get_string(json_object_object_get(req->json, "description"));
+	v = json_object_object_get(req->json, "enabled");
+	d = json_object_object_get(req->json, "disabled");
+	if (v != NULL && d != NULL && json_object_get_boolean(v) == json_object_get_boolean(d)) {
+		api_error(req, 400, "VALIDATION_ERROR", "'enabled' and 'disabled' disagree");
+		return -1;
+	}
+	f->enabled = v != NULL ? (json_object_get_boolean(v) ? "t" : "f")
+	    : d != NULL ? (json_object_get_boolean(d) ? "f" : "t") : NULL;
+	f->events = NULL;
+	if ((f->url != NULL || need_url) && (f->url == NULL || !valid_url(f->url, false))) {
+		api_error(req, 400, "VALIDATION_ERROR", "'url' must be an http(s) URL");
+		return -1;
+	}
+	return read_events(req, f, events, len) < 0 ? -1 : read_company_tags(req, f);
 }
 
 /* Answers a store call: 1 sends json (or 204 when NULL), 0 404 "<what>
@@ -113,16 +170,17 @@ send_endpoint(struct request *req, int (*call)(const char *, const char *, const
 	send_result(req, rc, json, "Webhook");
 }
 
-/* Answers a store call that set a new secret: the object json with
- * "secret" added (shown this once).  Frees json, wipes secret. */
+/* Answers a store call that set a new secret: status with the object
+ * json, "secret" added (shown this once).  Frees json, wipes secret. */
 static void
-send_secret(struct request *req, int rc, char *json, char secret[WEBHOOK_SECRET_LEN + 1])
+send_secret(struct request *req, int status, int rc, char *json,
+    char secret[WEBHOOK_SECRET_LEN + 1])
 {
 	json_object *o = rc > 0 ? json_tokener_parse(json) : NULL;
 
 	if (o != NULL) {
 		json_object_object_add(o, "secret", json_object_new_string(secret));
-		response_json(req, 200, o);
+		response_json(req, status, o);
 		free(json);
 	} else {
 		send_result(req, rc > 0 ? -1 : rc, json, "Webhook");
@@ -143,10 +201,9 @@ api_webhook_create(struct request *req)
 		api_error(req, 503, "RANDOM_UNAVAILABLE", "Cannot create a secret; retry");
 		return;
 	}
-	f.enabled = NULL;
 	rc = webhook_create(req->cfg, req->auth.org_id, req->auth.environment, id, &f, secret,
 	    &json);
-	send_secret(req, rc, json, secret);
+	send_secret(req, 201, rc, json, secret);
 }
 
 void
@@ -201,7 +258,7 @@ api_webhook_rotate(struct request *req)
 	}
 	rc = webhook_rotate(req->cfg, req->auth.org_id, req->auth.environment, req->params[0],
 	    secret, &json);
-	send_secret(req, rc, json, secret);
+	send_secret(req, 200, rc, json, secret);
 }
 
 void

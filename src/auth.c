@@ -94,16 +94,61 @@ require_live(struct request *req, bool replace)
 	return -1;
 }
 
+/* The key of "Authorization: Basic <key>" or "Basic base64(<key>)" (Codat's
+ * way; "<key>:", HTTP Basic with no password, too) into out[AUTH_KEY_LEN+1].
+ * Returns out, "" for a Basic credential that is no key, NULL for no
+ * Basic credential. */
+static const char *
+basic_key(const char *h, char *out)
+{
+	unsigned char dec[AUTH_BASIC_MAX];
+	size_t n;
+	long d;
+
+	if (h == NULL || strncasecmp(h, "Basic", 5) != 0 || (h[5] != ' ' && h[5] != '\0'))
+		return NULL;
+	h += 5;
+	while (*h == ' ')
+		h++;
+	if (*h == '\0')
+		return NULL;                /* "Basic" alone: no key */
+	n = strcspn(h, " ");
+	out[0] = '\0';
+	if (h[n + strspn(h + n, " ")] != '\0')
+		return out;                 /* more than one credential */
+	if (n == AUTH_KEY_LEN) {
+		memcpy(out, h, n);
+		out[n] = '\0';
+		if (auth_key_wellformed(out))
+			return out;
+	}
+	out[0] = '\0';
+	if (n > sizeof(dec) * 4 / 3)
+		return out;
+	d = crypto_b64url_decode(h, n, dec);
+	if (d == AUTH_KEY_LEN + 1 && dec[AUTH_KEY_LEN] == ':')
+		d--;
+	if (d == AUTH_KEY_LEN) {
+		memcpy(out, dec, AUTH_KEY_LEN);
+		out[AUTH_KEY_LEN] = '\0';
+	}
+	explicit_bzero(dec, sizeof(dec));
+	return out;
+}
+
 int
 auth_api_key(struct request *req)
 {
 	const char *key = request_param(req, "HTTP_X_API_KEY");
 	char lookup[AUTH_LOOKUP_LEN + 1], hash[2 * CRYPTO_SHA256_LEN + 1];
+	char basic[AUTH_KEY_LEN + 1];
 	const char *params[1];
 	PGresult *res;
 	int i, found = -1;
 
-	if (key == NULL || *key == '\0') {
+	if (key == NULL || *key == '\0')
+		key = basic_key(request_param(req, "HTTP_AUTHORIZATION"), basic);
+	if (key == NULL) {
 		response_error(req, 401, "INVALID_API_KEY", "API Key Missing");
 		return -1;
 	}
@@ -138,6 +183,7 @@ auth_api_key(struct request *req)
 	snprintf(req->auth.environment, sizeof(req->auth.environment), "%s",
 	    PQgetvalue(res, found, 2));
 	PQclear(res);
+	explicit_bzero(basic, sizeof(basic));
 	return 0;
 }
 

@@ -12,6 +12,7 @@ struct request;
 #define AUTH_KEY_SECRET_BYTES 32
 #define AUTH_KEY_LEN (8 + 43)               /* "hl_test_" + base64url(32) */
 #define AUTH_LOOKUP_LEN 16                  /* hex of the hash's first 8 bytes */
+#define AUTH_BASIC_MAX 96                   /* decoded bytes of a Basic credential */
 
 /* Whether s looks like an API key ("hl_test_"/"hl_live_" + 43 base64url). */
 bool auth_key_wellformed(const char *s);
@@ -23,7 +24,8 @@ int auth_key_generate(const char *env, char *key, char *lookup, char *hash_hex);
 /* Hex SHA-256 and lookup id of a key. */
 void auth_key_hash(const char *key, char *lookup, char *hash_hex);
 
-/* Verifies x-api-key and fills req->auth.  Returns 0, or -1 after
+/* Verifies the API key - x-api-key, else Codat's "Authorization: Basic
+ * <key>" or "Basic base64(<key>)" - and fills req->auth.  Returns 0, or -1 after
  * sending the 401 or 503 response itself. */
 int auth_api_key(struct request *req) HL_MUSTCHECK;
 

@@ -41,18 +41,31 @@ struct db_stmt company_stmt_create = DB_STMT(
     "VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}')) RETURNING " COMPANY_COLS, 6);
 struct db_stmt company_stmt_get = DB_STMT(
     "SELECT " COMPANY_COLS " FROM companies c WHERE " TENANT " AND c.id::text = $3", 3);
-#define LIST_WHERE " WHERE " TENANT " AND ($3::text IS NULL OR c.name ILIKE '%' || " \
-    "replace(replace(replace($3, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')"
+/* $3 the filter (query_parse(); NULL: all) over COMPANY_QUERY_FIELDS. */
+#define LIST_WHERE " WHERE " TENANT " AND ($3::jsonb IS NULL OR hl_query_match(" \
+    "jsonb_build_object('id', c.id, 'name', c.name, 'description', c.description, " \
+    "'created', hl_time(c.created_at)), $3::jsonb))"
+/* $6 orderBy: one of COMPANY_ORDER_BY. */
+#define LIST_ORDER " ORDER BY " \
+    "CASE WHEN $6 = 'name' THEN c.name END, CASE WHEN $6 = '-name' THEN c.name END DESC, " \
+    "CASE WHEN $6 = 'id' THEN c.id::text END, CASE WHEN $6 = '-id' THEN c.id::text END DESC, " \
+    "CASE WHEN $6 = '-created' THEN c.created_at END DESC, c.created_at, c.id"
 struct db_stmt company_stmt_list = DB_STMT(
-    "SELECT " COMPANY_COLS " FROM companies c" LIST_WHERE
-    " ORDER BY c.created_at, c.id LIMIT $5 OFFSET ($4::bigint - 1) * $5", 5);
+    "SELECT " COMPANY_COLS " FROM companies c" LIST_WHERE LIST_ORDER
+    " LIMIT $5 OFFSET ($4::bigint - 1) * $5", 6);
 struct db_stmt company_stmt_count = DB_STMT(
     "SELECT count(*) FROM companies c" LIST_WHERE, 3);
+const char *const company_query_fields[] = { "id", "name", "description", "created", NULL };
+const char *const company_order_by[] = { "created", "-created", "name", "-name", "id", "-id",
+    NULL };
 struct db_stmt company_stmt_patch = DB_STMT(
     "UPDATE companies c SET name = coalesce($4, c.name), "
     "description = CASE WHEN $5::bool THEN $6 ELSE c.description END, "
     "tags = coalesce($7::jsonb, c.tags), updated_at = now() "
     "WHERE " TENANT " AND c.id::text = $3 RETURNING " COMPANY_COLS, 7);
+struct db_stmt company_stmt_replace = DB_STMT(
+    "UPDATE companies c SET name = $4, description = $5, tags = coalesce($6::jsonb, '{}'), "
+    "updated_at = now() WHERE " TENANT " AND c.id::text = $3 RETURNING " COMPANY_COLS, 6);
 struct db_stmt company_stmt_rotate = DB_STMT(
     "WITH r AS (UPDATE companies c SET link_version = c.link_version + 1, updated_at = now() "
     "  WHERE " TENANT " AND c.id::text = $3 RETURNING c AS r), "
@@ -76,8 +89,7 @@ struct db_stmt company_stmt_account_list = DB_STMT(
     "   AND linked_account_id IS NOT NULL))::text", 4);
 
 /* By id, by linked_account_id: the id and the event's company JSON. */
-#define DELETE_RETURNING " RETURNING c.id, json_build_object('id', c.id, 'name', c.name, " \
-    "'linked_account_id', c.linked_account_id)::text"
+#define DELETE_RETURNING " RETURNING c.id, hl_company_event(c)::text"
 static struct db_stmt delete_by[] = {
 	[COMPANY_BY_ID] = DB_STMT(
 	    "DELETE FROM companies c WHERE " TENANT " AND c.id::text = $3" DELETE_RETURNING, 3),
@@ -129,6 +141,24 @@ company_json(const struct config *cfg, const PGresult *res, int row)
 	json_object_object_add(o, "redirect", json_object_new_string(redirect));
 	connection_add_link_urls(cfg, o);
 	return o;
+}
+
+void
+company_add_redirect(const struct config *cfg, json_object *o)
+{
+	json_object *id, *r;
+	const char *s, *v;
+	char redirect[512];
+
+	if (!json_object_object_get_ex(o, "id", &id) || !json_object_is_type(id, json_type_string) ||
+	    !json_object_object_get_ex(o, "redirect", &r) || !json_object_is_type(r, json_type_string))
+		return;
+	s = json_object_get_string(r);
+	v = strstr(s, "/link?v=");
+	if (v == NULL || v[8] == '\0' || strspn(v + 8, "0123456789") != strlen(v + 8))
+		return;
+	company_redirect(cfg, json_object_get_string(id), atoi(v + 8), redirect, sizeof(redirect));
+	json_object_object_add(o, "redirect", json_object_new_string(redirect));
 }
 
 int

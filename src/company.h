@@ -34,10 +34,16 @@ extern struct db_stmt company_stmt_hosted;
 extern struct db_stmt company_stmt_create;
 /* $3 id. */
 extern struct db_stmt company_stmt_get;
-/* $3 name filter (NULL: all), $4 page, $5 page size; company_stmt_count
- * (one row: the total) takes $1..$3. */
+/* $3 filter (query_parse() over company_query_fields, as JSON text; NULL:
+ * all), $4 page, $5 page size, $6 orderBy (one of company_order_by);
+ * company_stmt_count (one row: the total) takes $1..$3. */
 extern struct db_stmt company_stmt_list;
 extern struct db_stmt company_stmt_count;
+extern const char *const company_query_fields[];
+extern const char *const company_order_by[];
+/* PUT (Codat's replace): $3 id, $4 name, $5 description (NULL: none), $6
+ * tags (JSON text; NULL: none). */
+extern struct db_stmt company_stmt_replace;
 /* $3 id, $4 name (NULL keeps), $5 "t" to set the description to $6, $7 tags (NULL keeps). */
 extern struct db_stmt company_stmt_patch;
 /* $3 id: a new link version; the link tokens of the company are revoked
@@ -63,6 +69,11 @@ void company_account_params(const char *org_id, const char *env, json_object *bo
 /* The API object of the company in row of res (COMPANY_COLS): hl_company()
  * with its redirect filled.  NULL when out of memory. */
 json_object *company_json(const struct config *cfg, const PGresult *res, int row);
+
+/* Turns the "redirect" of a company event object o (hl_company_event():
+ * ".../link?v=<version>") into the company's link; others are left as
+ * they are. */
+void company_add_redirect(const struct config *cfg, json_object *o);
 
 /* {app_url}/link/{key} of a company at a link version. */
 void company_redirect(const struct config *cfg, const char *company_id, int version,

@@ -42,8 +42,7 @@
     "ev AS (INSERT INTO events (id, org_id, environment, event_type, body) " \
     "  SELECT e.id, (c.r).org_id, (c.r).environment, 'company.created', " \
     "  hl_event_body(e.id, 'company.created', now(), (c.r).environment, " \
-    "    json_build_object('id', (c.r).id, 'name', (c.r).name, " \
-    "    'linked_account_id', (c.r).linked_account_id), NULL, NULL, NULL) " \
+    "    hl_company_event(c.r), NULL, NULL, NULL) " \
     "  FROM c, (SELECT gen_random_uuid() AS id) e WHERE c.inserted) "
 
 /* POST /session-token: the upsert, then the token's jti ($6) with iat ($7)

@@ -4,8 +4,9 @@
 
 struct db_stmt;
 
-/* $1 org, $2 environment → the name that environment sees. */
-extern struct db_stmt org_stmt_get_name;
+/* $1 org, $2 environment → the name that environment sees, the link
+ * settings' redirect URL ('' when none) and theme logo (NULL when none). */
+extern struct db_stmt org_stmt_profile;
 /* $1 org, $2 environment, $3 name → the environment's new name. */
 extern struct db_stmt org_stmt_set_name;
 

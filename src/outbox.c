@@ -7,7 +7,7 @@
 static struct db_stmt by_row = DB_STMT(
     "INSERT INTO events (id, org_id, environment, event_type, body) "
     "SELECT e.id, c.org_id, c.environment, $1, hl_event_body(e.id, $1, now(), c.environment, "
-    "  json_build_object('id', c.id, 'name', c.name, 'linked_account_id', c.linked_account_id), "
+    "  hl_company_event(c), "
     "  (SELECT hl_connection(x) FROM connections x WHERE x.id = $3::uuid), $4, $5) "
     "FROM companies c, (SELECT gen_random_uuid() AS id) e WHERE c.id = $2::uuid", 5);
 static struct db_stmt by_json = DB_STMT(

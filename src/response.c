@@ -156,6 +156,13 @@ response_envelope(int status, const char *error, const char *message,
 	json_object_object_add(o, "error_code", json_object_new_string(error));
 	json_object_object_add(o, "message", json_object_new_string(message));
 	json_object_object_add(o, "request_id", json_object_new_string(request_id));
+	/* Codat's ErrorMessage members, for its clients (canBeRetried is a
+	 * string there). */
+	json_object_object_add(o, "statusCode", json_object_new_int(status));
+	json_object_object_add(o, "service", json_object_new_string("hostlink"));
+	json_object_object_add(o, "correlationId", json_object_new_string(request_id));
+	json_object_object_add(o, "canBeRetried",
+	    json_object_new_string(status == 429 || status == 503 ? "True" : "False"));
 	return o;
 }
 

@@ -45,6 +45,7 @@ const struct route routes[] = {
 	{ "GET", API "/companies", AUTH_API_KEY, ROUTE_DB, api_company_list, ONBOARDING },
 	{ "GET", API "/companies/{id}", AUTH_API_KEY, ROUTE_DB, api_company_get, ONBOARDING },
 	{ "PATCH", API "/companies/{id}", AUTH_API_KEY, KEY_JSON, api_company_patch, ONBOARDING },
+	{ "PUT", API "/companies/{id}", AUTH_API_KEY, KEY_JSON, api_company_put, ONBOARDING },
 	{ "DELETE", API "/companies/{id}", AUTH_API_KEY, ROUTE_DB, api_company_delete, ONBOARDING },
 	{ "POST", API "/companies/{id}/link/rotate", AUTH_API_KEY, ROUTE_DB,
 	  api_company_rotate_link, ONBOARDING },
@@ -62,6 +63,8 @@ const struct route routes[] = {
 
 	{ "GET", API "/integrations", AUTH_API_KEY, ROUTE_DB, api_integration_list, DEVELOPER },
 	{ "PUT", API "/integrations/{key}", AUTH_API_KEY, KEY_JSON, api_integration_put, DEVELOPER },
+	{ "GET", API "/integrations/{key}", AUTH_API_KEY, ROUTE_DB, api_integration_get, DEVELOPER },
+	{ "GET", API "/integrations/{key}/logo", AUTH_NONE, 0, api_integration_logo, NO_PORTAL },
 
 	{ "GET", API "/settings/link", AUTH_API_KEY, ROUTE_DB, api_settings_link_get, DEVELOPER },
 	{ "PUT", API "/settings/link", AUTH_API_KEY, KEY_JSON, api_settings_link_put, DEVELOPER },

@@ -16,6 +16,7 @@
 
 #include <curl/curl.h>
 
+#include "company.h"
 #include "config.h"
 #include "connection.h"
 #include "crypto.h"
@@ -30,9 +31,13 @@
 #define TENANT "w.org_id = $1 AND w.environment = $2"
 #define PREVIOUS_VALID_HOURS "24"   /* a rotated-out secret keeps signing */
 
+/* companyTags arrive as a JSON array of strings. */
+#define TAGS(p) "ARRAY(SELECT json_array_elements_text(" p "::json))"
 static struct db_stmt create = DB_STMT(
-    "INSERT INTO webhook_endpoints AS w (id, org_id, environment, url, description, events, secret) "
-    "VALUES ($3, $1, $2, $4, $5, coalesce($6::text[], '{}'), $7) RETURNING hl_webhook(w)::text", 7);
+    "INSERT INTO webhook_endpoints AS w (id, org_id, environment, url, description, events, "
+    "  secret, enabled, company_tags) "
+    "VALUES ($3, $1, $2, $4, $5, coalesce($6::text[], '{}'), $7, coalesce($8::bool, true), "
+    "  coalesce(" TAGS("$9") ", '{}')) RETURNING hl_webhook(w)::text", 9);
 static struct db_stmt list = DB_STMT(
     "SELECT json_build_object('results', coalesce(json_agg(hl_webhook(w) "
     "ORDER BY w.created_at, w.id), '[]'))::text FROM webhook_endpoints w WHERE " TENANT, 2);
@@ -43,7 +48,8 @@ static struct db_stmt patch = DB_STMT(
     "description = coalesce($5, w.description), events = coalesce($6::text[], w.events), "
     "enabled = coalesce($7::bool, w.enabled), "
     "disabled_reason = CASE WHEN $7::bool THEN NULL ELSE w.disabled_reason END, "
-    "updated_at = now() WHERE " TENANT " AND w.id::text = $3 RETURNING hl_webhook(w)::text", 7);
+    "company_tags = coalesce(" TAGS("$8") ", w.company_tags), "
+    "updated_at = now() WHERE " TENANT " AND w.id::text = $3 RETURNING hl_webhook(w)::text", 8);
 static struct db_stmt delete_one = DB_STMT(
     "DELETE FROM webhook_endpoints w WHERE " TENANT " AND w.id::text = $3 RETURNING w.id", 3);
 static struct db_stmt rotate = DB_STMT(
@@ -85,12 +91,15 @@ static struct db_stmt retry = DB_STMT(
 #define RETRY_AFTER_MAX_S (24 * 3600)
 
 static struct db_stmt fan_out = DB_STMT(
-    "WITH ev AS (SELECT id, org_id, environment, event_type FROM events "
+    "WITH ev AS (SELECT id, org_id, environment, event_type, body FROM events "
     "  WHERE NOT fanned_out ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED), "
     "ins AS (INSERT INTO webhook_deliveries (endpoint_id, event_id) "
     "  SELECT w.id, ev.id FROM ev JOIN webhook_endpoints w ON w.org_id = ev.org_id "
     "  AND w.environment = ev.environment AND w.enabled "
     "  AND (cardinality(w.events) = 0 OR ev.event_type = ANY (w.events)) "
+    "  AND (cardinality(w.company_tags) = 0 OR EXISTS (SELECT 1 FROM json_each_text(coalesce("
+    "    ev.body -> 'payload' -> 'referenceCompany' -> 'tags', ev.body -> 'payload' -> 'tags')) t "
+    "    WHERE t.key || ':' || t.value = ANY (w.company_tags))) "
     "  ON CONFLICT DO NOTHING) "
     "UPDATE events SET fanned_out = true WHERE id IN (SELECT id FROM ev)", 0);
 static struct db_stmt claim = DB_STMT(
@@ -199,7 +208,8 @@ webhook_create(const struct config *cfg, const char *org, const char *env,
     const char *id, const struct webhook_fields *f, const char *secret, char **json)
 {
 	char *hex = seal_secret(cfg, id, secret);
-	const char *params[] = { org, env, id, f->url, f->description, f->events, hex };
+	const char *params[] = { org, env, id, f->url, f->description, f->events, hex, f->enabled,
+	    f->company_tags };
 	int rc;
 
 	*json = NULL;
@@ -237,7 +247,8 @@ int
 webhook_patch(const char *org, const char *env, const char *id,
     const struct webhook_fields *f, char **json)
 {
-	const char *params[] = { org, env, id, f->url, f->description, f->events, f->enabled };
+	const char *params[] = { org, env, id, f->url, f->description, f->events, f->enabled,
+	    f->company_tags };
 
 	return first_text(&patch, params, json);
 }
@@ -345,18 +356,21 @@ open_secret(const struct config *cfg, const PGresult *res, int row, int col, con
 	return sealed_open(cfg, SEALED_WEBHOOK_SECRET, &id, res, row, col);
 }
 
-/* The body as delivered: the stored event, with the connection-start
- * capability filled into its linkUrl (derived, so never stored).  Events
- * without a connection go out byte for byte.  Malloc'd; NULL on failure. */
+/* The body as delivered: the stored event, with the capabilities filled
+ * in (derived, so never stored): the connection-start key into its linkUrl,
+ * a company event's link key into its redirect.  Other events go out byte
+ * for byte.  Malloc'd; NULL on failure. */
 static char *
 delivered_body(const struct config *cfg, const char *stored)
 {
 	json_object *o;
 	char *body;
 
-	if (strstr(stored, "/start?v=") == NULL || (o = json_parse(stored)) == NULL)
+	if ((strstr(stored, "/start?v=") == NULL && strstr(stored, "/link?v=") == NULL) ||
+	    (o = json_parse(stored)) == NULL)
 		return strdup(stored);
 	connection_add_link_urls(cfg, o);
+	company_add_redirect(cfg, json_object_object_get(o, "payload"));
 	body = strdup(json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);

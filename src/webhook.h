@@ -28,7 +28,8 @@ struct webhook_fields {
 	const char *url;
 	const char *description;
 	const char *events;         /* a text[] literal "{a,b}" of known event types */
-	const char *enabled;        /* "t" or "f" (webhook_patch() only) */
+	const char *enabled;        /* "t" or "f"; NULL: true (create) or kept (patch) */
+	const char *company_tags;   /* JSON array of "key:value" strings; NULL: none or kept */
 };
 
 /* The endpoints of one org environment.  Unless said otherwise each

@@ -38,7 +38,9 @@ BUILDDIR = os.path.abspath(os.environ.get("HOSTLINK_BUILDDIR")
 WEB_USER = "www-data"
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-ENVELOPE_KEYS = {"status_code", "http_error_type", "error", "error_code", "message", "request_id"}
+ENVELOPE_KEYS = {"status_code", "http_error_type", "error", "error_code", "message", "request_id",
+                 # Codat's ErrorMessage members (issue 14)
+                 "statusCode", "service", "correlationId", "canBeRetried"}
 HTTP_ERROR_TYPES = {
     400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED", 408: "REQUEST_TIMEOUT", 409: "CONFLICT",
@@ -336,6 +338,8 @@ def assert_envelope(resp, status, error=None, message=None):
     assert body["status_code"] == status, body
     assert body["http_error_type"] == HTTP_ERROR_TYPES[status], body
     assert body["error"] == body["error_code"], body
+    assert body["statusCode"] == status and body["service"] == "hostlink", body
+    assert body["canBeRetried"] == ("True" if status in (429, 503) else "False"), body
     if error is not None:
         assert body["error"] == error, "expected error %r, got %r" % (error, body)
     if message is not None:
@@ -344,6 +348,7 @@ def assert_envelope(resp, status, error=None, message=None):
     rid = resp.header("X-Request-Id")
     assert rid, "no X-Request-Id in %r" % resp
     assert body["request_id"] == rid, "request_id %r != X-Request-Id %r" % (body["request_id"], rid)
+    assert body["correlationId"] == rid, body
     return body
 
 

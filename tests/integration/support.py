@@ -55,6 +55,13 @@ def unserve(server):
 # ---------------------------------------------------------------------------
 # Hosted link: a stack whose URLs can be followed, and the signed redirect
 
+
+# The company an event body is about, in SQL (Codat's shapes: a company
+# event's payload is the company, a connection event's names it in
+# referenceCompany).
+EVENT_COMPANY_ID = ("coalesce(body->'payload'->'referenceCompany'->>'id', "
+                    "body->'payload'->>'id')")
+
 class HStack(S.Stack):
     """support_session.Stack with app_url = the nginx address (so every URL
     hostlinkd builds points at this stack) and its own database."""
@@ -117,15 +124,13 @@ class HStack(S.Stack):
 
     def events(self, company_id):
         """event_type of every event about company_id, oldest first."""
-        rows = self.sql("SELECT event_type FROM events WHERE "
-                        "body->'payload'->'company'->>'id' = '%s' ORDER BY created_at, "
-                        "event_type" % company_id)
+        rows = self.sql("SELECT event_type FROM events WHERE " + EVENT_COMPANY_ID +
+                        " = '%s' ORDER BY created_at, event_type" % company_id)
         return rows.split("\n") if rows else []
 
     def event_bodies(self, company_id):
-        rows = self.sql("SELECT body::text FROM events WHERE "
-                        "body->'payload'->'company'->>'id' = '%s' ORDER BY created_at"
-                        % company_id)
+        rows = self.sql("SELECT body::text FROM events WHERE " + EVENT_COMPANY_ID +
+                        " = '%s' ORDER BY created_at" % company_id)
         return [json.loads(r) for r in rows.split("\n")] if rows else []
 
     # -- the browser's part of the flow --------------------------------------
@@ -211,16 +216,28 @@ def assert_signed(url, secret):
 _stacks = {}
 
 
-def hstack(name, **values):
-    """One HStack (own database) per name for the whole run; values: its
-    configuration keys (the same for every call with that name)."""
+def hstack(name, **overrides):
+    """One HStack (own database) per name for the whole run; overrides are
+    its configuration keys (e.g. webhook_allow_private="true"; the same for
+    every call with that name)."""
     s = _stacks.get(name)
     if s is None or not s.alive():
         if s is not None:
             s.stop()
-        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3)), **values).start()
+        s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3)), **overrides).start()
         _stacks[name] = s
     return s
+
+
+_receiver = None
+
+
+def receiver():
+    """One webhook Receiver (below) for the whole run."""
+    global _receiver
+    if _receiver is None or _receiver.server is None:
+        _receiver = Receiver().start()
+    return _receiver
 
 
 TEMPLATE = ("https://app.example.com/done?company={companyId}&connection={connectionId}"

@@ -40,7 +40,7 @@ def test_company_crud():
     assert p["description"] == "second" and p["tags"] == {"c": "3"}, p
 
     lst = s.ok("GET", "companies?query=" + urllib.parse.quote(name + " ren"), key=s.key)
-    assert set(lst) == {"results", "pageNumber", "pageSize", "totalResults"}, lst
+    assert set(lst) == {"results", "pageNumber", "pageSize", "totalResults", "_links"}, lst
     assert lst["totalResults"] == 1 and [c["id"] for c in lst["results"]] == [co["id"]], lst
     # ILIKE, and % _ are literal
     lst = s.ok("GET", "companies?query=" + urllib.parse.quote(name.upper()), key=s.key)

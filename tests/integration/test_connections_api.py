@@ -38,7 +38,11 @@ def test_integrations_list_and_validation():
     s = st()
     lst = s.ok("GET", "integrations", key=s.key)["results"]
     assert lst[0] == {"key": "sandbox", "name": "Sandbox", "authType": "sandbox",
-                      "enabled": True, "oauth2": None, "fields": None}, lst
+                      "enabled": True, "oauth2": None, "fields": None,
+                      # Codat's members (issue 14)
+                      "logoUrl": s.app_url + "/api/v2/public/integrations/sandbox/logo",
+                      "integrationId": lst[0]["integrationId"],
+                      "sourceId": lst[0]["sourceId"], "sourceType": "Other"}, lst
     assert any(i["key"] == "acme-erp" and i["fields"] == FIELDS for i in lst), lst
     good = {"name": "X", "authType": "api_key", "fields": [{"name": "a", "label": "A"}]}
     for key, body in [("sandbox", good), ("UPPER", good), ("a" * 65, good), ("sp%20ace", good),
@@ -189,10 +193,10 @@ def test_hosted_disconnect_and_delete():
                             token=token), 404)
     # the list shows it; delete removes it
     lst = s.ok("GET", "companies/%s/connections" % co["id"], key=s.key)
-    assert set(lst) == {"results", "pageNumber", "pageSize", "totalResults"}, lst
+    assert set(lst) == {"results", "pageNumber", "pageSize", "totalResults", "_links"}, lst
     assert [c["id"] for c in lst["results"]] == [cid] and lst["totalResults"] == 1, lst
     r = s.req("DELETE", "companies/%s/connections/%s" % (co["id"], cid), key=s.key)
-    assert r.status == 204 and r.body == b"", r
+    assert r.status == 200 and r.body == b"", r      # Codat's: 200, no body
     H.assert_envelope(s.req("GET", "companies/%s/connections/%s" % (co["id"], cid),
                             key=s.key), 404)
     H.assert_envelope(s.req("DELETE", "companies/%s/connections/%s" % (co["id"], cid),

@@ -66,7 +66,7 @@ def api_request_set(req, pooled=True):
         r = req("GET", PROFILE + "?x=1", headers={"x-api-key": k})
         assert r.status == 200, r
         assert r.json() == {"org_id": e.org_id, "name": r.json()["name"], "environment": envname,
-                            "api_key_id": kid}, r
+                            "api_key_id": kid, "redirectUrl": "", "whiteListUrls": []}, r
 
     r = req("PUT", PROFILE, headers={"x-api-key": tk, "Content-Type": "application/json"},
             body=json.dumps({"name": "Acme Test Org"}))

@@ -53,7 +53,8 @@ def test_profile_with_test_and_live_keys():
     for envname, k in (("test", e.key_test), ("live", e.key_live)):
         r = inst().get(PROFILE, headers={"x-api-key": k["key"]})
         body = _json_ok(r)
-        assert set(body) == {"org_id", "name", "environment", "api_key_id"}, body
+        assert set(body) == {"org_id", "name", "environment", "api_key_id",
+                             "redirectUrl", "whiteListUrls"}, body      # + Codat's
         assert body["org_id"] == e.org_id and body["environment"] == envname, body
         assert body["api_key_id"] == k["id"], body
         assert body["name"] == "Acme Test Org", body
@@ -68,7 +69,8 @@ def test_profile_put_renames_org():
                            body=json.dumps({"name": name}))
         body = _json_ok(r)
         assert body["name"] == name and body["org_id"] == org_id, body
-        assert set(body) == {"org_id", "name", "environment", "api_key_id"}, body
+        assert set(body) == {"org_id", "name", "environment", "api_key_id",
+                             "redirectUrl", "whiteListUrls"}, body      # + Codat's
         r = inst().get(PROFILE, headers={"x-api-key": k})
         assert _json_ok(r)["name"] == name
 

@@ -182,7 +182,7 @@ def test_invalid_grant_deauthorizes():
     assert c["status"] == "Deauthorized" and "invalid_grant" in c["lastError"], c
     assert stored(s, cid, "deauthorized_at IS NOT NULL") == "t"
     rows = s.sql("SELECT body::text FROM events WHERE event_type = 'connection.disconnected' "
-                 "AND body->'payload'->'company'->>'id' = '%s'" % co["id"])
+                 "AND body->'payload'->'referenceCompany'->>'id' = '%s'" % co["id"])
     bodies = [json.loads(b) for b in rows.split("\n") if b]
     assert len(bodies) == 1, rows
     assert bodies[0]["payload"]["oldStatus"] == "Linked", bodies

@@ -29,12 +29,15 @@ import support as HF
 from support import Receiver
 
 SECRET_RE = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")
-ENDPOINT_KEYS = {"id", "url", "description", "events", "enabled", "disabled_reason", "created"}
+ENDPOINT_KEYS = {"id", "url", "description", "events", "enabled", "disabled_reason", "created",
+                 # Codat's WebhookConsumer members (issue 14)
+                 "disabled", "eventTypes", "companyTags"}
 DELIVERY_KEYS = {"id", "event_id", "event_type", "status", "attempts", "last_status_code",
                  "last_error", "next_attempt_at", "created", "delivered_at"}
 EVENT_KEYS = {"id", "eventType", "generatedDate", "environment", "payload"}
 ALL_EVENTS = ["company.created", "company.deleted", "connection.created", "connection.connected",
-              "connection.failed", "connection.disconnected", "connection.deleted", "ping"]
+              "connection.failed", "connection.disconnected", "connection.deleted",
+              "connection.reconnected", "ping"]
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
@@ -159,6 +162,12 @@ def receiver():
     return _receiver
 
 
+def event_company(body):
+    """The id of the company an event body is about (Codat's shapes)."""
+    p = body["payload"]
+    return p["referenceCompany"]["id"] if "referenceCompany" in p else p["id"]
+
+
 def path(tag):
     return "/hook/%s-%s" % (tag, secrets.token_hex(4))
 
@@ -169,8 +178,9 @@ def tenant(s, tag):
 
 def endpoint(s, key, url, **fields):
     body = dict(fields, url=url)
-    out = s.ok("POST", "webhooks", key=key, body=body)
+    out = s.ok("POST", "webhooks", key=key, body=body, status=201)      # Codat's 201
     assert set(out) == ENDPOINT_KEYS | {"secret"}, out
+    assert out["eventTypes"] == out["events"] and out["disabled"] is (not out["enabled"]), out
     assert SECRET_RE.match(out["secret"]), out["secret"]
     assert len(sw_key(out["secret"])) == 32, out["secret"]
     return out
@@ -477,7 +487,7 @@ def test_every_journey_event_is_delivered():
              body={"status": "Unlinked"})                                 # disconnected
     assert c["status"] == "Unlinked", c
     r = s.req("DELETE", "companies/%s/connections/%s" % (co["id"], cid), key=t.test_key)
-    assert r.status == 204, r                                             # deleted
+    assert r.status == 200 and r.body == b"", r                           # deleted
     r = s.req("DELETE", "companies/" + co["id"], key=t.test_key)
     assert r.status == 204, r                                             # company.deleted
 
@@ -494,14 +504,18 @@ def test_every_journey_event_is_delivered():
     # in the order they happened
     by_date = [b["eventType"] for b in sorted(bodies, key=lambda b: b["generatedDate"])]
     assert by_date == want, by_date
-    # each is the stored outbox event: byte for byte, but for a connection's
-    # linkUrl, whose start key is derived at delivery (never stored)
+    # each is the stored outbox event, but for the capabilities derived at
+    # delivery (never stored): a connection's linkUrl start key, a company
+    # event's redirect link key
     for q, b in zip(reqs, bodies):
         stored = s.sql("SELECT body::text FROM events WHERE id = '%s'" % b["id"])
-        if "connection" not in b["payload"]:
-            assert q.body == stored.encode(), (q.body, stored)
-            continue
         expect = json.loads(stored)
+        if "connection" not in b["payload"]:
+            assert b["payload"]["redirect"] == co["redirect"], b
+            assert re.search(r"/link\?v=\d+$", expect["payload"]["redirect"]), expect
+            expect["payload"]["redirect"] = co["redirect"]
+            assert b == expect, (b, expect)
+            continue
         link = b["payload"]["connection"]["linkUrl"]
         assert re.match(r"^%s/api/v2/public/connections/%s/start\?key=[A-Za-z0-9_-]{48}$"
                         % (re.escape(s.app_url), cid), link), link
@@ -512,15 +526,21 @@ def test_every_journey_event_is_delivered():
     ev = {b["eventType"]: b for b in bodies}
     for b in bodies:
         p = b["payload"]
-        assert set(p) <= {"company", "connection", "oldStatus", "newStatus"}, p
-        assert set(p["company"]) == {"id", "name", "linked_account_id"}, p
-        assert p["company"] == {"id": co["id"], "name": co["name"],
-                                "linked_account_id": co["linked_account_id"]}, p
         if b["eventType"].startswith("connection."):
+            # Codat's: {referenceCompany, connection}; ours beside them
+            assert set(p) <= {"referenceCompany", "connection", "hostlinkConnection",
+                              "oldStatus", "newStatus"}, p
+            assert p["referenceCompany"] == {"id": co["id"], "name": co["name"],
+                                             "tags": {}}, p
             assert p["connection"]["id"] == cid, p
             assert p["connection"]["integrationKey"] == "sandbox", p
+            assert "authType" not in p["connection"], p
+            assert p["hostlinkConnection"]["authType"] == "sandbox", p
         else:
-            assert "connection" not in p, p
+            # Codat's: the company itself
+            assert p == {"id": co["id"], "name": co["name"], "redirect": co["redirect"],
+                         "created": co["created"], "tags": {},
+                         "linked_account_id": co["linked_account_id"]}, p
         for k in ("oldStatus", "newStatus"):
             assert k not in p or isinstance(p[k], str), p
         dump = json.dumps(b)
@@ -560,8 +580,8 @@ def test_events_filter_per_endpoint():
     types_all = sorted(assert_delivery_request(q, ep_all["secret"])["eventType"]
                        for q in rc.got(every))
     assert types_all == ["company.created", "company.deleted", "connection.created"], types_all
-    assert all(assert_delivery_request(q, ep_all["secret"])["payload"]["company"]["id"] ==
-               co["id"] for q in got_all)
+    assert all(event_company(assert_delivery_request(q, ep_all["secret"])) == co["id"]
+               for q in got_all)
     got = rc.got(only)
     assert [assert_delivery_request(q, ep_only["secret"])["eventType"] for q in got] == \
         ["company.created"], got
@@ -590,7 +610,7 @@ def test_events_filter_per_endpoint():
     got = rc.got(only)
     assert len(got) == 3, got
     b = assert_delivery_request(got[2], ep_only["secret"])
-    assert b["eventType"] == "company.deleted" and b["payload"]["company"]["id"] == co2["id"], b
+    assert b["eventType"] == "company.deleted" and b["payload"]["id"] == co2["id"], b
 
 
 # ---------------------------------------------------------------------------
@@ -918,7 +938,7 @@ def test_dispatch_once():
         co = s.company()
         assert dispatch() == {"delivered": 1, "attempts": 1}
         b = assert_delivery_request(rc.got(hp)[4], ep["secret"])
-        assert b["eventType"] == "company.created" and b["payload"]["company"]["id"] == co["id"]
+        assert b["eventType"] == "company.created" and b["payload"]["id"] == co["id"]
     finally:
         os.kill(pid, signal.SIGCONT)
     # the woken child finds nothing left to do
@@ -948,10 +968,10 @@ def test_idempotent_create_keeps_secret_out_of_the_database():
     ikey = "wh-" + secrets.token_hex(8)
     body = {"url": rc.url(path("idem"))}
     r1 = s.req("POST", "webhooks", key=t.test_key, body=body, headers={"Idempotency-Key": ikey})
-    assert r1.status == 200, r1
+    assert r1.status == 201, r1
     ep = r1.json()
     r2 = s.req("POST", "webhooks", key=t.test_key, body=body, headers={"Idempotency-Key": ikey})
-    assert r2.status == 200, r2
+    assert r2.status == 201, r2
     assert r2.json()["id"] == ep["id"], (ep, r2)
     assert len(s.ok("GET", "webhooks", key=t.test_key)["results"]) == 1
     dump = s.sql("SELECT coalesce(string_agg(coalesce(response, ''), ''), '') "

@@ -134,8 +134,18 @@ test_envelope(void)
 
 	is_str(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
 	    "{\"status_code\":404,\"http_error_type\":\"NOT_FOUND\",\"error\":\"NOT_FOUND\","
-	    "\"error_code\":\"NOT_FOUND\",\"message\":\"No such resource\",\"request_id\":\"rid1\"}",
-	    "error envelope shape");
+	    "\"error_code\":\"NOT_FOUND\",\"message\":\"No such resource\",\"request_id\":\"rid1\","
+	    "\"statusCode\":404,\"service\":\"hostlink\",\"correlationId\":\"rid1\","
+	    "\"canBeRetried\":\"False\"}",
+	    "error envelope shape (ours, then Codat's ErrorMessage members)");
+	json_object_put(o);
+	o = response_envelope(503, "DATABASE_UNAVAILABLE", "x", "rid2");
+	is_str(json_object_get_string(json_object_object_get(o, "canBeRetried")), "True",
+	    "503 can be retried");
+	json_object_put(o);
+	o = response_envelope(429, "RATE_LIMITED", "x", "rid3");
+	is_str(json_object_get_string(json_object_object_get(o, "canBeRetried")), "True",
+	    "429 can be retried");
 	json_object_put(o);
 	is_str(response_error_type(413), "PAYLOAD_TOO_LARGE", "413 type");
 	is_str(response_error_type(503), "SERVICE_UNAVAILABLE", "503 type");
