@@ -13,6 +13,8 @@ const struct route routes[] = {
 	{ "GET", "/status", AUTH_OPS, 0, api_status },
 	{ "GET", "/metrics", AUTH_OPS, 0, api_metrics },
 
+	{ "GET", API "/openapi.json", AUTH_NONE, 0, api_openapi },
+
 	{ "GET", API "/profile", AUTH_API_KEY, ROUTE_DB, api_profile_get },
 	{ "PUT", API "/profile", AUTH_API_KEY, KEY_JSON, api_profile_put },
 
