@@ -56,12 +56,24 @@ def document():
     return _doc
 
 
+def candidates(path):
+    """The paths hostlinkd may have seen for a path the test sent: as sent,
+    cut at a NUL (FastCGI parameters are C strings), cut at a space (the
+    front server's request line ends there); each with one trailing slash
+    forgiven (as request.c does).  Neither hostlinkd nor the front servers
+    (which pass the raw $request_uri) resolve dot segments or "//"."""
+    out = [path, path.split("\x00")[0]]
+    out.append(out[-1].split(" ")[0])
+    return [p[:-1] if len(p) > 1 and p.endswith("/") else p for p in out]
+
+
 def match(path):
     """The document's path template for a request path, or None."""
     document()
-    for rx, template in _routes:
-        if rx.match(path):
-            return template
+    for p in candidates(path):
+        for rx, template in _routes:
+            if rx.match(p):
+                return template
     return None
 
 
@@ -157,7 +169,8 @@ def check(method, uri, resp):
     doc = document()
     status = str(resp.status)
     template = match(path)
-    op = doc["paths"][template].get(method.lower()) if template else None
+    # hostlinkd's router compares methods as sent: "get" is no method of ours
+    op = doc["paths"][template].get(method.lower()) if template and method.isupper() else None
     what = "%s %s -> %s" % (method, template or path, status)
     if op is None or (status in ("414",) + FRONT and status not in op["responses"]):
         if status not in UNROUTED + FRONT:
