@@ -8,6 +8,7 @@ matches it is openapi_check.py's job; the last tests prove it can fail."""
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import yaml
@@ -113,7 +114,10 @@ def test_idempotency_key_documented_on_every_idempotent_post():
 
 
 def npm_ci():
-    if not os.path.isdir(os.path.join(PKG, "node_modules", "@redocly", "cli")):
+    """tests/openapi's packages, from its package-lock.json (npm ci) unless present."""
+    with open(os.path.join(PKG, "package.json"), encoding="utf-8") as f:
+        deps = json.load(f)["dependencies"]
+    if not all(os.path.isdir(os.path.join(PKG, "node_modules", d)) for d in deps):
         r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PKG,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
         assert r.returncode == 0, "npm ci failed:\n" + r.stdout.decode()[-3000:]
@@ -131,6 +135,47 @@ def test_redocly_lint_is_clean():
     assert r.returncode == 0, "redocly lint failed:\n" + out[-6000:]
     assert "Your API description is valid" in out, out[-6000:]
     assert re.search(r"You have \d+ warning", out) is None, "redocly lint warns:\n" + out[-6000:]
+
+
+def node_tool(name):
+    return os.path.join(PKG, "node_modules", ".bin", name)
+
+
+def run(cmd, env=None, timeout=300):
+    r = subprocess.run(cmd, cwd=PKG, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout, env=dict(os.environ, **(env or {})))
+    assert r.returncode == 0, "%s failed:\n%s" % (" ".join(cmd), r.stdout.decode()[-4000:])
+    return r.stdout.decode()
+
+
+def test_typed_client_generated_from_the_served_document():
+    """README's "OpenAPI" recipe, for real: openapi-typescript turns the
+    served document into types, tsc --strict compiles tests/openapi/client.ts
+    (openapi-fetch) against them, and the client runs against the stack."""
+    npm_ci()
+    s = st()
+    build = os.path.join(PKG, "build")
+    shutil.rmtree(build, ignore_errors=True)
+    os.makedirs(build)
+    try:
+        r = s.req("GET", DOC)
+        assert r.status == 200, r
+        with open(os.path.join(build, "openapi.json"), "wb") as f:
+            f.write(r.body)
+        run([node_tool("openapi-typescript"), "build/openapi.json", "--redocly", "redocly.yaml",
+             "-o", "build/hostlink.d.ts"])
+        shutil.copy(os.path.join(PKG, "client.ts"), build)
+        run([node_tool("tsc"), "-p", "tsconfig.json"])
+        out = run(["node", "build/client.js"], env={"HOSTLINK_URL": s.app_url,
+                                                     "HOSTLINK_KEY": s.key})
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    got = json.loads(out.strip().splitlines()[-1])
+    assert got["name"] == "Typed Co" and got["tags"] == {"via": "openapi-fetch"}, got
+    assert got["listed"] is True and got["rotated"] is True, got
+    assert got["missing"] == "NOT_FOUND", got
+    co = s.ok("GET", "companies/" + got["id"], key=s.key)
+    assert co["name"] == "Typed Co", co
 
 
 # ---------------------------------------------------------------------------
