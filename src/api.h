@@ -83,6 +83,7 @@ void api_ping(struct request *req);
 void api_healthz(struct request *req);
 void api_status(struct request *req);
 void api_metrics(struct request *req);
+void api_openapi(struct request *req);
 
 /* api_profile.c */
 void api_profile_get(struct request *req);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "request.h"
 #include "response.h"
@@ -17,6 +18,7 @@ static const struct {
 	{ 201, "Created", "CREATED" },
 	{ 204, "No Content", "NO_CONTENT" },
 	{ 302, "Found", "FOUND" },
+	{ 304, "Not Modified", "NOT_MODIFIED" },
 	{ 400, "Bad Request", "BAD_REQUEST" },
 	{ 401, "Unauthorized", "UNAUTHORIZED" },
 	{ 403, "Forbidden", "FORBIDDEN" },
@@ -93,6 +95,23 @@ response_reset(struct request *req)
 	req->status = 0;
 }
 
+/* Whether the header lines in extra set name (e.g. "Cache-Control:"). */
+static int
+has_header(const char *extra, const char *name)
+{
+	const char *p = extra;
+	size_t n = strlen(name);
+
+	while (p != NULL) {
+		if (strncasecmp(p, name, n) == 0)
+			return 1;
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return 0;
+}
+
 int
 response_flush(struct request *req)
 {
@@ -101,18 +120,20 @@ response_flush(struct request *req)
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "X-Request-Id: %s\r\n"
-	    "Cache-Control: no-store\r\n"
+	    "%s"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "%s\r\n";
 	const char *type = req->out_type != NULL ? req->out_type : "application/json";
 	const char *extra = req->out_headers != NULL ? req->out_headers : "";
+	/* Nothing is cached unless the response says how (its own Cache-Control). */
+	const char *cache = has_header(extra, "Cache-Control:") ? "" : "Cache-Control: no-store\r\n";
 	char small[1024], *head = small;
 	int n, rc = 0;
 
 	if (req->fcgx == NULL)
 		return 0;
 	n = snprintf(small, sizeof(small), fmt, req->status, response_reason(req->status),
-	    type, req->out_len, req->request_id, extra);
+	    type, req->out_len, req->request_id, cache, extra);
 	if (n < 0)
 		return -1;
 	/* Headers have no fixed cap: a long Location is written whole. */
@@ -121,7 +142,7 @@ response_flush(struct request *req)
 		if (head == NULL)
 			return -1;
 		snprintf(head, (size_t)n + 1, fmt, req->status, response_reason(req->status),
-		    type, req->out_len, req->request_id, extra);
+		    type, req->out_len, req->request_id, cache, extra);
 	}
 	if (FCGX_PutStr(head, n, req->fcgx->out) != n ||
 	    (req->out_len > 0 &&

@@ -193,6 +193,19 @@ def build_params(method, uri, headers=None, body=b"", content_length=None,
     return params
 
 
+# Called as observer(method, uri, response) with every response received
+# here or by harness.http (the harness checks them against the OpenAPI
+# document: openapi_check.py); None = nobody.
+observer = None
+
+
+def observe(method, uri, resp):
+    """Hands resp to the observer (which may raise); returns resp."""
+    if observer is not None and method is not None and uri is not None:
+        observer(method, uri, resp)
+    return resp
+
+
 class Request:
     """A FastCGI request sent step by step (for slow / partial uploads)."""
 
@@ -202,6 +215,7 @@ class Request:
         if params is None:
             params = build_params(method, uri, headers, b"", content_length,
                                   remote_addr, extra)
+        self.method, self.uri = params.get("REQUEST_METHOD"), params.get("REQUEST_URI")
         self.sock.sendall(
             _record(BEGIN_REQUEST, struct.pack("!HB5x", RESPONDER, 0))
             + _records(PARAMS, encode_params(params))
@@ -229,7 +243,8 @@ class Request:
         finally:
             self.close()
         status, headers, body = parse_cgi_output(bytes(out))
-        return Response(status, headers, body, bytes(err), app_status)
+        return observe(self.method, self.uri,
+                       Response(status, headers, body, bytes(err), app_status))
 
     def close(self):
         try:

@@ -28,11 +28,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fcgi  # noqa: E402
+import openapi_check  # noqa: E402
 import stack  # noqa: E402
 from stack import (Proc, chmod_world, children_of, free_port, kill_pid, need,  # noqa: E402,F401
                    on_exit, pg_bindir, pid_alive, template, wait_for, write_file)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Every response hostlinkd gives a test is checked against the OpenAPI document.
+fcgi.observer = openapi_check.check
 BUILDDIR = os.path.abspath(os.environ.get("HOSTLINK_BUILDDIR")
                            or os.environ.get("HOSTLINK_BUILD_DIR") or ROOT)
 WEB_USER = "www-data"
@@ -413,7 +416,7 @@ def http(port, method, path, headers=None, body=b"", timeout=15, host="127.0.0.1
         r.body = _dechunk(resp_body)
     elif r.header("Content-Length") is not None:
         r.body = resp_body[:int(r.header("Content-Length"))]
-    return r
+    return fcgi.observe(method, path, r)
 
 
 def wait_http(port, path, timeout=15, proc=None):

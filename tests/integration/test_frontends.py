@@ -10,6 +10,7 @@ import secrets
 import shutil
 
 import harness as H
+import openapi_check
 
 PROFILE = "/api/v2/public/profile"
 CSP_PARTS = ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'")
@@ -124,6 +125,11 @@ def check_web_pages(req):
 
 def check_echo(req, expect_script_name=None):
     """Against the echo responder: the variables hostlinkd relies on."""
+    with openapi_check.skipping():      # its answers are not hostlinkd's
+        _check_echo(req, expect_script_name)
+
+
+def _check_echo(req, expect_script_name=None):
     uri = "/api/v2/public/x%20y/caf%C3%A9?a=1&b=%41&c=d%26e"
     body = b'{"k": "v"}'
     r = req("POST", uri, headers={"Authorization": "Bearer abc.def.ghi", "x-api-key": "hl_test_k",
@@ -190,7 +196,8 @@ def test_nginx_config_passes_request_and_serves_web():
         body = H.assert_envelope(r, 413, "PAYLOAD_TOO_LARGE")
         assert body["request_id"] == "big-1"
         H.assert_envelope(ngx.request("GET", "/api/" + "a" * 10000), 414, "URI_TOO_LONG")
-        r = ngx.request("GET", "/ping", headers={"X-Request-Id": "bad id"})
+        with openapi_check.skipping():      # the echo responder's answer
+            r = ngx.request("GET", "/ping", headers={"X-Request-Id": "bad id"})
         assert r.status == 200
         proc.stop()
         r = ngx.request("GET", "/api/v2/public/profile")

@@ -153,6 +153,20 @@ check_row(const struct row *r)
 	request_cleanup(&req);
 }
 
+/* Every POST a client with credentials makes honours Idempotency-Key (a
+ * retried rotation must not rotate twice); the public ones have no tenant
+ * to keep keys for. */
+static void
+check_posts_idempotent(void)
+{
+	size_t i;
+
+	for (i = 0; i < routes_count; i++)
+		if (strcmp(routes[i].method, "POST") == 0 && routes[i].auth != AUTH_NONE)
+			ok((routes[i].flags & ROUTE_IDEMPOTENT) != 0, "POST %s takes Idempotency-Key",
+			    routes[i].pattern);
+}
+
 int
 main(void)
 {
@@ -160,5 +174,6 @@ main(void)
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		check_row(&rows[i]);
+	check_posts_idempotent();
 	return tap_done();
 }
