@@ -79,7 +79,8 @@ CREATE OR REPLACE FUNCTION hl_connection(c connections) RETURNS json
         'unlinkedAt', hl_time(c.unlinked_at),
         'updatedAt', hl_time(c.updated_at),
         'lastError', c.last_error,
-        'dataConnectionErrors', hl_connection_errors(c.id)) $$;
+        'dataConnectionErrors', hl_connection_errors(c.id),
+        'connectionInfo', c.connection_info) $$;
 
 -- webhooks
 -- The body of any event: its envelope around the payload.

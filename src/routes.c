@@ -56,6 +56,7 @@ const struct route routes[] = {
 
 	{ "GET", API "/integrations", AUTH_API_KEY, ROUTE_DB, api_integration_list },
 	{ "PUT", API "/integrations/{key}", AUTH_API_KEY, KEY_JSON, api_integration_put },
+	{ "GET", API "/catalog", AUTH_API_KEY, ROUTE_DB, api_catalog_list },
 
 	{ "GET", API "/settings/link", AUTH_API_KEY, ROUTE_DB, api_settings_link_get },
 	{ "PUT", API "/settings/link", AUTH_API_KEY, KEY_JSON, api_settings_link_put },
