@@ -86,7 +86,7 @@ check_oauth2(json_object *o, char *scopes, size_t len)
 		return why;
 	arr = json_object_object_get(o, "scopes");
 	used = (size_t)snprintf(scopes, len, "{");
-	for (i = 0; arr != NULL && i < json_object_array_length(arr); i++) {
+	for (i = 0; arr != NULL && i < quirks_len(arr); i++) {
 		json_object *s = json_object_array_get_idx(arr, i);
 		const char *t = json_object_get_string(s);
 		size_t j;
@@ -112,7 +112,7 @@ check_fields(json_object *arr)
 
 	if (arr == NULL)
 		return "'fields' is required for authType api_key";
-	for (i = 0; i < json_object_array_length(arr); i++) {
+	for (i = 0; i < quirks_len(arr); i++) {
 		json_object *f = json_object_array_get_idx(arr, i), *v;
 		const char *name;
 
@@ -296,7 +296,7 @@ query_answers(struct request *req, const struct integration *in)
 	char name[80], *v;
 	size_t i;
 
-	for (i = 0; i < json_object_array_length(fields); i++) {
+	for (i = 0; i < quirks_len(fields); i++) {
 		snprintf(name, sizeof(name), "config.%s", quirks_string(
 		    json_object_array_get_idx(fields, i), "name", ""));
 		if ((v = request_query_get(req, name)) != NULL)

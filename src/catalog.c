@@ -8,6 +8,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "json.h"
+#include "quirks.h"
 
 /* The parsed catalog, kept for the process; NULL when it does not parse
  * (test_catalog.py holds that it does). */
@@ -33,7 +34,7 @@ catalog_entry(const char *key)
 	json_object *arr = entries(), *copy = NULL;
 	size_t i;
 
-	for (i = 0; key != NULL && i < json_object_array_length(arr); i++) {
+	for (i = 0; key != NULL && i < quirks_len(arr); i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
 
 		if (strcmp(json_object_get_string(json_object_object_get(e, "key")), key) == 0) {
@@ -52,7 +53,7 @@ fill_guide(json_object *guide, const char *redirect_uri)
 	size_t i;
 
 	json_object_object_add(guide, "redirect_uri", json_object_new_string(redirect_uri));
-	for (i = 0; i < json_object_array_length(steps); i++) {
+	for (i = 0; i < quirks_len(steps); i++) {
 		const char *s = json_object_get_string(json_object_array_get_idx(steps, i));
 		const char *at = strstr(s, "{redirect_uri}");
 		char *t;
@@ -75,7 +76,7 @@ catalog_list_json(const struct config *cfg)
 	snprintf(redirect_uri, sizeof(redirect_uri), "%s/api/v2/public/oauth/callback",
 	    cfg->app_url);
 	list = json_object_new_array();
-	for (i = 0; i < json_object_array_length(arr); i++) {
+	for (i = 0; i < quirks_len(arr); i++) {
 		json_object *e = NULL;
 
 		json_object_deep_copy(json_object_array_get_idx(arr, i), &e, NULL);

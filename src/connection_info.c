@@ -106,7 +106,7 @@ capture_callback(const struct integration *in, const char *query, json_object *i
 	json_object *arr = json_object_object_get(in->config, "callback_params");
 	size_t i;
 
-	for (i = 0; i < json_object_array_length(arr); i++) {
+	for (i = 0; i < quirks_len(arr); i++) {
 		json_object *it = json_object_array_get_idx(arr, i), *s;
 		const char *name = json_object_is_type(it, json_type_string) ?
 		    json_object_get_string(it) : quirks_string(it, "name", "");
@@ -130,7 +130,7 @@ keep_token_fields(const struct integration *in, json_object *tokens, json_object
 	json_object *arr = json_object_object_get(in->config, "token_fields");
 	size_t i;
 
-	for (i = 0; i < json_object_array_length(arr); i++) {
+	for (i = 0; i < quirks_len(arr); i++) {
 		const char *name = json_object_get_string(json_object_array_get_idx(arr, i));
 
 		if (!keep(info, name, json_object_object_get(tokens, name), NULL))

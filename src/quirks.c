@@ -37,6 +37,12 @@ quirks_string(json_object *o, const char *name, const char *def)
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : def;
 }
 
+size_t
+quirks_len(json_object *arr)
+{
+	return json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+}
+
 static bool
 listed(const char *const *list, const char *s)
 {
@@ -378,7 +384,7 @@ quirks_answers(json_object *config, json_object *answers, json_object *values,
 		snprintf(why, len, "'config' must be an object of answers");
 		return -1;
 	}
-	for (i = 0; i < json_object_array_length(fields); i++) {
+	for (i = 0; i < quirks_len(fields); i++) {
 		json_object *f = json_object_array_get_idx(fields, i);
 		const char *name = quirks_string(f, "name", ""), *label = quirks_string(f, "label", "");
 		json_object *a = answers != NULL ? json_object_object_get(answers, name) : NULL;

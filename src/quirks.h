@@ -48,6 +48,9 @@ bool quirks_value_ok(const char *value, const char *pattern);
 int quirks_answers(json_object *config, json_object *answers, json_object *values,
     char *why, size_t len);
 
+/* The length of arr when it is an array, else 0 (json-c asserts on others). */
+size_t quirks_len(json_object *arr);
+
 /* The string member name of o, or def. */
 const char *quirks_string(json_object *o, const char *name, const char *def);
 
