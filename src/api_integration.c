@@ -215,7 +215,7 @@ check_put(struct request *req, char *scopes, size_t len)
 		    : "The key must be 1 to 64 of [a-z0-9_-]");
 		return -1;
 	}
-	if (valid_body(req, integration_fields) < 0 || merge_catalog(req) < 0)
+	if (merge_catalog(req) < 0 || valid_body(req, integration_fields) < 0)
 		return -1;
 	type = json_object_get_string(json_object_object_get(req->json, "authType"));
 	if (strcmp(type, "oauth2") == 0)
