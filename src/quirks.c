@@ -9,7 +9,7 @@
 #include "quirks.h"
 #include "valid.h"
 
-#define EXPAND_MAX 2048
+#define EXPAND_MAX 8192
 #define PARAMS_MAX 20
 #define LIST_MAX 10
 #define SAMPLE_URL "https://x.example"
@@ -266,7 +266,7 @@ url_ok(json_object *t, json_object *samples, bool optional)
 
 	if (t == NULL)
 		return optional;
-	if (!json_object_is_type(t, json_type_string) || strlen(s) > 1024)
+	if (!json_object_is_type(t, json_type_string) || strlen(s) > EXPAND_MAX)
 		return false;
 	/* A template that starts with a value takes a whole URL there. */
 	if (strncmp(s, "{config.", 8) == 0 && (end = strchr(s, '}')) != NULL &&
