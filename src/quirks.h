@@ -25,7 +25,7 @@ json_object *quirks_config(json_object *oauth2);
 
 /* Expands "{config.NAME}" in tmpl with the string member NAME of values
  *).  Returns malloc'd text, or NULL when a name has
- * no non-empty value, the syntax is wrong or the result is over 2048
+ * no non-empty value, the syntax is wrong or the result is over 8192
  * bytes. */
 char *quirks_expand(const char *tmpl, json_object *values);
 
