@@ -331,6 +331,10 @@ def test_bad_quirks_are_refused():
         {"token_params": {"client_secret": "x"}},
         {"config_fields": [{"name": "a", "label": "A"}]},
         {"config_fields": [{"name": "a", "label": "A", "pattern": "^(unclosed$"}]},
+        # exponential in glibc's regcomp (found by fuzz_quirks): refused, not compiled
+        {"config_fields": [{"name": "a", "label": "A", "pattern": "^[a-z]" + "*" * 40 + "+$"}]},
+        {"config_fields": [{"name": "a", "label": "A", "pattern": "^(a{1,100}){1,1000}$"}]},
+        {"callback_params": [{"name": "a", "pattern": "^a**$"}]},
         {"config_fields": [{"name": "a", "label": "A", "pattern": "^[0-9]+$",
                             "default": "x"}]},
         {"config_fields": [{"name": "a", "label": "A", "pattern": "^a$"},
