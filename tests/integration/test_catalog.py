@@ -11,25 +11,12 @@ import re
 import secrets
 
 import harness as H
-from support import TEMPLATE, OAuthProvider, hstack, query
-
-_provider = None
+from support import query
+from test_oauth_quirks import provider, stack
 
 
 def st():
-    s = hstack("hcatalog")
-    if not getattr(s, "catalog_ready", False):
-        s.settings(redirect_url=TEMPLATE)
-        s.catalog_ready = True
-    return s
-
-
-def provider():
-    global _provider
-    if _provider is None or _provider.server is None:
-        _provider = OAuthProvider(client_id="cat-" + secrets.token_hex(3)).start()
-    _provider.reset()
-    return _provider
+    return stack("hcatalog")
 
 
 def catalog(s):

@@ -17,25 +17,21 @@ import secrets
 import urllib.parse
 
 import harness as H
-from support import TEMPLATE, OAuthProvider, hstack, query
+from support import TEMPLATE, hstack, query
+from test_hosted_flow import provider  # noqa: F401 - test_catalog.py's too
 
-_provider = None
 
-
-def st():
-    s = hstack("hquirks")
+def stack(name):
+    """Stack name with the redirect_url TEMPLATE (test_catalog.py's too)."""
+    s = hstack(name)
     if not getattr(s, "quirks_ready", False):
         s.settings(redirect_url=TEMPLATE)
         s.quirks_ready = True
     return s
 
 
-def provider():
-    global _provider
-    if _provider is None or _provider.server is None:
-        _provider = OAuthProvider(client_id="quirk-" + secrets.token_hex(3)).start()
-    _provider.reset()
-    return _provider
+def st():
+    return stack("hquirks")
 
 
 def put(s, p, key, status=200, authorize_url=None, token_url=None, scopes=("read",), **quirks):
