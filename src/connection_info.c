@@ -114,7 +114,10 @@ capture_callback(const struct integration *in, const char *query, json_object *i
 		bool ok;
 
 		s = v != NULL ? json_object_new_string(v) : NULL;
-		ok = s != NULL && keep(info, name, s, quirks_string(it, "pattern", NULL));
+		/* The user's browser brings these: without the org's pattern, no
+		 * ":" or "/" (a value cannot become a host of a template). */
+		ok = s != NULL && keep(info, name, s, quirks_string(it, "pattern",
+		    "^[A-Za-z0-9._-]+$"));
 		json_object_put(s);
 		free(v);
 		if (!ok)

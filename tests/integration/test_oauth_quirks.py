@@ -263,6 +263,12 @@ def test_callback_value_names_the_token_endpoint():
     n = len(p.token_requests)
     co, cid, q = link(s, p, "q-zoho")
     assert q["statusCode"] == "500" and len(p.token_requests) == n, q
+    # without a pattern, a callback value cannot carry a URL at all
+    put(s, p, "q-zoho-loose", token_url="{config.accounts-server}/token",
+        callback_params=["accounts-server"])
+    p.quirk_callback_params = {"accounts-server": p.base}
+    co, cid, q = link(s, p, "q-zoho-loose")
+    assert q["statusCode"] == "500" and len(p.token_requests) == n, q
 
 
 def test_comma_separated_scopes():
