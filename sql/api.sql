@@ -55,10 +55,13 @@ CREATE OR REPLACE FUNCTION hl_source_type(category text) RETURNS text
         ELSE 'Other' END $$;
 
 -- The category of integration key of the company's org and environment
--- (the catalog feeds it; NULL until then).
+-- (integrations.category, from the catalog entry or the org; NULL for the
+-- sandbox and unknown keys, which hl_source_type() calls Other).
 CREATE OR REPLACE FUNCTION hl_integration_category(company uuid, key text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT NULL::text $$;
+    AS $$ SELECT i.category FROM companies c JOIN integrations i
+        ON i.org_id = c.org_id AND i.environment = c.environment
+        WHERE c.id = $1 AND i.key = $2 $$;
 
 -- Whether doc (a resource's queryable members) matches filter q, a query
 -- parsed by query_parse() (src/query.c): {"and"|"or": [...]} or a
@@ -209,7 +212,8 @@ CREATE OR REPLACE FUNCTION hl_connection(c connections) RETURNS json
         'unlinkedAt', hl_time(c.unlinked_at),
         'updatedAt', hl_time(c.updated_at),
         'lastError', c.last_error,
-        'dataConnectionErrors', hl_connection_errors(c.id)) $$;
+        'dataConnectionErrors', hl_connection_errors(c.id),
+        'connectionInfo', c.connection_info) $$;
 
 -- The members of Codat's Connection (additionalProperties: false there):
 -- a connection in a webhook is hl_connection() cut to them, the rest go

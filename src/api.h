@@ -114,6 +114,13 @@ void api_integration_list(struct request *req);
 void api_integration_get(struct request *req);
 void api_integration_logo(struct request *req);
 void api_integration_put(struct request *req);
+void api_catalog_list(struct request *req);
+/* Before an OAuth 2.0 start of connection id: the end user's answers to
+ * in's config_fields (answers, or with NULL the query's config.NAME
+ * parameters) stored on the connection, and in's authorize_url expanded
+ * over them.  Returns 0, or -1 once 400 CONFIG_INVALID or 503 is answered. */
+int api_integration_start(struct request *req, struct integration *in, const char *id,
+    json_object *answers) HL_MUSTCHECK;
 
 /* api_connection.c */
 void api_connection_list(struct request *req);

@@ -11,6 +11,7 @@
 #include "capability.h"
 #include "config.h"
 #include "connection.h"
+#include "connection_info.h"
 #include "crypto.h"
 #include "integration.h"
 #include "refresh.h"
@@ -216,6 +217,8 @@ api_connection_credentials(struct request *req)
 	/* A platform since removed has no token endpoint: as stored. */
 	if (rc == 0)
 		in.type = AUTH_TYPE_API_KEY;
+	if (rc > 0 && connection_info_bind(&in, c.id) < 0)
+		rc = -1;
 	if (rc >= 0)
 		rc = refresh_credentials(req->cfg, &in, c.id, force == 1, &got);
 	integration_free(&in);
@@ -227,6 +230,7 @@ api_connection_credentials(struct request *req)
 	json_object_object_add(o, "connectionId", json_object_new_string(c.id));
 	json_object_object_add(o, "integrationKey", json_object_new_string(c.integration_key));
 	json_object_object_add(o, "credentials", json_tokener_parse(got.credentials));
+	json_object_object_add(o, "connectionInfo", connection_info_load(c.id));
 	/* Credentials that never expire (API-key platforms) carry none. */
 	if (got.expires_at[0] != '\0')
 		json_object_object_add(o, "expires_at", json_object_new_string(got.expires_at));
@@ -293,11 +297,14 @@ api_connection_start(struct request *req)
 	else if (in.type == AUTH_TYPE_API_KEY)
 		send_api_key_page(req);
 	/* A public start comes back to the org's redirect or the done page. */
+	else if (api_integration_start(req, &in, c.id, NULL) < 0)
+		goto out;
 	else if ((url = connection_authorize_url(req->cfg, &c, &in, "")) == NULL ||
 	    asprintf(&hdr, "Location: %s\r\n", url) < 0)
 		response_unavailable(req);
 	else
 		response_send(req, 302, "text/plain; charset=utf-8", hdr, "", 0);
+out:
 	integration_free(&in);
 	free(hdr);
 	free(url);

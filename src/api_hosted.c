@@ -245,6 +245,8 @@ api_hosted_connection_create(struct request *req)
 		goto out;
 	}
 	json_object_put(made);
+	if (api_integration_start(req, &in, id, json_object_object_get(req->json, "config")) < 0)
+		goto out;
 	if (connection_load(id, company, &c) != 1 ||
 	    (next = next_step(req, &c, &in)) == NULL) {
 		response_unavailable(req);

@@ -1,5 +1,5 @@
-/* api_integration.c - GET /integrations (Codat's way), GET|PUT /integrations/{key}, and
- * the integration logos. */
+/* api_integration.c - GET /integrations (Codat's way), GET|PUT /integrations/{key}, the
+ * integration logos, and GET /catalog. */
 #include "autoconf.h"
 
 #include <ctype.h>
@@ -8,8 +8,11 @@
 #include <string.h>
 
 #include "api.h"
+#include "catalog.h"
+#include "connection_info.h"
 #include "db.h"
 #include "integration.h"
+#include "quirks.h"
 #include "request.h"
 #include "response.h"
 #include "valid.h"
@@ -113,20 +116,19 @@ key_ok(const char *k)
 	return n >= 1 && n <= 64;
 }
 
-/* An OAuth endpoint: an http(s) URL (valid_url()). */
-static bool
-endpoint_ok(json_object *v)
-{
-	return json_object_is_type(v, json_type_string) && valid_url(json_object_get_string(v), false);
-}
-
 static const struct valid_field integration_fields[] = {
 	{ "name", VALID_STRING, true, 1, INTEGRATION_NAME_MAX },
 	{ "authType", VALID_STRING, true, 1, 16 },
 	{ "enabled", VALID_BOOL, false, 0, 0 },
 	{ "oauth2", VALID_OBJECT, false, 0, 0 },
 	{ "fields", VALID_ARRAY, false, 1, 20 },
+	{ "catalog", VALID_STRING, false, 1, 64 },
+	{ "category", VALID_STRING, false, 1, 16 },
 	{ NULL, 0, false, 0, 0 },
+};
+/* Codat's sourceType values. */
+static const char *const categories[] = {
+	"Accounting", "Banking", "BankFeed", "Commerce", "Expense", "Other", "Unknown", NULL,
 };
 static const struct valid_field oauth2_fields[] = {
 	{ "client_id", VALID_STRING, true, 1, 512 },
@@ -143,6 +145,7 @@ check_oauth2(json_object *o, char *scopes, size_t len)
 	json_object *arr;
 	size_t used = 0, i;
 	const struct valid_field *f;
+	const char *why;
 
 	if (o == NULL)
 		return "'oauth2' is required for authType oauth2";
@@ -157,15 +160,14 @@ check_oauth2(json_object *o, char *scopes, size_t len)
 		if (valid_value(f, v) != NULL)
 			return "'oauth2' has an invalid member";
 	}
-	if (!endpoint_ok(json_object_object_get(o, "authorize_url")) ||
-	    !endpoint_ok(json_object_object_get(o, "token_url")))
-		return "'oauth2.authorize_url' and 'oauth2.token_url' must be http(s) URLs";
+	if ((why = quirks_check(o)) != NULL)
+		return why;
 	if (json_object_object_get(o, "revoke_url") != NULL &&
-	    !endpoint_ok(json_object_object_get(o, "revoke_url")))
+	    !valid_url(json_object_get_string(json_object_object_get(o, "revoke_url")), false))
 		return "'oauth2.revoke_url' must be an http(s) URL";
 	arr = json_object_object_get(o, "scopes");
 	used = (size_t)snprintf(scopes, len, "{");
-	for (i = 0; arr != NULL && i < json_object_array_length(arr); i++) {
+	for (i = 0; arr != NULL && i < quirks_len(arr); i++) {
 		json_object *s = json_object_array_get_idx(arr, i);
 		const char *t = json_object_get_string(s);
 		size_t j;
@@ -191,7 +193,7 @@ check_fields(json_object *arr)
 
 	if (arr == NULL)
 		return "'fields' is required for authType api_key";
-	for (i = 0; i < json_object_array_length(arr); i++) {
+	for (i = 0; i < quirks_len(arr); i++) {
 		json_object *f = json_object_array_get_idx(arr, i), *v;
 		const char *name;
 
@@ -244,6 +246,44 @@ clean_fields(json_object *fields)
 	return out;
 }
 
+static const char *
+member(json_object *o, const char *name)
+{
+	json_object *v = json_object_object_get(o, name);
+
+	return v != NULL ? json_object_get_string(v) : NULL;
+}
+
+/* A body naming a catalog entry becomes the entry with the body merged
+ * over it: 0, or -1 once 400 is answered. */
+static int HL_MUSTCHECK
+merge_catalog(struct request *req)
+{
+	json_object *merged;
+	const char *category;
+	size_t i;
+
+	if (json_object_object_get(req->json, "catalog") != NULL) {
+		if ((merged = catalog_merge(req->json)) == NULL) {
+			api_error(req, 400, "VALIDATION_ERROR",
+			    "'catalog' names no entry of GET /catalog");
+			return -1;
+		}
+		json_object_put(req->json);
+		req->json = merged;
+	}
+	category = member(req->json, "category");
+	for (i = 0; category != NULL && categories[i] != NULL; i++)
+		if (strcmp(category, categories[i]) == 0)
+			break;
+	if (category != NULL && categories[i] == NULL) {
+		api_error(req, 400, "VALIDATION_ERROR", "'category' must be one of Accounting, "
+		    "Banking, BankFeed, Commerce, Expense, Other, Unknown");
+		return -1;
+	}
+	return 0;
+}
+
 /* Validates the path key and the body: 0, or -1 once 400 is answered. */
 static int HL_MUSTCHECK
 check_put(struct request *req, char *scopes, size_t len)
@@ -256,7 +296,7 @@ check_put(struct request *req, char *scopes, size_t len)
 		    : "The key must be 1 to 64 of [a-z0-9_-]");
 		return -1;
 	}
-	if (valid_body(req, integration_fields) < 0)
+	if (merge_catalog(req) < 0 || valid_body(req, integration_fields) < 0)
 		return -1;
 	type = json_object_get_string(json_object_object_get(req->json, "authType"));
 	if (strcmp(type, "oauth2") == 0)
@@ -272,21 +312,13 @@ check_put(struct request *req, char *scopes, size_t len)
 	return 0;
 }
 
-static const char *
-member(json_object *o, const char *name)
-{
-	json_object *v = json_object_object_get(o, name);
-
-	return v != NULL ? json_object_get_string(v) : NULL;
-}
-
 void
 api_integration_put(struct request *req)
 {
 	struct integration_values v = { 0 };
 	const char *code = NULL, *why = NULL;
 	char scopes[4096], *json = NULL, *fields = NULL;
-	json_object *oauth2, *enabled;
+	json_object *oauth2, *enabled, *quirks = NULL;
 	int rc;
 
 	if (check_put(req, scopes, sizeof(scopes)) < 0)
@@ -296,6 +328,8 @@ api_integration_put(struct request *req)
 	v.key = req->params[0];
 	v.name = member(req->json, "name");
 	v.auth_type = member(req->json, "authType");
+	v.catalog = member(req->json, "catalog");
+	v.category = member(req->json, "category");
 	enabled = json_object_object_get(req->json, "enabled");
 	v.enabled = enabled == NULL || json_object_get_boolean(enabled);
 	if (strcmp(v.auth_type, "oauth2") == 0) {
@@ -306,6 +340,8 @@ api_integration_put(struct request *req)
 		v.client_secret = member(oauth2, "client_secret");
 		v.scopes = scopes;
 		v.revoke_url = member(oauth2, "revoke_url");
+		quirks = quirks_config(oauth2);
+		v.config_json = json_object_to_json_string_ext(quirks, JSON_C_TO_STRING_PLAIN);
 	} else {
 		v.fields_json = fields = clean_fields(json_object_object_get(req->json, "fields"));
 	}
@@ -318,4 +354,60 @@ api_integration_put(struct request *req)
 		response_send(req, 200, "application/json", NULL, json, strlen(json));
 	free(json);
 	free(fields);
+	json_object_put(quirks);
+}
+
+void
+api_catalog_list(struct request *req)
+{
+	char *json = catalog_list_json(req->cfg);
+
+	if (json == NULL)
+		response_unavailable(req);
+	else
+		response_send(req, 200, "application/json", NULL, json, strlen(json));
+	free(json);
+}
+
+/* The query's config.NAME parameters for in's config_fields: a new object. */
+static json_object *
+query_answers(struct request *req, const struct integration *in)
+{
+	json_object *fields = json_object_object_get(in->config, "config_fields");
+	json_object *out = json_object_new_object();
+	char name[80], *v;
+	size_t i;
+
+	for (i = 0; i < quirks_len(fields); i++) {
+		snprintf(name, sizeof(name), "config.%s", quirks_string(
+		    json_object_array_get_idx(fields, i), "name", ""));
+		if ((v = request_query_get(req, name)) != NULL)
+			json_object_object_add(out, name + 7, json_object_new_string(v));
+		free(v);
+	}
+	return out;
+}
+
+int
+api_integration_start(struct request *req, struct integration *in, const char *id,
+    json_object *answers)
+{
+	json_object *q = NULL;
+	char why[400];
+	int rc;
+
+	if (in->type != AUTH_TYPE_OAUTH2)
+		return 0;
+	if (answers == NULL)
+		answers = q = query_answers(req, in);
+	rc = connection_info_start(in, id, answers, why, sizeof(why));
+	json_object_put(q);
+	if (rc < 0)
+		response_unavailable(req);
+	else if (rc == 0)
+		api_error(req, 400, "CONFIG_INVALID", "%s: %s", in->name, why);
+	else if (in->authorize_url == NULL)
+		api_error(req, 400, "CONFIG_INVALID", "%s: the sign-in address could not be built "
+		    "from the answers", in->name);
+	return rc > 0 && in->authorize_url != NULL ? 0 : -1;
 }

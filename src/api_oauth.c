@@ -12,6 +12,7 @@
 #include "capability.h"
 #include "config.h"
 #include "connection.h"
+#include "connection_info.h"
 #include "crypto.h"
 #include "integration.h"
 #include "oauth_client.h"
@@ -171,7 +172,8 @@ decide(struct request *req, const struct connection *c, const struct integration
 	    (out->creds = oauth_client_sandbox_link(req->cfg, c->id)) == NULL)
 		fail(out, "Could not mint sandbox credentials.");
 	else if (in->type != AUTH_TYPE_SANDBOX &&
-	    (out->creds = oauth_client_exchange(req->cfg, in, code, st->verifier, &why)) == NULL)
+	    (out->creds = connection_info_link(req->cfg, in, c->id, req->query, code,
+	    st->verifier, &why)) == NULL)
 		fail(out, why);
 	else if (in->type != AUTH_TYPE_SANDBOX)
 		check_identity(req, c, in, out);

@@ -523,17 +523,7 @@ connection_authorize_url(const struct config *cfg, const struct connection *c,
 			goto fail;
 		return url;
 	}
-	url = strdup(in->authorize_url);
-	if (url == NULL || add_query(&url, "response_type", "code") < 0 ||
-	    add_query(&url, "client_id", in->client_id) < 0 ||
-	    add_query(&url, "redirect_uri", redirect_uri) < 0 ||
-	    (in->scopes != NULL && *in->scopes != '\0' &&
-	    add_query(&url, "scope", in->scopes) < 0) ||
-	    add_query(&url, "state", state) < 0 ||
-	    add_query(&url, "code_challenge", challenge) < 0 ||
-	    add_query(&url, "code_challenge_method", "S256") < 0)
-		goto fail;
-	return url;
+	return integration_authorize_url(in, redirect_uri, state, challenge);
 fail:
 	free(url);
 	return NULL;

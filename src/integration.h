@@ -20,6 +20,11 @@ struct integration {
 	char *authorize_url, *token_url, *client_id, *client_secret, *scopes;
 	char *revoke_url;                   /* RFC 7009 endpoint, NULL when none */
 	json_object *fields;                /* api_key: [{name, label, secret}] */
+	char category[16];                  /* Codat's sourceType: Accounting, ..., Other */
+	char catalog[65];                   /* the catalog entry it came from, or "" */
+	json_object *config;                /* oauth2: its quirks (quirks.h), an object */
+	bool pkce;                          /* send a PKCE challenge (default) */
+	bool token_basic;                   /* client authentication by HTTP Basic */
 };
 
 /* Loads integration key of (org, env).  Returns 1 found, 0 unknown, -1
@@ -47,7 +52,17 @@ struct integration_values {
 	const char *scopes;                 /* a PostgreSQL text[] literal */
 	const char *fields_json;            /* api_key: [{name, label, secret}] */
 	const char *revoke_url;             /* oauth2, optional: RFC 7009 endpoint */
+	const char *config_json;            /* oauth2: the quirks (quirks_config()) */
+	const char *catalog, *category;     /* NULL: none, and Other */
 };
+
+/* The provider URL a start sends the user to, for an oauth2 integration
+ * whose authorize_url is expanded (connection_info_start()): the
+ * authorize_url with response_type, client_id, redirect_uri, scope (joined
+ * by its scope_separator), state, its authorize_params and, unless pkce is
+ * false, the S256 challenge.  Returns malloc'd text, or NULL. */
+char *integration_authorize_url(const struct integration *in, const char *redirect_uri,
+    const char *state, const char *challenge);
 
 /* Creates or replaces an integration, sealing its client secret.  Returns
  * 1 with *json (malloc'd: the API object), 0 when the table refused a

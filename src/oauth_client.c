@@ -46,25 +46,46 @@ collect(char *ptr, size_t size, size_t n, void *arg)
 	return add;
 }
 
-/* The escaped client authentication of every token request (the same for
- * the code exchange and a refresh): "&client_id=..&client_secret=.."
- * (malloc'd; it holds the client secret), NULL when out of memory. */
+/* What every token request adds to its form (the same for the code
+ * exchange and a refresh): "&client_id=..&client_secret=.." unless the
+ * integration authenticates by HTTP Basic (token_post() sets it), then its
+ * token_params.  Malloc'd (it may hold the client secret), NULL when out of
+ * memory. */
 static char *
 client_auth(CURL *curl, const struct integration *in)
 {
-	char *e1 = curl_easy_escape(curl, in->client_id, 0), *out = NULL;
+	char *e1 = curl_easy_escape(curl, in->client_id, 0), *out = NULL, *next;
 	char *e2 = curl_easy_escape(curl, in->client_secret != NULL ? in->client_secret : "", 0);
+	json_object *extra = json_object_object_get(in->config, "token_params");
 
-	if (e1 && e2 && asprintf(&out, "&client_id=%s&client_secret=%s", e1, e2) < 0)
+	if (e1 && e2 && asprintf(&out, in->token_basic ? "" :
+	    "&client_id=%s&client_secret=%s", e1, e2) < 0)
 		out = NULL;
 	curl_free(e1);
 	if (e2 != NULL)
 		explicit_bzero(e2, strlen(e2));
 	curl_free(e2);
+	if (out != NULL && json_object_is_type(extra, json_type_object)) {
+		json_object_object_foreach(extra, k, v) {
+			char *ek = curl_easy_escape(curl, k, 0);
+			char *ev = curl_easy_escape(curl, json_object_get_string(v), 0);
+
+			if (out != NULL && ek && ev && asprintf(&next, "%s&%s=%s", out, ek, ev) >= 0) {
+				crypto_free_secret(out);
+				out = next;
+			} else {
+				crypto_free_secret(out);
+				out = NULL;
+			}
+			curl_free(ek);
+			curl_free(ev);
+		}
+	}
 	return out;
 }
 
-/* The form of a code exchange (malloc'd; it holds the client secret). */
+/* The form of a code exchange (malloc'd; it holds the client secret):
+ * without a code_verifier when the integration sends no PKCE. */
 static char *
 exchange_form(CURL *curl, const struct config *cfg, const struct integration *in,
     const char *code, const char *verifier)
@@ -79,13 +100,40 @@ exchange_form(CURL *curl, const struct config *cfg, const struct integration *in
 	auth = client_auth(curl, in);
 	if (e1 && e2 && e5 && auth &&
 	    asprintf(&form, "grant_type=authorization_code&code=%s&redirect_uri=%s"
-	    "%s&code_verifier=%s", e1, e2, auth, e5) < 0)
+	    "%s%s%s", e1, e2, auth, in->pkce ? "&code_verifier=" : "", in->pkce ? e5 : "") < 0)
 		form = NULL;
 	curl_free(e1);
 	curl_free(e2);
 	curl_free(e5);
 	crypto_free_secret(auth);
 	return form;
+}
+
+/* HTTP Basic client authentication (RFC 6749 2.3.1: both parts
+ * form-encoded) when the integration asks for it.  Returns 0, or -1 when
+ * out of memory. */
+static int
+basic_auth(CURL *curl, const struct integration *in)
+{
+	char *e1, *e2;
+	int rc = 0;
+
+	if (!in->token_basic)
+		return 0;
+	e1 = curl_easy_escape(curl, in->client_id, 0);
+	e2 = curl_easy_escape(curl, in->client_secret != NULL ? in->client_secret : "", 0);
+	if (e1 == NULL || e2 == NULL)
+		rc = -1;
+	else {
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(curl, CURLOPT_USERNAME, e1);
+		curl_easy_setopt(curl, CURLOPT_PASSWORD, e2);
+	}
+	curl_free(e1);
+	if (e2 != NULL)
+		explicit_bzero(e2, strlen(e2));
+	curl_free(e2);
+	return rc;
 }
 
 /* A form of head, token (escaped), tail and the client authentication
@@ -122,14 +170,18 @@ header_line(char *ptr, size_t size, size_t n, void *arg)
  * *t (t->body malloc'd, NULL when nothing usable arrived); returns the
  * curl result. */
 static CURLcode
-token_post(CURL *curl, const struct config *cfg, const char *url,
-    const char *form, struct oauth_token_reply *t, bool *refused)
+token_post(CURL *curl, const struct config *cfg, const struct integration *in,
+    const char *url, const char *form, struct oauth_token_reply *t, bool *refused)
 {
 	struct growbuf body = { NULL, 0, 0 };
 	struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
 	struct outbound ob = { cfg->webhook_allow_private, false };
 	CURLcode rc;
 
+	if (basic_auth(curl, in) < 0) {
+		curl_slist_free_all(headers);
+		return CURLE_OUT_OF_MEMORY;
+	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -175,7 +227,7 @@ oauth_client_exchange(const struct config *cfg, const struct integration *in,
 	form = exchange_form(curl, cfg, in, code, verifier);
 	if (form == NULL)
 		goto out;
-	rc = token_post(curl, cfg, in->token_url, form, &t, &refused);
+	rc = token_post(curl, cfg, in, in->token_url, form, &t, &refused);
 	if (rc != CURLE_OK) {
 		log_warn("token exchange with %s failed: %s%s", in->key, curl_easy_strerror(rc),
 		    refused ? " (private address refused: webhook_allow_private)" : "");
@@ -233,7 +285,7 @@ oauth_client_refresh(const struct config *cfg, const struct integration *in,
 	if (curl == NULL || (form = token_form(curl, in, "grant_type=refresh_token&refresh_token=",
 	    refresh_token, "")) == NULL)
 		goto out;
-	rc = token_post(curl, cfg, in->token_url, form, &t, &refused);
+	rc = token_post(curl, cfg, in, in->token_url, form, &t, &refused);
 	*retry_after = t.retry_after;
 	*http_status = rc == CURLE_OK ? t.status : 0;
 	error_code(t.body, code, sizeof(code));
@@ -345,7 +397,7 @@ revoke_one(const struct config *cfg, const struct integration *in, const char *t
 
 	snprintf(tail, sizeof(tail), "&token_type_hint=%s", hint);
 	if (curl != NULL && (form = token_form(curl, in, "token=", token, tail)) != NULL)
-		rc = token_post(curl, cfg, in->revoke_url, form, &t, &refused);
+		rc = token_post(curl, cfg, in, in->revoke_url, form, &t, &refused);
 	/* RFC 7009 2.2: 200 also for a token that was already invalid. */
 	if (rc != CURLE_OK)
 		snprintf(detail, len, "Revoking the %s failed: %s%s", hint,
@@ -448,4 +500,35 @@ oauth_client_identity(const char *creds_json, const char *realm_id, char *out, s
 	json_object_put(o);
 	json_object_put(realm);
 	return rc;
+}
+
+long
+oauth_client_get(const struct config *cfg, const char *url, const char *access_token,
+    char **body)
+{
+	struct growbuf b = { NULL, 0, 0 };
+	struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+	struct outbound ob = { cfg->webhook_allow_private, false };
+	CURL *curl = curl_easy_init();
+	long status = 0;
+
+	*body = NULL;
+	if (curl != NULL && headers != NULL) {
+		curl_easy_setopt(curl, CURLOPT_URL, url);
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER, access_token);
+		outbound_setup(curl, &ob, 5000L, 15000L);
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+		if (curl_easy_perform(curl) == CURLE_OK)
+			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		else
+			log_warn("post-connect lookup failed%s", ob.refused ?
+			    " (private address refused: webhook_allow_private)" : "");
+	}
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	*body = b.data;
+	return status;
 }

@@ -39,6 +39,13 @@ enum oauth_refresh oauth_client_refresh(const struct config *cfg, const struct i
     const char *refresh_token, char **tokens, long *retry_after, long *http_status,
     char *detail, size_t len);
 
+/* GETs url with access_token as its Bearer token (Accept: application/json,
+ * the outbound guard and timeouts of the token endpoint): the HTTP status
+ * (0 when no answer arrived) with *body the answer (malloc'd, NULL when
+ * none or over 64 KiB). */
+long oauth_client_get(const struct config *cfg, const char *url, const char *access_token,
+    char **body);
+
 /* The sandbox "provider" mints its own tokens, expiring after
  * sandbox_token_ttl: a malloc'd token response JSON, or NULL. */
 char *oauth_client_sandbox_credentials(const struct config *cfg);

@@ -66,6 +66,7 @@ const struct route routes[] = {
 	{ "PUT", API "/integrations/{key}", AUTH_API_KEY, KEY_JSON, api_integration_put, DEVELOPER },
 	{ "GET", API "/integrations/{key}", AUTH_API_KEY, ROUTE_DB, api_integration_get, DEVELOPER },
 	{ "GET", API "/integrations/{key}/logo", AUTH_NONE, 0, api_integration_logo, NO_PORTAL },
+	{ "GET", API "/catalog", AUTH_API_KEY, ROUTE_DB, api_catalog_list, DEVELOPER },
 
 	{ "GET", API "/settings/link", AUTH_API_KEY, ROUTE_DB, api_settings_link_get, DEVELOPER },
 	{ "PUT", API "/settings/link", AUTH_API_KEY, KEY_JSON, api_settings_link_put, DEVELOPER },

@@ -552,6 +552,7 @@
           avatar(name),
           h('span', { class: 'row-main' },
             h('span', { class: 'row-title', text: name }),
+            text(i.category, 40) ? h('span', { class: 'row-category', text: text(i.category, 40) }) : null,
             h('span', { class: 'row-meta', text: linked[i.key] ? 'Connected · add another account' : authHint(i) })),
           icon('chevron')));
       li.dataset.search = (name + ' ' + i.key).toLowerCase();
@@ -599,11 +600,17 @@
 
   /* ---- starting a connection */
 
-  function startConnection(key, button) {
+  function startConnection(key, button, answers) {
     var name = platformName(key);
+    var asks = integrationByKey(key);
+    if (!answers && asks && Array.isArray(asks.configFields) && asks.configFields.length) {
+      showConfigFields(asks, name);
+      return;
+    }
     setBusy(button, true);
     announce('Starting ' + name + '…');
-    call('POST', '/hosted/connections', { platformKey: key }).then(function (out) {
+    call('POST', '/hosted/connections', answers ? { platformKey: key, config: answers } :
+      { platformKey: key }).then(function (out) {
       var next = isObject(out) && isObject(out.next) ? out.next : {};
       var url;
       if (next.type === 'redirect') {
@@ -730,14 +737,97 @@
     ], { className: 'view-form' });
   }
 
+  /* ---- a platform's questions before its sign-in (issue 13: config_fields) */
+
+  /* What hostlink reports after a failed sign-in, in the platform's words:
+   * the one place that maps the callback's fixed messages. */
+  var FAILURES = {
+    'User cancelled.': 'you cancelled.',
+    'User cancelled linking': 'you cancelled.',
+    'The platform refused the requested permissions.': 'it refused the requested permissions.',
+    'The platform had an error; please try again.': 'it had an error. Please try again.',
+    'The platform is unavailable; please try again later.': 'it is unavailable. Please try again later.',
+    'The provider reported an error.': 'it reported an error.',
+    'The provider refused the authorization code.': 'it refused the sign-in. Please try again.',
+    'Could not reach the provider.': 'it could not be reached. Please try again later.',
+    'The provider did not answer in time.': 'it did not answer in time. Please try again.',
+    "The provider's callback lacks a value the platform needs.": 'it did not say which company you chose.',
+    'The platform did not say which account was connected.': 'it did not say which account you connected.'
+  };
+  var CONFIG_TEXT = {
+    lead: 'Before you sign in, tell us where your account is.',
+    required: 'Enter your ',
+    invalid: ' is not in the expected form',
+    example: ', for example ',
+    next: 'Continue',
+    back: 'All platforms',
+    notCompleted: 'the connection was not completed.'
+  };
+
+  function failureText(name, reason) {
+    var base = String(reason || '').replace(/ \(provider error: [^)]*\)$/, '');
+    var words = Object.prototype.hasOwnProperty.call(FAILURES, base) ? FAILURES[base] :
+      base || CONFIG_TEXT.notCompleted;
+    return name + ': ' + words;
+  }
+
+  /* Asks integration i's config_fields (label, pattern, example) and starts
+   * the connection with the answers; the server checks them again. */
+  function showConfigFields(i, name) {
+    var asked = i.configFields.filter(function (f) { return isObject(f) && typeof f.name === 'string'; });
+    var submit = h('button', { type: 'submit', class: 'btn btn-primary', text: CONFIG_TEXT.next });
+    var rows = asked.map(function (f, n) {
+      var id = 'config-' + n, label = text(f.label, 200) || f.name;
+      var input = h('input', { id: id, name: f.name, type: 'text', autocomplete: 'off',
+        autocapitalize: 'off', spellcheck: 'false', maxlength: 256,
+        placeholder: text(f.example, 200) || null, value: text(f['default'], 256) || null,
+        'aria-describedby': id + '-hint' });
+      var hint = h('p', { id: id + '-hint', class: 'field-hint',
+        text: text(f.example, 200) ? CONFIG_TEXT.example.slice(2) + text(f.example, 200) : '' });
+      return { f: f, label: label, input: input, hint: hint,
+        node: h('div', { class: 'field' }, h('label', { for: id, text: label }), input, hint) };
+    });
+    function problem(r) {
+      var v = r.input.value.trim(), re = null;
+      try { re = new RegExp(String(r.f.pattern || '^.+$')); } catch (e) { re = null; }
+      if (!v) return r.f['default'] ? '' : CONFIG_TEXT.required + r.label + '.';
+      return re && !re.test(v) ? r.label + CONFIG_TEXT.invalid +
+        (text(r.f.example, 200) ? CONFIG_TEXT.example + text(r.f.example, 200) : '') + '.' : '';
+    }
+    var form = h('form', { class: 'form', novalidate: true, 'aria-labelledby': 'config-title' },
+      rows.map(function (r) { return r.node; }), h('div', { class: 'actions' }, submit));
+    form.addEventListener('submit', function (ev) {
+      var answers = {}, bad = null;
+      ev.preventDefault();
+      rows.forEach(function (r) {
+        var msg = problem(r);
+        r.hint.textContent = msg || (text(r.f.example, 200) ? CONFIG_TEXT.example.slice(2) + text(r.f.example, 200) : '');
+        r.hint.className = msg ? 'field-error' : 'field-hint';
+        if (msg) r.input.setAttribute('aria-invalid', 'true'); else r.input.removeAttribute('aria-invalid');
+        if (msg && !bad) bad = r.input;
+        if (r.input.value.trim()) answers[r.f.name] = r.input.value.trim();
+      });
+      if (bad) { bad.focus(); announce(CONFIG_TEXT.required + asked.length + ' field(s).'); return; }
+      startConnection(i.key, submit, answers);
+    });
+    show([
+      h('button', { type: 'button', class: 'back', onclick: function () { showHome(); } },
+        icon('back'), CONFIG_TEXT.back),
+      h('div', { class: 'form-head' }, avatar(name), h('h1', { id: 'config-title', text: name })),
+      text(i.category, 40) ? h('p', { class: 'row-category', text: text(i.category, 40) }) : null,
+      h('p', { class: 'lead', text: CONFIG_TEXT.lead }),
+      form
+    ], { className: 'view-form view-config' });
+  }
+
   /* ---- after the provider: ?done=1&connectionId=…&statusCode=… */
 
   function showDone(p) {
     var conn = connections().filter(function (c) { return c.id === p.connectionId; })[0] || null;
     var name = conn ? platformName(conn) : platformName(p.platform);
     var ok = p.statusCode === '200' && (!conn || conn.status === 'Linked');
-    var reason = (conn && text(conn.lastError, 300)) || text(p.errorMessage, 300) ||
-      'The connection was not completed.';
+    var reason = failureText(name, (conn && text(conn.lastError, 300)) ||
+      text(p.errorMessage, 300));
     var canRetry = !ok && integrationByKey(conn ? conn.integrationKey : p.platform);
     var back = h('button', { type: 'button', class: 'btn ' + (ok ? 'btn-primary' : 'btn-secondary'),
       id: 'back-to-list', text: 'Back to connections', onclick: function () { showHome(); } });

@@ -306,13 +306,13 @@ test('connect URL: sandbox consent, Approve, done screen, connection Linked', as
   await shots(page, 'connect-linked');
 });
 
-test('connect URL: Deny shows "User cancelled." and Try again works', async ({ page }) => {
+test('connect URL: Deny shows "Sandbox: you cancelled." and Try again works', async ({ page }) => {
   const c = await connectUrl({ name: 'Deny Co' });
   await page.goto(c.url);
   await page.getByRole('button', { name: /Sandbox/ }).click();
   await approveSandbox(page, 'Deny');
   eq(await waitH1(page, /not connected/), 'Sandbox was not connected', 'done heading');
-  eq((await page.locator('#done-message').textContent()), 'User cancelled.', 'error message');
+  eq((await page.locator('#done-message').textContent()), 'Sandbox: you cancelled.', 'error message');
   await shots(page, 'connect-denied');
   eq(await linkedCount(c.companyId), 0, 'no Linked connection');
   await page.getByRole('button', { name: 'Try again' }).click();
@@ -416,6 +416,46 @@ test('API-key platform: search, labelled form, validation, credentials stored', 
   eq(conn.status, 'Linked', 'status (API)');
   const creds = await ok('GET', `/companies/${c.companyId}/connections/${conn.id}/credentials`);
   eq(JSON.stringify(creds.credentials), JSON.stringify({ api_key: 'sk_live_0123456789', account_id: 'ACC-42' }), 'credentials');
+});
+
+// Issue 13: a platform's config_fields are asked (labelled, pattern-checked,
+// keyboard only) before the redirect, which goes to the customer's own host.
+test('config fields: category shown, answers checked, then the customer\'s sign-in host', async ({ page }) => {
+  await ok('PUT', '/integrations/acme-suite', { body: { name: 'Acme Suite', authType: 'oauth2',
+    category: 'Accounting', oauth2: {
+      authorize_url: 'https://{config.accountId}.login.example.test/authorize',
+      token_url: 'https://{config.accountId}.login.example.test/token', client_id: 'suite-client',
+      client_secret: 'suite-secret', config_fields: [{ name: 'accountId', label: 'Account ID',
+        pattern: '^[a-z0-9-]{1,30}$', example: 'acme-123' }] } } });
+  let provider = null;
+  await page.route('https://*.login.example.test/**', (route) => {
+    provider = route.request().url();
+    return route.fulfill({ status: 200, contentType: 'text/html', body: '<title>Provider</title>' });
+  });
+  const c = await connectUrl({ name: 'Suite Co' });
+  await page.goto(c.url);
+  const btn = page.getByRole('button', { name: /Acme Suite/ });
+  eq(await btn.locator('.row-category').textContent(), 'Accounting', 'category on the list');
+  await btn.focus();
+  await page.keyboard.press('Enter');
+  eq(await waitH1(page, /Acme Suite/), 'Acme Suite', 'questions heading');
+  const input = page.getByLabel('Account ID');
+  await input.focus();
+  await page.keyboard.type('Not valid!');
+  await page.keyboard.press('Enter');
+  eq(await input.getAttribute('aria-invalid'), 'true', 'refused answer');
+  eq(await page.locator('#config-0-hint').textContent(),
+    'Account ID is not in the expected form, for example acme-123.', 'why');
+  assert(provider === null, 'no redirect with a refused answer');
+  await shots(page, 'config-fields-invalid');
+  await input.fill('acme-123');
+  await page.keyboard.press('Enter');
+  await poll(async () => provider !== null, 'the redirect to the provider');
+  const u = new URL(provider);
+  eq(u.host, 'acme-123.login.example.test', 'the customer\'s host');
+  eq(u.searchParams.get('client_id'), 'suite-client', 'client_id');
+  const conn = (await connections(c.companyId)).find((x) => x.integrationKey === 'acme-suite');
+  eq(JSON.stringify(conn.connectionInfo), JSON.stringify({ accountId: 'acme-123' }), 'connectionInfo');
 });
 
 test('expired, revoked, forged and unknown tokens and links show a clear screen', async ({ page }) => {

@@ -326,6 +326,7 @@ class OAuthProvider:
         self.grace_grants = 0
         self.server = None
         self._identity_init()
+        self.quirks_reset()
 
     # -- lifecycle --------------------------------------------------------
 
@@ -376,6 +377,7 @@ class OAuthProvider:
             self.token_requests.clear()
             self.errors.clear()
         self._identity_init()
+        self.quirks_reset()
 
     # -- client side helper -----------------------------------------------
 
@@ -544,7 +546,9 @@ class OAuthProvider:
         self._send(h, status, text, ctype)
 
     def _get(self, h):
-        u = urllib.parse.urlsplit(h.path)
+        u = self._quirk_path(h, urllib.parse.urlsplit(h.path))
+        if self._quirk_lookup(h, u):
+            return
         if u.path != "/authorize":
             return self._refuse(h, 404, "no such page %s" % u.path)
         q = urllib.parse.parse_qs(u.query, keep_blank_values=True)
@@ -564,10 +568,14 @@ class OAuthProvider:
             problems.append("redirect_uri %r" % ru)
         if not q.get("state"):
             problems.append("no state")
-        if not B64URL_43.match(q.get("code_challenge", "")):
-            problems.append("code_challenge %r" % q.get("code_challenge"))
-        if q.get("code_challenge_method") != "S256":
-            problems.append("code_challenge_method %r" % q.get("code_challenge_method"))
+        if self.quirk_no_pkce:
+            problems += self._quirk_no_pkce_authorize(q)
+        else:
+            if not B64URL_43.match(q.get("code_challenge", "")):
+                problems.append("code_challenge %r" % q.get("code_challenge"))
+            if q.get("code_challenge_method") != "S256":
+                problems.append("code_challenge_method %r" % q.get("code_challenge_method"))
+        problems += self._quirk_authorize(q)
         if problems:
             return self._refuse(h, 400, "invalid authorize request: " + "; ".join(problems))
         sep = "&" if "?" in ru else "?"
@@ -578,14 +586,16 @@ class OAuthProvider:
             code = "code_" + secrets.token_urlsafe(24)
             with self.lock:
                 self.codes[code] = {"client_id": q["client_id"], "redirect_uri": ru,
-                                    "challenge": q["code_challenge"], "used": False}
-            loc = ru + sep + urllib.parse.urlencode({"code": code, "state": q["state"]})
+                                    "challenge": q.get("code_challenge"), "used": False,
+                                    "query": q}
+            loc = ru + sep + urllib.parse.urlencode(dict({"code": code, "state": q["state"]},
+                                                         **self.quirk_callback_params))
             if self.realm_id is not None:
                 loc += "&" + urllib.parse.urlencode({"realmId": self.realm_id})
         self._send(h, 302, "", "text/plain", [("Location", loc)])
 
     def _post(self, h):
-        u = urllib.parse.urlsplit(h.path)
+        u = self._quirk_path(h, urllib.parse.urlsplit(h.path))
         n = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(n) if n else b""
         if u.path == "/revoke":
@@ -632,6 +642,8 @@ class OAuthProvider:
                 pass
         client_ok = cid == self.client_id and csec is not None and \
             hmac.compare_digest(csec.encode(), self.client_secret.encode())
+        if self.quirk_basic_only and not self._quirk_basic_ok(auth, form):
+            client_ok, cid = False, None
         if form.get("grant_type") == "refresh_token":
             return self._refresh(h, form, rec, client_ok)
         problems = []
@@ -653,7 +665,10 @@ class OAuthProvider:
                 problems.append("redirect_uri %r != %r" % (form.get("redirect_uri"),
                                                            c["redirect_uri"]))
             v = form.get("code_verifier")
-            if not v or not (43 <= len(v) <= 128):
+            if self.quirk_no_pkce:
+                if v is not None:
+                    problems.append("code_verifier sent to a provider without PKCE")
+            elif not v or not (43 <= len(v) <= 128):
                 problems.append("code_verifier %r" % v)
             elif not hmac.compare_digest(pkce_challenge(v), c["challenge"]):
                 problems.append("PKCE: sha256(code_verifier) does not match code_challenge")
@@ -662,10 +677,92 @@ class OAuthProvider:
             return self._refuse(h, 400, json.dumps({"error": "invalid_grant",
                                                     "error_description": rec["verdict"]}),
                                 "application/json")
-        tokens = self._mint()
+        tokens = self._quirk_tokens(self._mint(), c)
         rec["verdict"] = "ok"
         rec["tokens"] = tokens
         self._send(h, 200, json.dumps(tokens))
+
+    # -- platform quirks (issue 13; test_oauth_quirks.py) --------------------
+    # Options that make this provider behave like a real platform, all off
+    # after quirks_reset() (also called by reset()):
+    #   quirk_basic_only       the token endpoint takes client credentials only
+    #                          by HTTP Basic (form ones are refused)
+    #   quirk_no_pkce          no PKCE: a code_challenge or code_verifier is refused
+    #   quirk_callback_params  extra callback query parameters ({"realmId": ..})
+    #   quirk_token_fields     extra members of the code exchange's token
+    #                          response ({"instance_url": ..})
+    #   quirk_lookup           {path: json} answered to GET path with a valid
+    #                          Bearer access token (Xero's /connections);
+    #                          quirk_lookups records (path, Authorization)
+    #   quirk_tenant_prefix    paths may start with /t/<tenant> (a host per
+    #                          customer); quirk_tenants records each tenant seen
+    #   quirk_scope_separator  the authorize scope must be split by it (and
+    #                          contain no other separator)
+    #   quirk_offline_param    (name, value): a refresh token only when the
+    #                          authorize request carried name=value
+    #   quirk_authorize_params {name: value} the authorize request must carry
+
+    def quirks_reset(self):
+        self.quirk_basic_only = False
+        self.quirk_no_pkce = False
+        self.quirk_callback_params = {}
+        self.quirk_token_fields = {}
+        self.quirk_lookup = {}
+        self.quirk_lookups = []
+        self.quirk_tenant_prefix = False
+        self.quirk_tenants = []
+        self.quirk_scope_separator = None
+        self.quirk_offline_param = None
+        self.quirk_authorize_params = {}
+
+    def _quirk_path(self, h, u):
+        if self.quirk_tenant_prefix and u.path.startswith("/t/"):
+            tenant, _, rest = u.path[3:].partition("/")
+            with self.lock:
+                self.quirk_tenants.append((tenant, "/" + rest))
+            return u._replace(path="/" + rest)
+        return u
+
+    def _quirk_lookup(self, h, u):
+        if u.path not in self.quirk_lookup:
+            return False
+        auth = h.headers.get("Authorization") or ""
+        with self.lock:
+            self.quirk_lookups.append((u.path, auth))
+        if not (auth.startswith("Bearer ") and self.access_ok(auth[7:])):
+            self._refuse(h, 401, '{"error":"invalid_token"}', "application/json")
+        else:
+            self._send(h, 200, json.dumps(self.quirk_lookup[u.path]))
+        return True
+
+    def _quirk_no_pkce_authorize(self, q):
+        return ["code_challenge sent to a provider without PKCE"] \
+            if "code_challenge" in q or "code_challenge_method" in q else []
+
+    def _quirk_authorize(self, q):
+        problems = []
+        sep = self.quirk_scope_separator
+        if sep is not None:
+            scope = q.get("scope", "")
+            others = [c for c in " ,+" if c != sep and c in scope]
+            if not scope or others:
+                problems.append("scope %r is not separated by %r" % (scope, sep))
+        for k, v in self.quirk_authorize_params.items():
+            if q.get(k) != v:
+                problems.append("%s %r, expected %r" % (k, q.get(k), v))
+        return problems
+
+    def _quirk_basic_ok(self, auth, form):
+        return auth.startswith("Basic ") and "client_secret" not in form
+
+    def _quirk_tokens(self, tokens, code):
+        tokens = dict(tokens, **self.quirk_token_fields)
+        off = self.quirk_offline_param
+        if off is not None and (code or {}).get("query", {}).get(off[0]) != off[1]:
+            with self.lock:
+                self.refresh_tokens.discard(tokens["refresh_token"])
+            del tokens["refresh_token"]
+        return tokens
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,8 @@ def st():
                 "fields": FIELDS + []}
         out = s.ok("PUT", "integrations/acme-erp", key=s.key, body=body)
         assert out == {"key": "acme-erp", "name": "Acme ERP", "authType": "api_key",
-                       "enabled": True, "oauth2": None, "fields": FIELDS}, out
+                       "enabled": True, "oauth2": None, "fields": FIELDS,
+                       "category": "Other", "catalog": None}, out
         s.conn_ready = True
     return s
 
@@ -39,6 +40,7 @@ def test_integrations_list_and_validation():
     lst = s.ok("GET", "integrations", key=s.key)["results"]
     assert lst[0] == {"key": "sandbox", "name": "Sandbox", "authType": "sandbox",
                       "enabled": True, "oauth2": None, "fields": None,
+                      "category": "Other", "catalog": None,
                       # Codat's members (issue 14)
                       "logoUrl": s.app_url + "/api/v2/public/integrations/sandbox/logo",
                       "integrationId": lst[0]["integrationId"],
@@ -114,7 +116,8 @@ def test_api_key_journey():
 
     creds = s.credentials(co["id"], cid)
     assert creds == {"connectionId": cid, "integrationKey": "acme-erp",
-                     "credentials": {"api_key": secret, "tenant_id": "T-42"}}, creds
+                     "credentials": {"api_key": secret, "tenant_id": "T-42"},
+                     "connectionInfo": {}}, creds
     raw = bytes.fromhex(s.sql("SELECT encode(credentials, 'hex') FROM connections "
                               "WHERE id = '%s'" % cid))
     assert raw and secret.encode() not in raw and b"T-42" not in raw, "stored in clear"
