@@ -46,6 +46,7 @@ struct scoreboard {
 	_Atomic int max_active;
 	_Atomic long webhook_queue;       /* pending deliveries, from the background child */
 	_Atomic long webhook_dead;        /* dead letters waiting for a replay, likewise */
+	_Atomic uint64_t listen_refused;  /* connections closed at accept: not in listen_allow */
 	_Atomic uint64_t by_route[SB_MAX_ROUTES][SB_NCODES];
 	_Atomic uint64_t latency_buckets[SB_NBUCKETS];
 	_Atomic uint64_t latency_count;
