@@ -12,8 +12,15 @@
 
 #define BATCH "1000"
 #define SWEEP_PAUSE_MAX_MS 500L
+/* One batch at a time across every host sharing the database: a batch
+ * runs only under the sweep's transaction-level advisory lock (an InitPlan,
+ * taken once per statement; it works through PgBouncer's transaction mode);
+ * a sweep that does not get it deletes nothing and ends its round, leaving
+ * the table to the host that has it.  Two sweeps never lock the same rows
+ * (no waits, no deadlock through the session_tokens cascade). */
+#define SWEEP_LOCK "(SELECT pg_try_advisory_xact_lock(" SWEEP_LOCK_KEY "))"
 #define EXPIRED(table) "DELETE FROM " table " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " \
-    table " WHERE expires_at <= now() LIMIT " BATCH "))"
+    table " WHERE " SWEEP_LOCK " AND expires_at <= now() LIMIT " BATCH "))"
 #define BATCH_DELETE(table) DB_STMT( \
     "WITH d AS (" EXPIRED(table) " RETURNING 1) SELECT count(*) FROM d", 0)
 /* Funnel counts survive the rows: rolled up into daily_stats as they go. */

@@ -8,6 +8,8 @@
 
 
 #define SWEEP_BATCH 1000
+/* The advisory lock a sweep batch holds (bigint; "hlsweep" in ASCII). */
+#define SWEEP_LOCK_KEY "29392640758080880"
 
 /* Deletes expired rows of every time-limited table, SWEEP_BATCH rows per
  * statement, until none are left or *stop becomes true.  Adds the counts
