@@ -40,6 +40,7 @@ struct config_key {
 
 static const char *check_listen(const char *v);
 static const char *check_url(const char *v);
+static const char *check_pooling(const char *v);
 
 #define OFF(f) offsetof(struct config, f)
 #define DAY_MS (86400LL * 1000)
@@ -58,6 +59,8 @@ static const struct config_key config_keys[] = {
 	KEY("shutdown_timeout", CT_DURATION, shutdown_timeout_ms, "30s", 0, DAY_MS, NULL),
 	KEY("slow_request", CT_DURATION, slow_request_ms, "5s", 1, DAY_MS, NULL),
 	KEY("database", CT_STRING, database, NULL, 0, 0, NULL),
+	KEY("database_pooling", CT_STRING, database_pooling, "session", 0, 0, check_pooling),
+	KEY("database_direct", CT_STRING, database_direct, "", 0, 0, NULL),
 	KEY("statement_timeout", CT_DURATION, statement_timeout_ms, "5s", 0, DAY_MS, NULL),
 	KEY("app_url", CT_STRING, app_url, NULL, 0, 0, check_url),
 	KEY("jwt_secret_file", CT_STRING, jwt_secret_file, NULL, 0, 0, NULL),
@@ -710,6 +713,14 @@ check_url(const char *v)
 	return NULL;
 }
 
+static const char *
+check_pooling(const char *v)
+{
+	if (strcmp(v, "session") != 0 && strcmp(v, "transaction") != 0)
+		return "expected session or transaction";
+	return NULL;
+}
+
 static void
 validate(struct config *cfg, const char *name, struct errbuf *e)
 {
@@ -730,6 +741,8 @@ validate(struct config *cfg, const char *name, struct errbuf *e)
 		while (len > 0 && cfg->app_url[len - 1] == '/')
 			cfg->app_url[--len] = '\0';
 	}
+	cfg->database_transaction = cfg->database_pooling != NULL &&
+	    strcmp(cfg->database_pooling, "transaction") == 0;
 	/* FastCGI has no authentication: a TCP listen reachable from other
 	 * hosts must name the front servers allowed to connect. */
 	if (cfg->listen != NULL && config_listen_is_tcp(cfg->listen) &&

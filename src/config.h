@@ -27,6 +27,9 @@ struct config {
 	int64_t shutdown_timeout_ms;
 	int64_t slow_request_ms;
 	char *database;
+	char *database_pooling;         /* "session" or "transaction" (PgBouncer's pool_mode) */
+	bool database_transaction;      /* database_pooling = transaction */
+	char *database_direct;          /* "" or the background child's conninfo, not pooled */
 	int64_t statement_timeout_ms;
 	char *app_url;
 	char *jwt_secret_file;

@@ -72,6 +72,33 @@ rest_after(const struct timespec *t0)
 	nanosleep(&pause, NULL);
 }
 
+/* One batch in a transaction of its own.  Deleting expired rows needs
+ * no synchronous durability: a batch lost in a crash is deleted again by
+ * the next sweep, and not waiting for the WAL flush keeps the sweep off
+ * the API's commit path (SET LOCAL: nothing outlives the transaction, also
+ * through a transaction pool).  Returns the rows deleted, or -1. */
+static long
+sweep_batch(struct db_stmt *stmt)
+{
+	PGresult *res;
+	long n;
+
+	if (db_begin() < 0)
+		return -1;
+	if (db_command("SET LOCAL synchronous_commit = off") < 0) {
+		db_rollback();
+		return -1;
+	}
+	res = db_exec(stmt, NULL);
+	n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
+	PQclear(res);
+	if (n < 0) {
+		db_rollback();
+		return -1;
+	}
+	return db_commit() < 0 ? -1 : n;
+}
+
 /* Deletes the expired rows of one table in batches.  Returns how many, or
  * -1 when a statement failed (db_exec() has logged it). */
 static long
@@ -81,12 +108,9 @@ sweep_table(struct db_stmt *stmt, volatile bool *stop)
 
 	do {
 		struct timespec t0;
-		PGresult *res;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		res = db_exec(stmt, NULL);
-		n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
-		PQclear(res);
+		n = sweep_batch(stmt);
 		if (n < 0)
 			return -1;
 		total += n;
@@ -102,11 +126,6 @@ sweep_run(volatile bool *stop, json_object *counts)
 	long total = 0;
 	size_t i;
 
-	/* Deleting expired rows needs no synchronous durability: a batch lost
-	 * in a crash is deleted again by the next sweep.  Not waiting for the
-	 * WAL flush keeps the sweep off the API's commit path. */
-	if (db_command("SET synchronous_commit = off") < 0)
-		return -1;
 	for (i = 0; i < sizeof(sweepable) / sizeof(sweepable[0]); i++) {
 		long n = sweep_table(&sweepable[i].stmt, stop);
 
@@ -120,6 +139,5 @@ sweep_run(volatile bool *stop, json_object *counts)
 			json_object_object_add(counts, sweepable[i].table, json_object_new_int64(n));
 		total += n;
 	}
-	(void)db_command("RESET synchronous_commit");
 	return total;
 }
