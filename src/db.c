@@ -146,10 +146,22 @@ db_sqlstate(const PGresult *res)
 	return s != NULL ? s : "";
 }
 
+/* res, or NULL (res cleared) when it failed because the connection did. */
+static PGresult *
+unless_lost(PGresult *res)
+{
+	if (!db_ok(res) && PQstatus(conn) != CONNECTION_OK) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
 /* Through a transaction pool: the statement unnamed (no prepared
  * statement outlives its transaction), in a transaction of its own that
  * carries the settings unless one is open.  Returns the result (a failed
- * COMMIT's when only that failed), or NULL when the connection failed. */
+ * BEGIN's or COMMIT's when only that failed), or NULL when the connection
+ * failed. */
 static PGresult *
 exec_pooled(struct db_stmt *stmt, const char *const *params)
 {
@@ -158,31 +170,21 @@ exec_pooled(struct db_stmt *stmt, const char *const *params)
 	stmt->prepared_gen = conn_gen;      /* nothing to prepare */
 	if (!in_tx) {
 		res = PQexec(conn, tx_begin);
-		if (!db_ok(res)) {
-			if (PQstatus(conn) != CONNECTION_OK) {
-				PQclear(res);
-				return NULL;
-			}
-			return res;
-		}
+		if (!db_ok(res))
+			return unless_lost(res);
 		PQclear(res);
 	}
 	res = PQexecParams(conn, stmt->sql, stmt->nparams, NULL, params, NULL, NULL, 0);
-	if (in_tx || PQstatus(conn) != CONNECTION_OK)
-		goto out;
-	end = PQexec(conn, db_ok(res) ? "COMMIT" : "ROLLBACK");
-	if (db_ok(res) && !db_ok(end)) {
-		PQclear(res);
-		res = end;
-		end = NULL;
+	if (!in_tx && PQstatus(conn) == CONNECTION_OK) {
+		end = PQexec(conn, db_ok(res) ? "COMMIT" : "ROLLBACK");
+		if (db_ok(res) && !db_ok(end)) {
+			PQclear(res);
+			res = end;
+			end = NULL;
+		}
+		PQclear(end);
 	}
-	PQclear(end);
-out:
-	if (!db_ok(res) && PQstatus(conn) != CONNECTION_OK) {
-		PQclear(res);
-		return NULL;
-	}
-	return res;
+	return unless_lost(res);
 }
 
 /* One attempt.  Returns the result, or NULL when the connection failed. */
@@ -197,23 +199,14 @@ exec_once(struct db_stmt *stmt, const char *const *params)
 		if (stmt->name[0] == '\0')
 			snprintf(stmt->name, sizeof(stmt->name), "s%u", ++stmt_seq);
 		res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
-		if (!db_ok(res)) {
-			if (PQstatus(conn) != CONNECTION_OK) {
-				PQclear(res);
-				return NULL;
-			}
-			/* Reported like an SQL error, once, by logged(). */
-			return res;
-		}
+		/* A failed PREPARE is reported like an SQL error, once, by logged(). */
+		if (!db_ok(res))
+			return unless_lost(res);
 		PQclear(res);
 		stmt->prepared_gen = conn_gen;
 	}
-	res = PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
-	if (!db_ok(res) && PQstatus(conn) != CONNECTION_OK) {
-		PQclear(res);
-		return NULL;
-	}
-	return res;
+	return unless_lost(PQexecPrepared(conn, stmt->name, stmt->nparams, params,
+	    NULL, NULL, 0));
 }
 
 void

@@ -307,8 +307,8 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 /* On a TCP listen with listen_allow, the worker accepts itself: a peer
  * outside listen_allow is closed at once and counted; an allowed one is
  * handed to libfcgi as the request's open connection.  Returns 1 when fcgx
- * holds a connection, 0 when there was none to take or it was refused, -1
- * on an accept error (logged). */
+ * holds a connection, 0 when there was none to take or it was refused, or
+ * -errno of a failed accept. */
 static int
 accept_allowed(const struct config *cfg, int listen_fd, FCGX_Request *fcgx)
 {
@@ -323,8 +323,7 @@ accept_allowed(const struct config *cfg, int listen_fd, FCGX_Request *fcgx)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
 		    errno == ECONNABORTED)
 			return 0;
-		log_error("accept failed: %s", strerror(errno));
-		return -1;
+		return -errno;
 	}
 	if (ss.ss_family == AF_INET)
 		in = &((struct sockaddr_in *)&ss)->sin_addr;
@@ -341,6 +340,20 @@ accept_allowed(const struct config *cfg, int listen_fd, FCGX_Request *fcgx)
 	fcgx->ipcFd = fd;
 	fcgx->keepConnection = 1;
 	return 1;
+}
+
+/* The next request, as FCGX_Accept_r() returns it; -EAGAIN when a peer
+ * outside listen_allow (filter: TCP with listen_allow) was refused. */
+static int
+accept_next(const struct config *cfg, int listen_fd, FCGX_Request *fcgx, bool filter)
+{
+	if (fcgx->ipcFd < 0 && filter) {
+		int rc = accept_allowed(cfg, listen_fd, fcgx);
+
+		if (rc <= 0)
+			return rc < 0 ? rc : -EAGAIN;
+	}
+	return FCGX_Accept_r(fcgx);
 }
 
 int
@@ -400,14 +413,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		}
 		if (rc == 0)
 			continue;
-		if (fcgx.ipcFd < 0 && filter) {
-			rc = accept_allowed(cfg, listen_fd, &fcgx);
-			if (rc < 0)
-				break;
-			if (rc == 0)
-				continue;
-		}
-		rc = FCGX_Accept_r(&fcgx);
+		rc = accept_next(cfg, listen_fd, &fcgx, filter);
 		if (rc < 0) {
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
 			    rc == -ECONNABORTED)

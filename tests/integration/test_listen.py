@@ -27,12 +27,18 @@ def closed_at_accept(address, source):
     return False
 
 
+def tcp_instance(name, listen, allow, workers="1"):
+    """An instance listening on TCP with listen_allow, started without the
+    harness's readiness probe (which connects from an address it refuses)."""
+    inst = H.env().instance(name, workers=workers, listen=listen, listen_allow=allow)
+    inst.start(wait=False)
+    return inst
+
+
 def test_listen_allow_ipv4():
-    port = H.free_port()
-    inst = H.env().instance("listenallow4", workers="2", listen="127.0.0.1:%d" % port,
-                            listen_allow="127.0.0.2, 127.0.1.0/24")
+    inst = tcp_instance("listenallow4", "127.0.0.1:%d" % H.free_port(),
+                        "127.0.0.2, 127.0.1.0/24", workers="2")
     try:
-        inst.start(wait=False)
         H.wait_for(lambda: fcgi.request(inst.address, "GET", "/ping",
                                         source="127.0.0.2").status == 200, 15,
                    "hostlinkd to answer 127.0.0.2")
@@ -51,10 +57,8 @@ def test_listen_allow_ipv4():
 
 def test_listen_allow_ipv6():
     port = H.free_port()
-    inst = H.env().instance("listenallow6", workers="1", listen="[::1]:%d" % port,
-                            listen_allow="127.0.0.1")
+    inst = tcp_instance("listenallow6", "[::1]:%d" % port, "127.0.0.1")
     try:
-        inst.start(wait=False)
         H.wait_for(lambda: closed_at_accept(inst.address, None) and
                    "refused a FastCGI connection from ::1: not in listen_allow" in inst.log(),
                    15, "hostlinkd on [::1] to refuse ::1")

@@ -226,17 +226,14 @@ events {{ worker_connections 1024; }}
 http {{
     include {d}/mime.types;
     default_type application/octet-stream;
-    client_body_temp_path {d}/body;
-    fastcgi_temp_path {d}/fastcgi;
-    proxy_temp_path {d}/proxy;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    # The drill's own log: which host served each request (by X-Request-Id).
+{temp}    # The drill's own log: which host served each request (by X-Request-Id).
     log_format hostlink_drill '$hostlink_request_id $status "$upstream_addr" "$upstream_status"';
     include {d}/upstream.conf;
     include {d}/hostlink.conf;
 }}
-""".format(d=d, user="user root root;\n" if stack.is_root() else ""))
+""".format(d=d, user="user root root;\n" if stack.is_root() else "",
+           temp="".join("    %s_temp_path %s/%s;\n" % (k, d, k.split("_")[-1])
+                        for k in ("client_body", "fastcgi", "proxy", "uwsgi", "scgi"))))
         self.proc = None
 
     def start(self):
