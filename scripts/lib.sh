@@ -12,7 +12,7 @@ HL_PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libjson-c-dev libjwt-dev libpq-dev libcurl4-openssl-dev libssl-dev
 	postgresql nginx apache2 libapache2-mod-fcgid
-	wrk curl jq spawn-fcgi clang python3 python3-yaml python3-jsonschema valgrind openssl procps
+	wrk curl jq spawn-fcgi clang python3 python3-yaml python3-jsonschema valgrind openssl procps pgbouncer
 	chromium
 	debhelper dpkg-dev fakeroot lintian mandoc prometheus
 )

@@ -40,6 +40,7 @@ struct config_key {
 
 static const char *check_listen(const char *v);
 static const char *check_url(const char *v);
+static const char *check_pooling(const char *v);
 
 #define OFF(f) offsetof(struct config, f)
 #define DAY_MS (86400LL * 1000)
@@ -58,6 +59,8 @@ static const struct config_key config_keys[] = {
 	KEY("shutdown_timeout", CT_DURATION, shutdown_timeout_ms, "30s", 0, DAY_MS, NULL),
 	KEY("slow_request", CT_DURATION, slow_request_ms, "5s", 1, DAY_MS, NULL),
 	KEY("database", CT_STRING, database, NULL, 0, 0, NULL),
+	KEY("database_pooling", CT_STRING, database_pooling, "session", 0, 0, check_pooling),
+	KEY("database_direct", CT_STRING, database_direct, "", 0, 0, NULL),
 	KEY("statement_timeout", CT_DURATION, statement_timeout_ms, "5s", 0, DAY_MS, NULL),
 	KEY("app_url", CT_STRING, app_url, NULL, 0, 0, check_url),
 	KEY("jwt_secret_file", CT_STRING, jwt_secret_file, NULL, 0, 0, NULL),
@@ -86,6 +89,8 @@ static const struct config_key config_keys[] = {
 	KEY("scoreboard_file", CT_STRING, scoreboard_file, "", 0, 0, NULL),
 	LIST("status_allow", CT_NET_LIST, status_allow, status_allow_count,
 	    CONFIG_MAX_ALLOW, "127.0.0.1, ::1", 0, 0),
+	LIST("listen_allow", CT_NET_LIST, listen_allow, listen_allow_count,
+	    CONFIG_MAX_ALLOW, "", 0, 0),
 	/* 0 turns a limit off. */
 	KEY("rate_limit_window", CT_DURATION, rate_limit_window_ms, "60s", 1000, DAY_MS, NULL),
 	KEY("rate_limit_per_key", CT_INT, rate_limit_per_key, "30", 0, 1000000, NULL),
@@ -207,6 +212,8 @@ config_parse_size(const char *s, int64_t *out)
 	return parse_scaled(s, names, scales, 1, out);
 }
 
+static const unsigned char v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 int
 config_parse_net(const char *s, struct config_net *out)
 {
@@ -237,6 +244,14 @@ config_parse_net(const char *s, struct config_net *out)
 	if (prefix > maxp)
 		return -1;
 	out->prefix = prefix < 0 ? maxp : (int)prefix;
+	/* ::ffff:a.b.c.d/96+ is an IPv4 network: addresses are matched so. */
+	if (out->family == AF_INET6 && out->prefix >= 96 &&
+	    memcmp(out->addr, v4_mapped, sizeof(v4_mapped)) == 0) {
+		memmove(out->addr, out->addr + 12, 4);
+		memset(out->addr + 4, 0, 12);
+		out->family = AF_INET;
+		out->prefix -= 96;
+	}
 	return 0;
 }
 
@@ -255,7 +270,7 @@ net_contains(const struct config_net *net, int family, const unsigned char *a)
 }
 
 bool
-config_addr_allowed(const struct config *cfg, const char *addr)
+config_net_allowed(const struct config_net *nets, int count, const char *addr)
 {
 	unsigned char a[16];
 	int family, i;
@@ -266,20 +281,55 @@ config_addr_allowed(const struct config *cfg, const char *addr)
 		family = AF_INET;
 	} else if (inet_pton(AF_INET6, addr, a) == 1) {
 		family = AF_INET6;
-		/* ::ffff:a.b.c.d is matched as IPv4. */
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-		    0, 0, 0xff, 0xff };
-		if (memcmp(a, mapped, 12) == 0) {
+		if (memcmp(a, v4_mapped, sizeof(v4_mapped)) == 0) {
 			memmove(a, a + 12, 4);
 			family = AF_INET;
 		}
 	} else {
 		return false;
 	}
-	for (i = 0; i < cfg->status_allow_count; i++)
-		if (net_contains(&cfg->status_allow[i], family, a))
+	for (i = 0; i < count; i++)
+		if (net_contains(&nets[i], family, a))
 			return true;
 	return false;
+}
+
+bool
+config_addr_allowed(const struct config *cfg, const char *addr)
+{
+	return config_net_allowed(cfg->status_allow, cfg->status_allow_count, addr);
+}
+
+bool
+config_listen_is_tcp(const char *listen)
+{
+	return strncmp(listen, "unix:", 5) != 0;
+}
+
+bool
+config_listen_is_loopback(const char *listen)
+{
+	static const struct config_net loopback[] = {
+		{ AF_INET, { 127 }, 8 },
+		{ AF_INET6, { [15] = 1 }, 128 },
+	};
+	const char *colon = strrchr(listen, ':');
+	char host[INET6_ADDRSTRLEN + 2];
+	size_t len;
+
+	if (colon == NULL)
+		return false;
+	len = (size_t)(colon - listen);
+	if (len >= 2 && listen[0] == '[' && listen[len - 1] == ']') {
+		listen++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(host))
+		return false;
+	memcpy(host, listen, len);
+	host[len] = '\0';
+	return strcmp(host, "localhost") == 0 ||
+	    config_net_allowed(loopback, 2, host);
 }
 
 static char *
@@ -673,6 +723,14 @@ check_url(const char *v)
 	return NULL;
 }
 
+static const char *
+check_pooling(const char *v)
+{
+	if (strcmp(v, "session") != 0 && strcmp(v, "transaction") != 0)
+		return "expected session or transaction";
+	return NULL;
+}
+
 static void
 validate(struct config *cfg, const char *name, struct errbuf *e)
 {
@@ -693,6 +751,15 @@ validate(struct config *cfg, const char *name, struct errbuf *e)
 		while (len > 0 && cfg->app_url[len - 1] == '/')
 			cfg->app_url[--len] = '\0';
 	}
+	cfg->database_transaction = cfg->database_pooling != NULL &&
+	    strcmp(cfg->database_pooling, "transaction") == 0;
+	/* FastCGI has no authentication: a TCP listen reachable from other
+	 * hosts must name the front servers allowed to connect. */
+	if (cfg->listen != NULL && config_listen_is_tcp(cfg->listen) &&
+	    !config_listen_is_loopback(cfg->listen) && cfg->listen_allow_count == 0)
+		err_add(e, "%s: listen = %s is not a loopback address: set listen_allow "
+		    "to the addresses of the front servers allowed to connect",
+		    name, cfg->listen);
 }
 
 static void

@@ -27,6 +27,9 @@ struct config {
 	int64_t shutdown_timeout_ms;
 	int64_t slow_request_ms;
 	char *database;
+	char *database_pooling;         /* "session" or "transaction" (PgBouncer's pool_mode) */
+	bool database_transaction;      /* database_pooling = transaction */
+	char *database_direct;          /* "" or the background child's conninfo, not pooled */
 	int64_t statement_timeout_ms;
 	char *app_url;
 	char *jwt_secret_file;
@@ -54,6 +57,8 @@ struct config {
 	char *scoreboard_file;
 	struct config_net status_allow[CONFIG_MAX_ALLOW];
 	int status_allow_count;
+	struct config_net listen_allow[CONFIG_MAX_ALLOW]; /* FastCGI peers on TCP */
+	int listen_allow_count;         /* 0: anyone (loopback listen only) */
 	int64_t rate_limit_window_ms;   /* rate limits count hits in windows this long */
 	int rate_limit_per_key;         /* link sessions per link key, starts per connection */
 	int rate_limit_per_client;      /* link sessions, starts per client /64 (IPv6), /32 */
@@ -89,7 +94,19 @@ int config_parse_duration_ms(const char *s, int64_t *out);
 int config_parse_size(const char *s, int64_t *out);
 int config_parse_net(const char *s, struct config_net *out);
 
-/* Whether the textual address (REMOTE_ADDR) is within one of the nets. */
+/* Whether the textual address is within one of the count nets; an IPv4
+ * address written as ::ffff:a.b.c.d is matched as IPv4.  NULL or a
+ * malformed address: false. */
+bool config_net_allowed(const struct config_net *nets, int count, const char *addr);
+
+/* Whether the textual address (REMOTE_ADDR) is within status_allow. */
 bool config_addr_allowed(const struct config *cfg, const char *addr);
+
+/* Whether a listen value names a TCP address (not unix:). */
+bool config_listen_is_tcp(const char *listen);
+
+/* Whether a TCP listen value's host is a loopback address (127.0.0.0/8,
+ * ::1, localhost); an empty host, a wildcard or another name is not. */
+bool config_listen_is_loopback(const char *listen);
 
 #endif

@@ -1,4 +1,4 @@
-/* db.c - the worker's PostgreSQL connection: prepared statements, reconnects. */
+/* db.c - the worker's PostgreSQL connection: prepared statements, reconnects, pooling. */
 #include "autoconf.h"
 
 #include <stdio.h>
@@ -17,21 +17,48 @@ static unsigned conn_gen;           /* bumps on every new connection */
 static unsigned stmt_seq;           /* names statements s1, s2, ... */
 static int64_t last_attempt_ms = -1000000;
 static bool in_tx;
+static bool pooled_tx;              /* through a transaction pool: no session state */
+static char *tx_begin;              /* then: BEGIN with the settings, SET LOCAL */
 static char listen_sql[96];
 static const char *request_id = "-";   /* for log lines: the request being served */
+
+/* The session settings, for a connection that keeps them (session
+ * pooling, or none): "SET ...; SET ...".  Through a transaction pool
+ * every transaction may run on another server connection, so they open
+ * each transaction instead: "BEGIN; SET LOCAL ...; SET LOCAL ...".
+ * Returns a malloc'd string or NULL. */
+static char *
+settings_sql(bool local)
+{
+	char *app = PQescapeLiteral(conn, db_cfg->app_url, strlen(db_cfg->app_url)), *sql;
+
+	if (app == NULL)
+		return NULL;
+	if (asprintf(&sql, "%sSET %sstatement_timeout = %lld; SET %shostlink.app_url = %s",
+	    local ? "BEGIN; " : "", local ? "LOCAL " : "",
+	    (long long)db_cfg->statement_timeout_ms, local ? "LOCAL " : "", app) < 0)
+		sql = NULL;
+	PQfreemem(app);
+	return sql;
+}
 
 static bool
 db_connect(void)
 {
 	static const char *const keys[] = { "application_name", "connect_timeout",
 	    "dbname", NULL };
-	const char *values[] = { "hostlinkd", "3", db_cfg->database, NULL };
-	char *set, *app;
+	/* The LISTENing child connects past the pool when it may. */
+	bool direct = listen_sql[0] != '\0' && db_cfg->database_direct[0] != '\0';
+	const char *values[] = { "hostlinkd", "3",
+	    direct ? db_cfg->database_direct : db_cfg->database, NULL };
+	char *set;
 	PGresult *res;
 
 	last_attempt_ms = scoreboard_now_ms();
 	if (conn != NULL)
 		PQfinish(conn);
+	free(tx_begin);
+	tx_begin = NULL;
 	conn = PQconnectdbParams(keys, values, 1);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
 		log_warn("database connection failed: %s",
@@ -41,13 +68,17 @@ db_connect(void)
 		conn = NULL;
 		return false;
 	}
-	app = PQescapeLiteral(conn, db_cfg->app_url, strlen(db_cfg->app_url));
-	if (app == NULL || asprintf(&set, "SET statement_timeout = %lld; "
-	    "SET hostlink.app_url = %s", (long long)db_cfg->statement_timeout_ms, app) < 0)
-		set = NULL;
-	PQfreemem(app);
-	res = set != NULL ? PQexec(conn, set) : NULL;
-	free(set);
+	pooled_tx = db_cfg->database_transaction && !direct;
+	if (pooled_tx) {
+		tx_begin = settings_sql(true);
+		res = NULL;
+		if (tx_begin != NULL)
+			res = PQmakeEmptyPGresult(conn, PGRES_COMMAND_OK);
+	} else {
+		set = settings_sql(false);
+		res = set != NULL ? PQexec(conn, set) : NULL;
+		free(set);
+	}
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_warn("database setup failed: %s", PQerrorMessage(conn));
 		PQclear(res);
@@ -56,9 +87,12 @@ db_connect(void)
 		return false;
 	}
 	PQclear(res);
-	if (listen_sql[0] != '\0') {
+	if (listen_sql[0] != '\0' && !pooled_tx) {
 		res = PQexec(conn, listen_sql);
 		PQclear(res);
+	} else if (listen_sql[0] != '\0' && conn_gen == 0) {
+		log_info("database_pooling = transaction without database_direct: "
+		    "new events are found by polling");
 	}
 	conn_gen++;
 	in_tx = false;
@@ -78,6 +112,8 @@ db_close(void)
 	if (conn != NULL)
 		PQfinish(conn);
 	conn = NULL;
+	free(tx_begin);
+	tx_begin = NULL;
 }
 
 bool
@@ -110,33 +146,67 @@ db_sqlstate(const PGresult *res)
 	return s != NULL ? s : "";
 }
 
+/* res, or NULL (res cleared) when it failed because the connection did. */
+static PGresult *
+unless_lost(PGresult *res)
+{
+	if (!db_ok(res) && PQstatus(conn) != CONNECTION_OK) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Through a transaction pool: the statement unnamed (no prepared
+ * statement outlives its transaction), in a transaction of its own that
+ * carries the settings unless one is open.  Returns the result (a failed
+ * BEGIN's or COMMIT's when only that failed), or NULL when the connection
+ * failed. */
+static PGresult *
+exec_pooled(struct db_stmt *stmt, const char *const *params)
+{
+	PGresult *res, *end;
+
+	stmt->prepared_gen = conn_gen;      /* nothing to prepare */
+	if (!in_tx) {
+		res = PQexec(conn, tx_begin);
+		if (!db_ok(res))
+			return unless_lost(res);
+		PQclear(res);
+	}
+	res = PQexecParams(conn, stmt->sql, stmt->nparams, NULL, params, NULL, NULL, 0);
+	if (!in_tx && PQstatus(conn) == CONNECTION_OK) {
+		end = PQexec(conn, db_ok(res) ? "COMMIT" : "ROLLBACK");
+		if (db_ok(res) && !db_ok(end)) {
+			PQclear(res);
+			res = end;
+			end = NULL;
+		}
+		PQclear(end);
+	}
+	return unless_lost(res);
+}
+
 /* One attempt.  Returns the result, or NULL when the connection failed. */
 static PGresult *
 exec_once(struct db_stmt *stmt, const char *const *params)
 {
 	PGresult *res;
 
+	if (pooled_tx)
+		return exec_pooled(stmt, params);
 	if (stmt->prepared_gen != conn_gen) {
 		if (stmt->name[0] == '\0')
 			snprintf(stmt->name, sizeof(stmt->name), "s%u", ++stmt_seq);
 		res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
-		if (!db_ok(res)) {
-			if (PQstatus(conn) != CONNECTION_OK) {
-				PQclear(res);
-				return NULL;
-			}
-			/* Reported like an SQL error, once, by logged(). */
-			return res;
-		}
+		/* A failed PREPARE is reported like an SQL error, once, by logged(). */
+		if (!db_ok(res))
+			return unless_lost(res);
 		PQclear(res);
 		stmt->prepared_gen = conn_gen;
 	}
-	res = PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
-	if (!db_ok(res) && PQstatus(conn) != CONNECTION_OK) {
-		PQclear(res);
-		return NULL;
-	}
-	return res;
+	return unless_lost(PQexecPrepared(conn, stmt->name, stmt->nparams, params,
+	    NULL, NULL, 0));
 }
 
 void
@@ -223,13 +293,22 @@ db_command(const char *sql)
 	return simple(sql);
 }
 
+/* BEGIN, or through a transaction pool BEGIN with the settings. */
+static int
+begin(void)
+{
+	if (!db_available())
+		return -1;
+	return simple(pooled_tx ? tx_begin : "BEGIN");
+}
+
 int
 db_begin(void)
 {
-	if (simple("BEGIN") < 0) {
+	if (begin() < 0) {
 		/* A connection that died while idle can be replaced safely. */
 		if (conn == NULL || PQstatus(conn) == CONNECTION_OK || !db_connect() ||
-		    simple("BEGIN") < 0)
+		    begin() < 0)
 			return -1;
 	}
 	in_tx = true;
@@ -278,7 +357,7 @@ void
 db_listen(const char *channel)
 {
 	snprintf(listen_sql, sizeof(listen_sql), "LISTEN %s", channel);
-	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK && !pooled_tx)
 		PQclear(PQexec(conn, listen_sql));
 }
 

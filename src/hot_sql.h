@@ -4,15 +4,19 @@
 #define HOSTLINK_HOT_SQL_H
 
 /* POST /connect-url: $1 token hash, $2 jti, $3 body, $4 config_id,
- * $5 ttl (ms), $6 company id.  No row: the token is revoked or expired. */
+ * $5 ttl (ms), $6 company id.  No row: the token is revoked or expired.
+ * The stash is keyed (and partitioned) by its token's expiry too
+ * (migration 0015). */
 #define HOT_SQL_STASH \
-    "WITH t AS (SELECT jti, company_id FROM session_tokens " \
+    "WITH t AS (SELECT jti, company_id, expires_at FROM session_tokens " \
     "  WHERE jti = $2 AND revoked_at IS NULL AND expires_at > now() AND company_id = $6), " \
     "cfg AS (INSERT INTO connect_configs (company_id, config_id) " \
     "  SELECT company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) " \
-    "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at) " \
-    "SELECT $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond' FROM t " \
-    "ON CONFLICT (token_hash) DO UPDATE SET body = EXCLUDED.body, " \
+    "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at, " \
+    "  token_expires_at) " \
+    "SELECT $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond', " \
+    "  t.expires_at FROM t " \
+    "ON CONFLICT (token_hash, token_expires_at) DO UPDATE SET body = EXCLUDED.body, " \
     "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at " \
     "RETURNING 1"
 
@@ -21,7 +25,8 @@
 #define HOT_SQL_FETCH \
     "SELECT t.revoked_at IS NULL AND t.expires_at > now() AND t.company_id = $3, h.body " \
     "FROM session_tokens t LEFT JOIN hosted_properties h " \
-    "  ON h.token_hash = $1 AND h.jti = t.jti AND h.expires_at > now() " \
+    "  ON h.token_hash = $1 AND h.jti = t.jti AND h.token_expires_at = t.expires_at " \
+    "  AND h.expires_at > now() " \
     "WHERE t.jti = $2"
 
 /* Upsert of a linked account from $1..$5 = org_id, environment,

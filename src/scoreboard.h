@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define SB_MAGIC 0x484c5342u  /* "HLSB" */
-#define SB_VERSION 2
+#define SB_VERSION 3
 #define SB_MAX_SLOTS 520
 #define SB_MAX_ROUTES 96
 #define SB_NCODES 20
@@ -47,6 +47,7 @@ struct scoreboard {
 	_Atomic long webhook_queue;       /* pending deliveries, from the background child */
 	_Atomic long webhook_dead;        /* dead letters waiting for a replay, likewise */
 	_Atomic uint64_t refreshes[3];    /* token refreshes: ok, failed, deauthorized */
+	_Atomic uint64_t listen_refused;  /* connections closed at accept: not in listen_allow */
 	_Atomic uint64_t by_route[SB_MAX_ROUTES][SB_NCODES];
 	_Atomic uint64_t latency_buckets[SB_NBUCKETS];
 	_Atomic uint64_t latency_count;

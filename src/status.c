@@ -156,6 +156,17 @@ metrics_requests(struct strbuf *b, const struct scoreboard *sb, const struct rou
 	}
 }
 
+/* hostlink_listen_refused_total: FastCGI connections from outside listen_allow. */
+static void
+metrics_listen(struct strbuf *b, const struct scoreboard *sb)
+{
+	sb_printf(b, "# HELP hostlink_listen_refused_total FastCGI connections closed at "
+	    "accept: the peer is not in listen_allow.\n"
+	    "# TYPE hostlink_listen_refused_total counter\n"
+	    "hostlink_listen_refused_total %llu\n",
+	    (unsigned long long)atomic_load(&sb->listen_refused));
+}
+
 char *
 status_metrics(const struct scoreboard *sb, const struct route *table,
     size_t nroutes, size_t *len)
@@ -213,6 +224,7 @@ status_metrics(const struct scoreboard *sb, const struct route *table,
 	    (unsigned long long)atomic_load(&sb->refreshes[1]),
 	    (unsigned long long)atomic_load(&sb->refreshes[2]),
 	    (unsigned long long)atomic_load(&sb->max_children_reached));
+	metrics_listen(&b, sb);
 	if (b.failed) {
 		free(b.s);
 		return NULL;

@@ -1,4 +1,5 @@
-/* sweep.c - deletes expired rows in bounded batches; the background child's work. */
+/* sweep.c - drops expired day partitions and deletes other expired rows in bounded batches;
+ * the background child's work. */
 #include "autoconf.h"
 
 #include <stdlib.h>
@@ -11,9 +12,23 @@
 #include "sweep.h"
 
 #define BATCH "1000"
+/* Day partitions made ahead: expiries up to a week out land in a day
+ * partition; later ones in the DEFAULT partition, swept row by row. */
+#define SWEEP_DAYS_AHEAD "8"
 #define SWEEP_PAUSE_MAX_MS 500L
+/* One batch at a time across every host sharing the database: a batch
+ * runs only under the sweep's transaction-level advisory lock (an InitPlan,
+ * taken once per statement; it works through PgBouncer's transaction mode);
+ * a sweep that does not get it deletes nothing and ends its round, leaving
+ * the table to the host that has it.  Two sweeps never lock the same rows
+ * (no waits, no deadlock through the session_tokens cascade). */
+#define SWEEP_LOCK "(SELECT pg_try_advisory_xact_lock(" SWEEP_LOCK_KEY "))"
+/* A ctid names a row within one partition only: the same ctid in another
+ * partition is another row, so the DELETE checks the expiry again (a
+ * namesake that is expired too goes with the batch; a live one stays). */
 #define EXPIRED(table) "DELETE FROM " table " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " \
-    table " WHERE expires_at <= now() LIMIT " BATCH "))"
+    table " WHERE " SWEEP_LOCK " AND expires_at <= now() LIMIT " BATCH ")) " \
+    "AND expires_at <= now()"
 #define BATCH_DELETE(table) DB_STMT( \
     "WITH d AS (" EXPIRED(table) " RETURNING 1) SELECT count(*) FROM d", 0)
 /* Funnel counts survive the rows: rolled up into daily_stats as they go. */
@@ -68,6 +83,33 @@ rest_after(const struct timespec *t0)
 	nanosleep(&pause, NULL);
 }
 
+/* One batch in a transaction of its own.  Deleting expired rows needs
+ * no synchronous durability: a batch lost in a crash is deleted again by
+ * the next sweep, and not waiting for the WAL flush keeps the sweep off
+ * the API's commit path (SET LOCAL: nothing outlives the transaction, also
+ * through a transaction pool).  Returns the rows deleted, or -1. */
+static long
+sweep_batch(struct db_stmt *stmt)
+{
+	PGresult *res;
+	long n;
+
+	if (db_begin() < 0)
+		return -1;
+	if (db_command("SET LOCAL synchronous_commit = off") < 0) {
+		db_rollback();
+		return -1;
+	}
+	res = db_exec(stmt, NULL);
+	n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
+	PQclear(res);
+	if (n < 0) {
+		db_rollback();
+		return -1;
+	}
+	return db_commit() < 0 ? -1 : n;
+}
+
 /* Deletes the expired rows of one table in batches.  Returns how many, or
  * -1 when a statement failed (db_exec() has logged it). */
 static long
@@ -77,12 +119,9 @@ sweep_table(struct db_stmt *stmt, volatile bool *stop)
 
 	do {
 		struct timespec t0;
-		PGresult *res;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		res = db_exec(stmt, NULL);
-		n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
-		PQclear(res);
+		n = sweep_batch(stmt);
 		if (n < 0)
 			return -1;
 		total += n;
@@ -92,17 +131,34 @@ sweep_table(struct db_stmt *stmt, volatile bool *stop)
 	return total;
 }
 
+/* The partition work (migration 0015): day partitions made ahead, and
+ * those wholly in the past rolled up and dropped, under the sweep lock.
+ * Returns the rows dropped, or -1. */
+static long
+sweep_partitions(void)
+{
+	static struct db_stmt stmt = DB_STMT(
+	    "SELECT hl_expiry_partitions(" SWEEP_LOCK_KEY ", " SWEEP_DAYS_AHEAD ")", 0);
+	PGresult *res = db_exec(&stmt, NULL);
+	long n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
+
+	PQclear(res);
+	return n;
+}
+
 long
 sweep_run(volatile bool *stop, json_object *counts)
 {
 	long total = 0;
 	size_t i;
 
-	/* Deleting expired rows needs no synchronous durability: a batch lost
-	 * in a crash is deleted again by the next sweep.  Not waiting for the
-	 * WAL flush keeps the sweep off the API's commit path. */
-	if (db_command("SET synchronous_commit = off") < 0)
+	total = sweep_partitions();
+	if (total < 0)
 		return -1;
+	if (total > 0)
+		log_info("dropped %ld expired rows by partition", total);
+	if (counts != NULL)
+		json_object_object_add(counts, "dropped_by_partition", json_object_new_int64(total));
 	for (i = 0; i < sizeof(sweepable) / sizeof(sweepable[0]); i++) {
 		long n = sweep_table(&sweepable[i].stmt, stop);
 
@@ -116,6 +172,5 @@ sweep_run(volatile bool *stop, json_object *counts)
 			json_object_object_add(counts, sweepable[i].table, json_object_new_int64(n));
 		total += n;
 	}
-	(void)db_command("RESET synchronous_commit");
 	return total;
 }

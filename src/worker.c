@@ -1,10 +1,13 @@
 /* worker.c - a worker process: accept loop and the request pipeline. */
 #include "autoconf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +318,58 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	request_cleanup(&req);
 }
 
+/* On a TCP listen with listen_allow, the worker accepts itself: a peer
+ * outside listen_allow is closed at once and counted; an allowed one is
+ * handed to libfcgi as the request's open connection.  Returns 1 when fcgx
+ * holds a connection, 0 when there was none to take or it was refused, or
+ * -errno of a failed accept. */
+static int
+accept_allowed(const struct config *cfg, int listen_fd, FCGX_Request *fcgx)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN] = "?";
+	const void *in = NULL;
+	int fd;
+
+	fd = accept4(listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+		    errno == ECONNABORTED)
+			return 0;
+		return -errno;
+	}
+	if (ss.ss_family == AF_INET)
+		in = &((struct sockaddr_in *)&ss)->sin_addr;
+	else if (ss.ss_family == AF_INET6)
+		in = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+	if (in == NULL || inet_ntop(ss.ss_family, in, addr, sizeof(addr)) == NULL ||
+	    !config_net_allowed(cfg->listen_allow, cfg->listen_allow_count, addr)) {
+		atomic_fetch_add(&worker_sb->listen_refused, 1);
+		log_warn("refused a FastCGI connection from %s: not in listen_allow", addr);
+		close(fd);
+		return 0;
+	}
+	/* FCGX_Accept_r() takes an open ipcFd as a kept connection. */
+	fcgx->ipcFd = fd;
+	fcgx->keepConnection = 1;
+	return 1;
+}
+
+/* The next request, as FCGX_Accept_r() returns it; -EAGAIN when a peer
+ * outside listen_allow (filter: TCP with listen_allow) was refused. */
+static int
+accept_next(const struct config *cfg, int listen_fd, FCGX_Request *fcgx, bool filter)
+{
+	if (fcgx->ipcFd < 0 && filter) {
+		int rc = accept_allowed(cfg, listen_fd, fcgx);
+
+		if (rc <= 0)
+			return rc < 0 ? rc : -EAGAIN;
+	}
+	return FCGX_Accept_r(fcgx);
+}
+
 int
 worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
     int slot, int single)
@@ -323,6 +378,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	uint64_t served = 0;
 	const char *fault;
 	int flags;
+	bool filter = config_listen_is_tcp(cfg->listen) && cfg->listen_allow_count > 0;
 
 	worker_sb = sb;
 	refresh_metrics(sb);
@@ -372,7 +428,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		}
 		if (rc == 0)
 			continue;
-		rc = FCGX_Accept_r(&fcgx);
+		rc = accept_next(cfg, listen_fd, &fcgx, filter);
 		if (rc < 0) {
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
 			    rc == -ECONNABORTED)

@@ -140,10 +140,12 @@ def parse_cgi_output(raw):
     return status, headers, body
 
 
-def connect(address, timeout=10.0):
-    """address: a unix socket path, or (host, port)."""
+def connect(address, timeout=10.0, source=None):
+    """address: a unix socket path, or (host, port); source: the local
+    address to connect from (TCP only; None: the kernel's choice)."""
     if isinstance(address, (tuple, list)):
-        sock = socket.create_connection(tuple(address), timeout=timeout)
+        sock = socket.create_connection(tuple(address), timeout=timeout,
+                                        source_address=(source, 0) if source else None)
     else:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
@@ -210,8 +212,8 @@ class Request:
     """A FastCGI request sent step by step (for slow / partial uploads)."""
 
     def __init__(self, address, method, uri, headers=None, content_length=None,
-                 remote_addr="127.0.0.1", extra=None, timeout=10.0, params=None):
-        self.sock = connect(address, timeout)
+                 remote_addr="127.0.0.1", extra=None, timeout=10.0, params=None, source=None):
+        self.sock = connect(address, timeout, source)
         if params is None:
             params = build_params(method, uri, headers, b"", content_length,
                                   remote_addr, extra)
@@ -254,12 +256,14 @@ class Request:
 
 
 def request(address, method, uri, headers=None, body=b"", content_length=None,
-            remote_addr="127.0.0.1", extra=None, timeout=10.0):
-    """One complete FastCGI request; returns a Response or raises."""
+            remote_addr="127.0.0.1", extra=None, timeout=10.0, source=None):
+    """One complete FastCGI request (from the local address source, when
+    given); returns a Response or raises."""
     if isinstance(body, str):
         body = body.encode()
     req = Request(address, method, uri, headers, content_length if content_length is not None
-                  else (len(body) if body else None), remote_addr, extra, timeout)
+                  else (len(body) if body else None), remote_addr, extra, timeout,
+                  source=source)
     try:
         req.send(body)
         req.end_body()
