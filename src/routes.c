@@ -42,6 +42,7 @@ const struct route routes[] = {
 	{ "DELETE", API "/companies/{id}", AUTH_API_KEY, ROUTE_DB, api_company_delete },
 	{ "POST", API "/companies/{id}/link/rotate", AUTH_API_KEY, ROUTE_DB,
 	  api_company_rotate_link },
+	{ "POST", API "/companies/{id}/links", AUTH_API_KEY, KEY_JSON, api_company_link_issue },
 	{ "GET", API "/companies/{id}/connections", AUTH_API_KEY, ROUTE_DB, api_connection_list },
 	{ "POST", API "/companies/{id}/connections", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT,
 	  api_connection_create },
@@ -62,12 +63,14 @@ const struct route routes[] = {
 	{ "GET", API "/settings/invite", AUTH_API_KEY, ROUTE_DB, api_settings_invite_get },
 	{ "POST", API "/settings/invite/rotate", AUTH_API_KEY, ROUTE_DB,
 	  api_settings_invite_rotate },
+	{ "POST", API "/settings/invite/links", AUTH_API_KEY, KEY_JSON, api_invite_link_issue },
 
 	{ "GET", API "/connections/{cid}/start", AUTH_NONE, ROUTE_DB, api_connection_start },
 	{ "GET", API "/oauth/callback", AUTH_NONE, ROUTE_DB, api_oauth_callback },
 	{ "GET", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_page },
 	{ "POST", API "/sandbox/authorize", AUTH_NONE, ROUTE_DB, api_sandbox_authorize_submit },
-	{ "POST", API "/link/{key}/session", AUTH_NONE, ROUTE_DB, api_link_session },
+	{ "POST", API "/link/{key}/session", AUTH_NONE, ROUTE_JSON | ROUTE_DB, api_link_session },
+	{ "GET", API "/invite/{code}", AUTH_NONE, ROUTE_DB, api_invite_page },
 	{ "POST", API "/invite/{code}/session", AUTH_NONE, ROUTE_JSON | ROUTE_DB,
 	  api_invite_session },
 
