@@ -777,7 +777,7 @@ test('consent, terms, privacy and support shown before the user leaves for the p
 
 // A parent page on another origin (127.0.0.1, its own port) that opens the
 // hosted page with web/embed.js and records what it receives.
-function parentServer() {
+function parentServer(options = "{ mode: 'popup' }") {
   return new Promise((resolve) => {
     const server = createServer((rq, rs) => {
       rs.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
@@ -785,8 +785,8 @@ function parentServer() {
         `<script src="${S.base_url}/embed.js"></script></head><body><button id="open">Connect</button>` +
         '<script>window.__events = []; window.__raw = [];' +
         `window.addEventListener('message', function (e) { if (e.origin === ${JSON.stringify(S.base_url)}) window.__raw.push(e.data); });` +
-        "document.getElementById('open').onclick = function () { Hostlink.open(window.__url, { mode: 'popup', " +
-        'onEvent: function (e) { window.__events.push(e); } }); };</script></body></html>');
+        "document.getElementById('open').onclick = function () { var o = " + options + '; ' +
+        'o.onEvent = function (e) { window.__events.push(e); }; Hostlink.open(window.__url, o); };</script></body></html>');
     });
     server.listen(0, '127.0.0.1', () => resolve({ server, origin: 'http://127.0.0.1:' + server.address().port }));
   });
@@ -833,6 +833,29 @@ test('embed.js: an allowed parent receives connected and finished; another origi
   } finally {
     allowed.server.close();
     other.server.close();
+  }
+});
+
+test('embed.js iframe mode: framing refused by frame-ancestors, the modal offers the popup', async ({ page }) => {
+  const parent = await parentServer("{ mode: 'iframe', timeoutMs: 4000 }");
+  try {
+    await withSettings({ embed_origins: [parent.origin] }, async () => {
+      const c = await connectUrl({ name: 'Framed Co' });
+      await page.goto(parent.origin + '/');
+      await page.evaluate((u) => { window.__url = u; }, c.url);
+      await page.click('#open');
+      eq(await page.locator('iframe[src*="/connect/"]').count(), 1, 'the modal frames the page');
+      const alt = page.locator('#hostlink-open-popup');
+      await alt.waitFor({ timeout: STEP_MS });
+      const [popup] = await Promise.all([page.waitForEvent('popup'), alt.click()]);
+      await popup.getByRole('button', { name: /Sandbox/ }).click();
+      await approveSandbox(popup);
+      await poll(() => page.evaluate(() => window.__events.some((e) => e.type === 'connected')), 'connected via the popup');
+      await popup.getByRole('button', { name: 'Finish' }).click();
+      await poll(() => page.evaluate(() => window.__events.some((e) => e.type === 'finished')), 'finished');
+    });
+  } finally {
+    parent.server.close();
   }
 });
 
