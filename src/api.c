@@ -12,6 +12,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "settings.h"
 #include "response.h"
 
 void
@@ -128,6 +129,13 @@ api_body_platform(struct request *req, struct integration *in)
 	key = json_object_get_string(json_object_object_get(req->json, "platformKey"));
 	rc = integration_load(req->cfg, req->auth.org_id, req->auth.environment, key, in);
 	if (rc < 0) {
+		response_unavailable(req);
+		return -1;
+	}
+	/* The sandbox is offered only where link settings show it (issue 16). */
+	if (rc > 0 && in->type == AUTH_TYPE_SANDBOX &&
+	    (rc = settings_show_sandbox(req->auth.org_id, req->auth.environment)) < 0) {
+		integration_free(in);
 		response_unavailable(req);
 		return -1;
 	}

@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include "compiler.h"
+#include "link.h"
 #include "token.h"
 #include "valid.h"
 
@@ -145,6 +146,21 @@ void api_sandbox_revoke(struct request *req);
 
 void api_link_session(struct request *req);
 void api_invite_session(struct request *req);
+
+/* api_link.c - issued links, the invite page's read, link options. */
+void api_company_link_issue(struct request *req);
+void api_invite_link_issue(struct request *req);
+void api_invite_page(struct request *req);
+/* Answers a link_find() that was not LINK_OK (404, 410 LINK_USED or
+ * LINK_EXPIRED, 503). */
+void api_link_refuse(struct request *req, enum link_state st, bool invite);
+/* The link options of o (may be NULL): allowed_integrations, categories,
+ * redirect_url (its host must be in org/env's allowed_redirect_hosts; not
+ * strict - a connect-url stash, free-form since before issue 16 - any value
+ * while the org lists no hosts, and then it is no override), params.  A new
+ * object of only those, or NULL after 400/503. */
+json_object *api_link_options(struct request *req, const char *org_id, const char *env,
+    json_object *o, bool strict) HL_MUSTCHECK;
 void api_hosted_session(struct request *req);
 void api_hosted_connection_create(struct request *req);
 void api_hosted_credentials(struct request *req);

@@ -46,6 +46,58 @@ pct_encode(const char *s, char *out)
 	return o;
 }
 
+/* Comma-separated query parameter name as a JSON array into o: 1, 0 when
+ * absent, or -1 after 400 (no item). */
+static int
+query_list(struct request *req, json_object *o, const char *name)
+{
+	char *q = request_query_get(req, name), *save = NULL, *item;
+	json_object *a;
+
+	if (q == NULL)
+		return 0;
+	a = json_object_new_array();
+	for (item = strtok_r(q, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save))
+		json_object_array_add(a, json_object_new_string(item));
+	free(q);
+	if (json_object_array_length(a) == 0) {
+		json_object_put(a);
+		api_error(req, 400, "VALIDATION_ERROR", "'%s' must list at least one item", name);
+		return -1;
+	}
+	json_object_object_add(o, name, a);
+	return 1;
+}
+
+/* The stash to store: the body byte for byte, or - with ?allowed_integrations=
+ * or ?categories= - the body with those members set.  Its link options are
+ * checked.  A malloc'd string, or NULL after 400/503. */
+static char *
+stash_body(struct request *req)
+{
+	json_object *body = json_parse(req->body_len > 0 ? req->body : "{}"), *opts;
+	int qa, qc = 0;
+	char *out = NULL;
+
+	if (!json_object_is_type(body, json_type_object)) {
+		json_object_put(body);
+		body = json_object_new_object();
+	}
+	if ((qa = query_list(req, body, "allowed_integrations")) < 0 ||
+	    (qc = query_list(req, body, "categories")) < 0 ||
+	    (opts = api_link_options(req, req->auth.org_id, req->auth.environment, body, false)) == NULL) {
+		json_object_put(body);
+		return NULL;
+	}
+	json_object_put(opts);
+	out = strdup(qa + qc > 0 ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) :
+	    req->body_len > 0 ? req->body : "{}");
+	json_object_put(body);
+	if (out == NULL)
+		response_unavailable(req);
+	return out;
+}
+
 void
 api_connect_url(struct request *req)
 {
@@ -53,7 +105,7 @@ api_connect_url(struct request *req)
 	char *la = request_query_get(req, "linked_account_id");
 	char *config_id = request_query_get(req, "config_id");
 	const char *params[6];
-	char *url = NULL;
+	char *url = NULL, *body = NULL;
 	json_object *o;
 	PGresult *res;
 	size_t n;
@@ -67,11 +119,13 @@ api_connect_url(struct request *req)
 		api_error(req, 400, "VALIDATION_ERROR", "'config_id' must be 1 to 256 characters");
 		goto out;
 	}
+	if ((body = stash_body(req)) == NULL)
+		goto out;
 	token_hash(req, hash);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)req->cfg->hosted_properties_ttl_ms);
 	params[0] = hash;
 	params[1] = req->auth.token.jti;
-	params[2] = req->body_len > 0 ? req->body : "{}";
+	params[2] = body;
 	params[3] = config_id;
 	params[4] = ttl;
 	params[5] = req->auth.token.company_id;
@@ -100,6 +154,7 @@ api_connect_url(struct request *req)
 	json_object_object_add(o, "hosted_url", json_object_new_string(url));
 	response_json(req, 200, o);
 out:
+	free(body);
 	free(url);
 	free(la);
 	free(config_id);

@@ -66,8 +66,135 @@ static const struct valid_field settings_fields[] = {
 	{ "page_title", VALID_STRING, false, 0, 200 },
 	{ "body_text", VALID_STRING, false, 0, 2000 },
 	{ "theme", VALID_OBJECT, false, 0, 0 },
+	{ "invite_title", VALID_STRING, false, 0, 200 },
+	{ "invite_body", VALID_STRING, false, 0, 2000 },
+	{ "consent", VALID_STRING, false, 0, 2000 },
+	{ "support", VALID_STRING, false, 0, 200 },
+	{ "terms_url", VALID_STRING, false, 1, 2048 },
+	{ "privacy_url", VALID_STRING, false, 1, 2048 },
+	{ "show_sandbox", VALID_BOOL, false, 0, 0 },
+	{ "allowed_redirect_hosts", VALID_ARRAY, false, 0, 50 },
+	{ "embed_origins", VALID_ARRAY, false, 0, 20 },
+	{ "translations", VALID_OBJECT, false, 0, 0 },
 	{ NULL, 0, false, 0, 0 },
 };
+
+/* The members of the options column as they are (after valid_body). */
+static const char *const option_names[] = { "invite_title", "invite_body", "consent",
+    "support", "terms_url", "privacy_url", "show_sandbox", "allowed_redirect_hosts",
+    "embed_origins", "translations", NULL };
+
+/* The org texts a translation may give, with their limits. */
+static const struct valid_field translated_fields[] = {
+	{ "page_title", VALID_STRING, false, 0, 200 },
+	{ "body_text", VALID_STRING, false, 0, 2000 },
+	{ "consent", VALID_STRING, false, 0, 2000 },
+	{ "invite_title", VALID_STRING, false, 0, 200 },
+	{ "invite_body", VALID_STRING, false, 0, 2000 },
+	{ NULL, 0, false, 0, 0 },
+};
+
+/* Whether every item of array a (may be NULL) is a string that ok accepts. */
+static bool
+all_items(json_object *a, bool (*ok)(const char *))
+{
+	size_t i;
+
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		json_object *v = json_object_array_get_idx(a, i);
+
+		if (!json_object_is_type(v, json_type_string) || !ok(json_object_get_string(v)))
+			return false;
+	}
+	return true;
+}
+
+/* A host name, or "*." and a domain: letters, digits, dots and hyphens. */
+static bool
+host_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 2 && s[0] == '*' && s[1] == '.')
+		s += 2;
+	if (*s == '\0' || n > 253 || *s == '.' || *s == '-')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+	    strlen(s);
+}
+
+/* An origin: http(s)://host[:port], nothing after it. */
+static bool
+origin_ok(const char *s)
+{
+	const char *h = strncmp(s, "https://", 8) == 0 ? s + 8 :
+	    strncmp(s, "http://", 7) == 0 ? s + 7 : NULL;
+	size_t hl;
+
+	if (h == NULL || strlen(s) > 300)
+		return false;
+	hl = strcspn(h, ":");
+	if (hl == 0 || strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-") != hl)
+		return false;
+	return h[hl] == '\0' || (h[hl] == ':' && h[hl + 1] != '\0' &&
+	    strspn(h + hl + 1, "0123456789") == strlen(h + hl + 1) && strlen(h + hl + 1) <= 5);
+}
+
+/* Whether translations (may be NULL) maps 2-letter languages to objects
+ * of translated_fields. */
+static bool
+translations_ok(json_object *tr)
+{
+	if (tr == NULL)
+		return true;
+	json_object_object_foreach(tr, lang, texts) {
+		const struct valid_field *f;
+
+		if (strlen(lang) != 2 || strspn(lang, "abcdefghijklmnopqrstuvwxyz") != 2 ||
+		    !json_object_is_type(texts, json_type_object))
+			return false;
+		for (f = translated_fields; f->name != NULL; f++)
+			if (valid_value(f, json_object_object_get(texts, f->name)) != NULL &&
+			    json_object_object_get(texts, f->name) != NULL)
+				return false;
+	}
+	return true;
+}
+
+/* The body's options (after valid_body): a new object, or NULL after 400. */
+static json_object *
+body_options(struct request *req, const char *redirect_url)
+{
+	json_object *b = req->json, *o;
+	json_object *hosts = json_object_object_get(b, "allowed_redirect_hosts");
+	const char *const *n;
+	const char *u;
+
+	if (!all_items(hosts, host_ok))
+		return api_error(req, 400, "VALIDATION_ERROR", "'allowed_redirect_hosts' must "
+		    "be host names (or *.domain)"), NULL;
+	if (!all_items(json_object_object_get(b, "embed_origins"), origin_ok))
+		return api_error(req, 400, "VALIDATION_ERROR", "'embed_origins' must be "
+		    "origins (https://host[:port])"), NULL;
+	if (!translations_ok(json_object_object_get(b, "translations")))
+		return api_error(req, 400, "VALIDATION_ERROR", "'translations' must map "
+		    "2-letter languages to objects of page_title, body_text, consent, "
+		    "invite_title and invite_body"), NULL;
+	if (((u = json_object_get_string(json_object_object_get(b, "terms_url"))) != NULL &&
+	    !valid_url(u, true)) ||
+	    ((u = json_object_get_string(json_object_object_get(b, "privacy_url"))) != NULL &&
+	    !valid_url(u, true)))
+		return api_error(req, 400, "VALIDATION_ERROR",
+		    "'terms_url' and 'privacy_url' must be https URLs"), NULL;
+	if (redirect_url != NULL && hosts != NULL && !settings_host_allowed(hosts, redirect_url))
+		return api_error(req, 400, "REDIRECT_HOST_NOT_ALLOWED", "The host of "
+		    "'redirect_url' is not in 'allowed_redirect_hosts'"), NULL;
+	o = json_object_new_object();
+	for (n = option_names; *n != NULL; n++)
+		if (json_object_object_get(b, *n) != NULL)
+			json_object_object_add(o, *n, json_object_get(json_object_object_get(b, *n)));
+	return o;
+}
 
 /* The body's theme (may be NULL) with only its known, valid members: a
  * new object, or NULL after 400. */
@@ -101,7 +228,7 @@ body_theme(struct request *req, json_object *theme)
 void
 api_settings_link_put(struct request *req)
 {
-	json_object *clean;
+	json_object *clean, *options;
 	const char *url;
 
 	if (valid_body(req, settings_fields) < 0)
@@ -112,14 +239,21 @@ api_settings_link_put(struct request *req)
 		    "'redirect_url' must be an http(s) URL without spaces or quotes");
 		return;
 	}
-	if ((clean = body_theme(req, json_object_object_get(req->json, "theme"))) == NULL)
+	if (url != NULL && *url == '\0')
+		url = NULL;
+	if ((options = body_options(req, url)) == NULL)
 		return;
-	send_settings(req, settings_save(req->auth.org_id, req->auth.environment,
-	    url != NULL && *url != '\0' ? url : NULL,
+	if ((clean = body_theme(req, json_object_object_get(req->json, "theme"))) == NULL) {
+		json_object_put(options);
+		return;
+	}
+	send_settings(req, settings_save(req->auth.org_id, req->auth.environment, url,
 	    json_object_get_string(json_object_object_get(req->json, "page_title")),
 	    json_object_get_string(json_object_object_get(req->json, "body_text")),
-	    json_object_to_json_string_ext(clean, JSON_C_TO_STRING_PLAIN)));
+	    json_object_to_json_string_ext(clean, JSON_C_TO_STRING_PLAIN),
+	    json_object_to_json_string_ext(options, JSON_C_TO_STRING_PLAIN)));
 	json_object_put(clean);
+	json_object_put(options);
 }
 
 /* Sends the invite URL of version (-1: the database failed). */

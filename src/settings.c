@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -17,27 +18,31 @@
 
 #define REDIRECT_TTL_S 3600           /* a signed redirect is good for an hour */
 
+/* The columns and the options (0014) merged into one object. */
 #define SETTINGS_JSON \
-    "json_build_object('redirect_url', s.redirect_url, 'page_title', s.page_title, " \
-    "'body_text', s.body_text, 'theme', s.theme)::text"
+    "(jsonb_build_object('redirect_url', s.redirect_url, 'page_title', s.page_title, " \
+    "'body_text', s.body_text, 'theme', s.theme) || coalesce(s.options, '{}'))::text"
 
 static struct db_stmt get = DB_STMT(
     "SELECT " SETTINGS_JSON ", s.invite_version FROM (SELECT 1) one "
     "LEFT JOIN link_settings s ON s.org_id = $1 AND s.environment = $2", 2);
 static struct db_stmt put = DB_STMT(
     "INSERT INTO link_settings AS s (org_id, environment, redirect_url, page_title, "
-    "  body_text, theme) VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}')) "
+    "  body_text, theme, options) VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'), "
+    "  coalesce($7::jsonb, '{}')) "
     "ON CONFLICT (org_id, environment) DO UPDATE SET redirect_url = EXCLUDED.redirect_url, "
     "page_title = EXCLUDED.page_title, body_text = EXCLUDED.body_text, "
-    "theme = EXCLUDED.theme, updated_at = now() RETURNING " SETTINGS_JSON, 6);
+    "theme = EXCLUDED.theme, options = EXCLUDED.options, updated_at = now() "
+    "RETURNING " SETTINGS_JSON, 7);
 static struct db_stmt rotate_invite = DB_STMT(
     "INSERT INTO link_settings AS s (org_id, environment, invite_version) VALUES ($1, $2, 2) "
     "ON CONFLICT (org_id, environment) DO UPDATE SET "
     "invite_version = s.invite_version + 1, updated_at = now() RETURNING s.invite_version", 2);
 
-/* The first row's settings object with theme made an object, or NULL. */
+/* The first row's settings object with theme made an object and
+ * show_sandbox defaulted (on in test, off in live), or NULL. */
 static json_object *
-settings_of(PGresult *res)
+settings_of(PGresult *res, const char *env)
 {
 	json_object *o = NULL;
 
@@ -47,6 +52,10 @@ settings_of(PGresult *res)
 	if (o != NULL &&
 	    json_object_get_type(json_object_object_get(o, "theme")) != json_type_object)
 		json_object_object_add(o, "theme", json_object_new_object());
+	if (o != NULL && json_object_get_type(json_object_object_get(o, "show_sandbox")) !=
+	    json_type_boolean)
+		json_object_object_add(o, "show_sandbox",
+		    json_object_new_boolean(strcmp(env, "test") == 0));
 	return o;
 }
 
@@ -55,7 +64,7 @@ settings_load(const char *org_id, const char *env)
 {
 	const char *params[] = { org_id, env };
 
-	return settings_of(db_exec(&get, params));
+	return settings_of(db_exec(&get, params), env);
 }
 
 json_object *
@@ -63,18 +72,33 @@ settings_page(const char *org_id, const char *env)
 {
 	json_object *o = settings_load(org_id, env);
 
-	if (o != NULL)
+	if (o != NULL) {
 		json_object_object_del(o, "redirect_url");
+		json_object_object_del(o, "allowed_redirect_hosts");
+	}
 	return o;
+}
+
+int
+settings_show_sandbox(const char *org_id, const char *env)
+{
+	json_object *o = settings_load(org_id, env);
+	int show = o == NULL ? -1 :
+	    json_object_get_boolean(json_object_object_get(o, "show_sandbox"));
+
+	json_object_put(o);
+	return show;
 }
 
 json_object *
 settings_save(const char *org_id, const char *env, const char *redirect_url,
-    const char *page_title, const char *body_text, const char *theme_json)
+    const char *page_title, const char *body_text, const char *theme_json,
+    const char *options_json)
 {
-	const char *params[] = { org_id, env, redirect_url, page_title, body_text, theme_json };
+	const char *params[] = { org_id, env, redirect_url, page_title, body_text, theme_json,
+	    options_json };
 
-	return settings_of(db_exec(&put, params));
+	return settings_of(db_exec(&put, params), env);
 }
 
 int
@@ -158,18 +182,47 @@ fill_template(const char *tmpl, const char *const *names, const char *const *val
 	return out;
 }
 
+#define MAX_PASS 20                   /* pass-through {params} of one link */
+
+/* The template to fill: a link's override, else the org's redirect_url,
+ * else the page's own done screen after page (malloc'd, NULL: no memory
+ * or the database failed). */
+static char *
+redirect_template(const char *org_id, const char *env, const char *page, size_t page_len,
+    const char *override)
+{
+	static const char done[] = "?done=1&companyId={companyId}"
+	    "&connectionId={connectionId}&platform={platform}&statusCode={statusCode}"
+	    "&errorMessage={errorMessage}";
+	const char *params[] = { org_id, env };
+	json_object *s, *tmpl;
+	char *t = NULL;
+
+	if (override != NULL && *override != '\0')
+		return strdup(override);
+	if ((s = settings_of(db_exec(&get, params), env)) == NULL)
+		return NULL;
+	tmpl = json_object_object_get(s, "redirect_url");
+	if (json_object_is_type(tmpl, json_type_string))
+		t = strdup(json_object_get_string(tmpl));
+	else if (asprintf(&t, "%.*s%s", (int)page_len, page, done) < 0)
+		t = NULL;
+	json_object_put(s);
+	return t;
+}
+
 char *
 settings_redirect(const struct config *cfg, const char *org_id, const char *env,
     const char *fallback, const char *company_id, const char *connection_id,
     const char *platform, int status_code, const char *error_message)
 {
-	static const char *const names[] = { "companyId", "connectionId", "platform",
+	const char *names[5 + MAX_PASS] = { "companyId", "connectionId", "platform",
 	    "statusCode", "errorMessage" };
-	const char *params[] = { org_id, env };
-	const char *values[5];
-	char code[16], sig[65], *filled = NULL, *signed_url = NULL;
-	PGresult *res = db_exec(&get, params);
-	json_object *s = NULL, *tmpl;
+	const char *values[5 + MAX_PASS];
+	const char *nl = strchr(fallback, '\n'), *nl2 = nl != NULL ? strchr(nl + 1, '\n') : NULL;
+	char code[16], sig[65], *filled = NULL, *signed_url = NULL, *over = NULL, *tmpl;
+	json_object *pass = nl2 != NULL ? json_parse(nl2 + 1) : NULL;
+	int n = 5;
 
 	snprintf(code, sizeof(code), "%d", status_code);
 	values[0] = company_id;
@@ -177,23 +230,23 @@ settings_redirect(const struct config *cfg, const char *org_id, const char *env,
 	values[2] = platform;
 	values[3] = code;
 	values[4] = error_message;
-	s = settings_of(res);
-	tmpl = s != NULL ? json_object_object_get(s, "redirect_url") : NULL;
-	if (tmpl != NULL && json_object_is_type(tmpl, json_type_string)) {
-		filled = fill_template(json_object_get_string(tmpl), names, values, 5);
-	} else {
-		/* The hosted page's own done screen. */
-		static const char *const done = "?done=1&companyId={companyId}"
-		    "&connectionId={connectionId}&platform={platform}&statusCode={statusCode}"
-		    "&errorMessage={errorMessage}";
-		char *t;
-
-		if (asprintf(&t, "%s%s", fallback, done) >= 0) {
-			filled = fill_template(t, names, values, 5);
-			free(t);
+	if (json_object_is_type(pass, json_type_object)) {
+		json_object_object_foreach(pass, k, v) {
+			if (n < 5 + MAX_PASS && json_object_is_type(v, json_type_string)) {
+				names[n] = k;
+				values[n++] = json_object_get_string(v);
+			}
 		}
 	}
-	json_object_put(s);
+	if (nl != NULL)
+		over = strndup(nl + 1, nl2 != NULL ? (size_t)(nl2 - nl - 1) : strlen(nl + 1));
+	tmpl = redirect_template(org_id, env, fallback,
+	    nl != NULL ? (size_t)(nl - fallback) : strlen(fallback), over);
+	if (tmpl != NULL)
+		filled = fill_template(tmpl, names, values, n);
+	free(tmpl);
+	free(over);
+	json_object_put(pass);
 	if (filled == NULL)
 		return NULL;
 	if (asprintf(&signed_url, "%s%cexp=%lld", filled, strchr(filled, '?') ? '&' : '?',
@@ -208,4 +261,35 @@ settings_redirect(const struct config *cfg, const char *org_id, const char *env,
 		signed_url = NULL;
 	free(filled);
 	return signed_url;
+}
+
+/* Whether url's host (http(s)://host[:port]/...) matches one of hosts: an
+ * exact host, or "*.example.com" for its subdomains; case-insensitive. */
+bool
+settings_host_allowed(json_object *hosts, const char *url)
+{
+	const char *h = strstr(url, "://"), *end;
+	size_t n, i, hl;
+
+	if (h == NULL || !json_object_is_type(hosts, json_type_array))
+		return false;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	if (memchr(h, '@', (size_t)(end - h)) != NULL)
+		return false;
+	hl = strcspn(h, ":/?#");
+	n = json_object_array_length(hosts);
+	for (i = 0; i < n; i++) {
+		const char *e = json_object_get_string(json_object_array_get_idx(hosts, i));
+		size_t el = e != NULL ? strlen(e) : 0;
+
+		if (el == 0)
+			continue;
+		if (el == hl && strncasecmp(e, h, hl) == 0)
+			return true;
+		if (el > 2 && e[0] == '*' && e[1] == '.' && hl > el - 1 &&
+		    strncasecmp(h + hl - (el - 1), e + 1, el - 1) == 0)
+			return true;
+	}
+	return false;
 }

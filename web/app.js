@@ -19,11 +19,54 @@
     token: null,
     session: null,    /* GET /hosted/session */
     name: '',
-    pageTitle: 'Connect your accounts',
+    pageTitle: '',
+    lang: 'en',
     rendered: false
   };
 
   var viewEl, mainEl, statusEl;
+
+  /* ------------------------------------------------------------ messages */
+
+  var MESSAGES = window.HOSTLINK_MESSAGES || {};
+
+  /* The page's language: ?lang=, else the browser's first supported one, else en. */
+  function pickLang() {
+    var q = new URLSearchParams(location.search).get('lang');
+    var prefs = [q].concat(navigator.languages || [navigator.language]);
+    var i, base;
+    for (i = 0; i < prefs.length; i++) {
+      if (typeof prefs[i] !== 'string') continue;
+      base = prefs[i].toLowerCase().split('-')[0];
+      if (Object.prototype.hasOwnProperty.call(MESSAGES, base)) return base;
+    }
+    return 'en';
+  }
+
+  /* The message key of the page's language with {name}s replaced. */
+  function t(key, vars) {
+    var table = MESSAGES[app.lang] || {}, en = MESSAGES.en || {};
+    var s = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : en[key];
+    if (typeof s !== 'string') s = key;
+    return s.replace(/\{([a-zA-Z]+)\}/g, function (m, k) {
+      return vars && vars[k] !== undefined && vars[k] !== null ? String(vars[k]) : m;
+    });
+  }
+
+  /* The org's text field of the settings in the page's language when given. */
+  function orgText(settings, field, max) {
+    var tr = isObject(settings.translations) ? settings.translations[app.lang] : null;
+    return (isObject(tr) && text(tr[field], max)) || text(settings[field], max);
+  }
+
+  /* The static text of index.html in the page's language. */
+  function translateStatic() {
+    document.documentElement.setAttribute('lang', app.lang);
+    [['.skip-link', 'skip'], ['.footer p', 'footer'], ['#view p', 'loading']].forEach(function (x) {
+      var el = document.querySelector(x[0]);
+      if (el) el.textContent = t(x[1]);
+    });
+  }
 
   /* ---------------------------------------------------------------- DOM */
 
@@ -240,9 +283,8 @@
       }
       throw err;
     }).catch(function (err) {
-      if (!err.handled && (err.status === 401 ||
-          (err.status === 404 && /^(LINK|INVITE)_NOT_FOUND$/.test(err.code)))) {
-        showExpired();
+      if (!err.handled && (err.status === 401 || gone(err))) {
+        showExpired(err.code);
         err.handled = true;
       }
       throw err;
@@ -262,7 +304,7 @@
       return Promise.resolve(true);
     }
     if (app.mode === 'link') {
-      return api('POST', '/link/' + encodeURIComponent(app.value) + '/session').then(function (out) {
+      return api('POST', '/link/' + encodeURIComponent(app.value) + '/session', sessionBody()).then(function (out) {
         remember(out);
         return true;
       });
@@ -290,34 +332,71 @@
 
   /* ------------------------------------------------------------ branding */
 
-  function applyBranding() {
-    var s = app.session;
-    var settings = isObject(s.settings) ? s.settings : {};
-    var theme = isObject(settings.theme) ? settings.theme : {};
-    var props = isObject(s.hosted_properties) ? s.hosted_properties : {};
-    var brand = color(props.color) || color(theme.color);
-    var bg = color(props.bgColor) || color(theme.bgColor);
-    var logo = httpsUrl(props.logo) || httpsUrl(theme.logo);
-    var root = document.documentElement.style;
-    var white = 1, ink = luminance('#1b2230');
+  function rgbOf(hex) {
+    var s = hex.slice(1);
+    if (s.length === 3) s = s.charAt(0) + s.charAt(0) + s.charAt(1) + s.charAt(1) + s.charAt(2) + s.charAt(2);
+    return [parseInt(s.slice(0, 2), 16), parseInt(s.slice(2, 4), 16), parseInt(s.slice(4, 6), 16)];
+  }
 
-    app.name = text(props.name, 120) || text(s.company.name, 120);
-    app.pageTitle = text(settings.page_title, 200) || 'Connect your accounts';
-    app.bodyText = text(settings.body_text, 2000);
+  /* a mixed with b: t of b (0..1), as #rrggbb. */
+  function mix(a, b, t) {
+    var x = rgbOf(a), y = rgbOf(b);
+    return '#' + [0, 1, 2].map(function (k) {
+      var v = Math.round(x[k] + (y[k] - x[k]) * t);
+      return (v < 16 ? '0' : '') + v.toString(16);
+    }).join('');
+  }
 
-    if (brand) {
-      var lb = luminance(brand);
-      root.setProperty('--brand', brand);
-      root.setProperty('--on-brand', contrast(lb, white) >= contrast(lb, ink) ? '#ffffff' : '#1b2230');
-      /* brand-coloured text and outlines need contrast on the white card */
-      root.setProperty('--brand-ink', contrast(lb, white) >= 3 ? brand : '#1b2230');
+  /* The shade of c nearest to it (mixed toward black, else white) for
+   * which ok(shade) holds; ink when none does. */
+  function adjust(c, ok) {
+    var t, k, ends = ['#000000', '#ffffff'];
+    for (t = 0; t <= 1.0001; t += 0.04) {
+      for (k = 0; k < 2; k++) {
+        if (ok(mix(c, ends[k], t))) return mix(c, ends[k], t);
+      }
     }
+    return INK;
+  }
+
+  function ratio(a, b) { return contrast(luminance(a), luminance(b)); }
+
+  var INK = '#1b2230', WHITE = '#ffffff', AA = 4.5;
+
+  /* The theme's colours, every text/background pair at 4.5:1 or more
+   * (WCAG AA for normal text), shades adjusted where the org's colour
+   * would not reach it. */
+  function palette(brand, bg) {
+    var p = {}, fill;
+    fill = adjust(brand, function (b) { return Math.max(ratio(b, WHITE), ratio(b, INK)) >= AA; });
+    p.brand = fill;
+    p.onBrand = ratio(fill, WHITE) >= ratio(fill, INK) ? WHITE : INK;
+    p.tint = mix(brand, WHITE, 0.89);
+    /* brand-coloured text: on the white card and on the initials tile */
+    p.ink = adjust(brand, function (c) { return ratio(c, WHITE) >= AA && ratio(c, p.tint) >= AA; });
     if (bg) {
-      var lg = luminance(bg);
-      root.setProperty('--bg', bg);
-      root.setProperty('--on-bg', contrast(lg, white) > contrast(lg, ink) ? '#ffffff' : '#1b2230');
+      p.bg = adjust(bg, function (c) { return Math.max(ratio(c, WHITE), ratio(c, INK)) >= AA; });
+      p.onBg = ratio(p.bg, WHITE) > ratio(p.bg, INK) ? WHITE : INK;
     }
+    return p;
+  }
 
+  function applyTheme(brand, bg) {
+    var root = document.documentElement.style;
+    var p;
+    p = palette(brand || '#2f5bea', bg);
+    root.setProperty('--brand', p.brand);
+    root.setProperty('--on-brand', p.onBrand);
+    root.setProperty('--brand-ink', p.ink);
+    root.setProperty('--brand-tint', p.tint);
+    if (p.bg) {
+      root.setProperty('--bg', p.bg);
+      root.setProperty('--on-bg', p.onBg);
+    }
+  }
+
+  /* The brand header: the logo, else the name's initials. */
+  function applyMark(logo) {
     var mark = document.getElementById('brand-mark');
     var nameEl = document.getElementById('brand-name');
     while (mark.firstChild) mark.removeChild(mark.firstChild);
@@ -336,20 +415,129 @@
     }
     nameEl.textContent = app.name;
     document.getElementById('brand').classList.add('ready');
+  }
+
+  /* Terms, privacy and support from the settings, in the footer (every mode). */
+  function applyLegal(settings) {
+    var foot = document.querySelector('.footer');
+    var old = document.getElementById('legal');
+    var terms = httpsUrl(settings.terms_url), privacy = httpsUrl(settings.privacy_url);
+    var support = text(settings.support, 200);
+    var supportUrl = /^[^\s@]+@[^\s@]+$/.test(support) ? 'mailto:' + support : httpsUrl(support);
+    if (old) old.parentNode.removeChild(old);
+    if (!terms && !privacy && !support) return;
+    foot.appendChild(h('p', { id: 'legal', class: 'legal' },
+      terms ? h('a', { href: terms, target: '_blank', rel: 'noopener noreferrer', id: 'terms-link',
+        text: t('legal.terms') }) : null,
+      privacy ? h('a', { href: privacy, target: '_blank', rel: 'noopener noreferrer', id: 'privacy-link',
+        text: t('legal.privacy') }) : null,
+      support ? h(supportUrl ? 'a' : 'span', { id: 'support', href: supportUrl || null,
+        text: t('legal.support', { contact: support }) }) : null));
+  }
+
+  /* The settings and theme of a page: settings (link settings), props
+   * (the stash: name, colours, logo), name (the company). */
+  function brandWith(settings, props, name) {
+    var theme = isObject(settings.theme) ? settings.theme : {};
+    app.settings = settings;
+    app.name = text(props.name, 120) || text(name, 120);
+    app.pageTitle = orgText(settings, 'page_title', 200) || t('page.title');
+    app.bodyText = orgText(settings, 'body_text', 2000);
+    app.consent = orgText(settings, 'consent', 2000);
+    applyTheme(color(props.color) || color(theme.color), color(props.bgColor) || color(theme.bgColor));
+    applyMark(httpsUrl(props.logo) || httpsUrl(theme.logo));
+    applyLegal(settings);
+    embedCheck(settings);
     document.title = app.pageTitle + (app.name ? ' · ' + app.name : '');
+  }
+
+  function applyBranding() {
+    var s = app.session;
+    brandWith(isObject(s.settings) ? s.settings : {},
+      isObject(s.hosted_properties) ? s.hosted_properties : {}, s.company.name);
+  }
+
+  /* ------------------------------------------------------------ embedding */
+
+  /* Embedded by web/embed.js: ?embed=<the parent's origin>, kept for the
+   * round trip through the provider.  Events go only to that origin, and
+   * only when the org's embed_origins list it (postMessage's target origin
+   * makes the browser drop them for any other parent). */
+  function embedInit() {
+    var q = new URLSearchParams(location.search).get('embed');
+    if (q) store('hostlink.embed', q);
+    app.embedWanted = typeof stored('hostlink.embed') === 'string' ? stored('hostlink.embed') : null;
+  }
+
+  function embedCheck(settings) {
+    var list = Array.isArray(settings.embed_origins) ? settings.embed_origins : [];
+    app.embedOrigin = app.embedWanted && list.indexOf(app.embedWanted) !== -1 ? app.embedWanted : null;
+    if (app.embedOrigin && !app.embedReady) {
+      app.embedReady = true;
+      emit('ready', {});
+    }
+  }
+
+  function emit(type, extra) {
+    var target = window.parent !== window ? window.parent : window.opener;
+    var msg = { source: 'hostlink', type: type,
+      companyId: app.session && isObject(app.session.company) ? app.session.company.id : null };
+    var k;
+    if (!app.embedOrigin || !target) return;
+    for (k in extra) if (Object.prototype.hasOwnProperty.call(extra, k)) msg[k] = extra[k];
+    try { target.postMessage(msg, app.embedOrigin); } catch (e) { /* parent gone */ }
+  }
+
+  /* ------------------------------------------------------------- options */
+
+  var RESERVED = ['lang', 'platforms', 'embed', 'done', 'companyId', 'connectionId', 'platform',
+    'statusCode', 'errorMessage', 'exp', 'sig', 'config_id'];
+
+  /* ?platforms=xero,quickbooks: the platform keys this page offers (null: all). */
+  function requestedPlatforms() {
+    var q = new URLSearchParams(location.search).get('platforms');
+    var keys = q ? q.split(',').filter(function (k) { return /^[a-z0-9_-]{1,64}$/.test(k); }) : [];
+    return keys.length ? keys.slice(0, 100) : null;
+  }
+
+  /* The link's other query parameters: passed through to the redirect's {name}s. */
+  function passParams() {
+    var out = {}, n = 0;
+    new URLSearchParams(location.search).forEach(function (v, k) {
+      if (RESERVED.indexOf(k) !== -1 || !/^[A-Za-z0-9_]{1,64}$/.test(k) || v.length > 256 || n >= 20) return;
+      out[k] = v;
+      n++;
+    });
+    return n ? out : null;
+  }
+
+  /* The options a link or invite session is opened with. */
+  function sessionBody(extra) {
+    var body = extra || {}, p = requestedPlatforms(), params = passParams();
+    if (p) body.allowed_integrations = p;
+    if (params) body.params = params;
+    return body;
   }
 
   /* ------------------------------------------------------------- screens */
 
-  function showExpired() {
-    document.title = 'Link no longer valid';
+  /* Whether err says the link itself is unknown, used up or expired. */
+  function gone(err) {
+    return err && ((err.status === 404 && /^(LINK|INVITE)_NOT_FOUND$/.test(err.code)) ||
+      (err.status === 410 && /^LINK_(USED|EXPIRED)$/.test(err.code)));
+  }
+
+  /* The link no longer opens: code LINK_USED ("already used"),
+   * LINK_EXPIRED ("expired"), else unknown or replaced. */
+  function showExpired(code) {
+    var k = code === 'LINK_USED' ? 'used' : code === 'LINK_EXPIRED' ? 'lapsed' : 'expired';
+    document.title = t(k + '.doc');
     show([
       h('div', { class: 'state-icon state-warn' }, icon('link')),
-      h('h1', { text: 'This link has expired or is no longer valid' }),
-      h('p', { class: 'lead', text: 'Links to this page work for a limited time and stop working when they are replaced. ' +
-        'Ask whoever sent it to you for a new link.' })
+      h('h1', { id: 'gone-title', 'data-reason': k, text: t(k + '.title') }),
+      h('p', { class: 'lead', text: t(k + '.body') })
     ], { className: 'view-state' });
-    announce('This link has expired or is no longer valid');
+    announce(t(k + '.title'));
   }
 
   function showError(err, retry) {
@@ -357,20 +545,20 @@
     var wait = err && parseInt(err.retryAfter, 10);
     show([
       h('div', { class: 'state-icon state-error' }, icon('alert')),
-      h('h1', { text: limited ? 'Too many attempts' : 'Something went wrong' }),
+      h('h1', { text: limited ? t('error.limited') : t('error.generic') }),
       h('p', { class: 'lead', text: limited ?
-        'Please wait ' + (wait > 0 ? wait + ' seconds' : 'a minute') + ' and try again.' :
-        'We could not reach the service. Check your connection and try again.' }),
+        (wait > 0 ? t('error.wait', { seconds: formatNumber(wait) }) : t('error.waitMinute')) :
+        t('error.network') }),
       retry ? h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn btn-primary', text: 'Try again', onclick: retry })) : null
+        h('button', { type: 'button', class: 'btn btn-primary', text: t('action.retry'), onclick: retry })) : null
     ], { className: 'view-state' });
   }
 
   function fail(retry) {
     return function (err) {
       if (err && err.handled) return;
-      if (err && err.status === 404 && /^(LINK|INVITE)_NOT_FOUND$/.test(err.code)) {
-        showExpired();
+      if (gone(err)) {
+        showExpired(err.code);
         return;
       }
       if (window.console) console.error('hostlink:', err);
@@ -384,18 +572,26 @@
 
   /* ---- invite: ask the company name */
 
+  /* The invite's page settings and theme (a public read: nothing but them). */
+  function loadInvite() {
+    return api('GET', '/invite/' + encodeURIComponent(app.value)).then(function (out) {
+      brandWith(isObject(out) && isObject(out.settings) ? out.settings : {}, {}, '');
+      if (!document.querySelector('#brand-mark img')) document.getElementById('brand').classList.remove('ready');
+    });
+  }
+
   function showInvite() {
     var errId = 'company-name-error';
     var input = h('input', { id: 'company-name', name: 'company_name', type: 'text',
       autocomplete: 'organization', required: true, maxlength: 256,
       'aria-describedby': 'company-name-hint' });
     var err = h('p', { id: errId, class: 'field-error', hidden: true });
-    var submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', text: 'Continue' });
+    var submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', text: t('invite.submit') });
     var formError = h('p', { class: 'form-error', role: 'alert', hidden: true });
     var form = h('form', { class: 'form', novalidate: true, 'aria-labelledby': 'invite-title' },
       h('div', { class: 'field' },
-        h('label', { for: 'company-name', text: 'Company name' }),
-        h('p', { id: 'company-name-hint', class: 'hint', text: 'The legal or trading name of your business.' }),
+        h('label', { for: 'company-name', text: t('invite.label') }),
+        h('p', { id: 'company-name-hint', class: 'hint', text: t('invite.hint') }),
         input, err),
       formError,
       h('div', { class: 'actions' }, submit));
@@ -405,7 +601,7 @@
       ev.preventDefault();
       formError.hidden = true;
       if (!name || name.length > 256) {
-        err.textContent = !name ? 'Enter your company name.' : 'Use at most 256 characters.';
+        err.textContent = !name ? t('invite.required') : t('invite.tooLong');
         err.hidden = false;
         input.setAttribute('aria-invalid', 'true');
         input.setAttribute('aria-describedby', 'company-name-hint ' + errId);
@@ -415,45 +611,58 @@
       err.hidden = true;
       input.removeAttribute('aria-invalid');
       input.setAttribute('aria-describedby', 'company-name-hint');
-      setBusy(submit, true, 'Setting up…');
-      api('POST', '/invite/' + encodeURIComponent(app.value) + '/session', { company_name: name })
+      setBusy(submit, true, t('invite.busy'));
+      api('POST', '/invite/' + encodeURIComponent(app.value) + '/session', sessionBody({ company_name: name }))
         .then(function (out) {
           remember(out);
           return loadSession();
         })
-        .then(function () { showHome({ announce: 'Welcome, ' + app.name + '.' }); })
+        .then(function () { showHome({ announce: t('invite.welcome', { name: app.name }) }); })
         .catch(function (e) {
           setBusy(submit, false);
           if (e && e.handled) return;
-          if (e && e.status === 404) { showExpired(); return; }
+          if (gone(e) || (e && e.status === 404)) { showExpired(e.code); return; }
           formError.textContent = e && e.status === 429 ?
-            'Too many attempts from this network. Please wait a minute and try again.' :
+            t('invite.limited') :
             e && e.status === 400 && e.message ? e.message :
-            'Something went wrong. Please try again.';
+            t('error.generic');
           formError.hidden = false;
         });
     });
 
-    document.title = 'Get started';
+    var title = orgText(app.settings || {}, 'invite_title', 200) || t('invite.title');
+    document.title = title + (app.name ? ' · ' + app.name : '');
     show([
-      h('h1', { id: 'invite-title', text: 'Get started' }),
-      h('p', { class: 'lead', text: 'Tell us which company you are connecting accounts for.' }),
+      h('h1', { id: 'invite-title', text: title }),
+      h('p', { class: 'lead', id: 'invite-body',
+        text: orgText(app.settings || {}, 'invite_body', 2000) || t('invite.lead') }),
       form
     ]);
   }
 
   /* ---- home: connections and platforms */
 
-  var STATUS = {
-    Linked: { label: 'Connected', tone: 'ok' },
-    PendingAuth: { label: 'Not finished', tone: 'warn' },
-    Unlinked: { label: 'Disconnected', tone: 'muted' },
-    Deauthorized: { label: 'Access revoked', tone: 'error' }
-  };
+  var STATUS = { Linked: 'ok', PendingAuth: 'warn', Unlinked: 'muted', Deauthorized: 'error' };
 
+  /* The platforms the page offers (the API has applied the link's
+   * allowed_integrations and show_sandbox; ?platforms= narrows further). */
   function integrations() {
     var list = app.session && Array.isArray(app.session.integrations) ? app.session.integrations : [];
-    return list.filter(function (i) { return isObject(i) && typeof i.key === 'string'; });
+    var only = requestedPlatforms();
+    return list.filter(function (i) {
+      return isObject(i) && typeof i.key === 'string' && (!only || only.indexOf(i.key) !== -1);
+    });
+  }
+
+  /* With exactly one platform allowed (by the link or ?platforms=), the
+   * page goes straight to it, once per page load. */
+  function straightTo() {
+    var props = app.session && isObject(app.session.hosted_properties) ? app.session.hosted_properties : {};
+    var list = integrations();
+    var limited = requestedPlatforms() || (Array.isArray(props.allowed_integrations) ? props.allowed_integrations : null);
+    if (app.wentStraight || !limited || list.length !== 1) return null;
+    app.wentStraight = true;
+    return list[0].key;
   }
 
   function integrationByKey(key) {
@@ -473,41 +682,46 @@
       keyOrConn = keyOrConn.integrationKey;
     }
     i = integrationByKey(keyOrConn);
-    return i && typeof i.name === 'string' && i.name ? i.name : String(keyOrConn || 'the platform');
+    return i && typeof i.name === 'string' && i.name ? i.name : String(keyOrConn || t('platform.fallback'));
   }
 
   function formatDate(s) {
     var d = new Date(s);
     if (typeof s !== 'string' || isNaN(d.getTime())) return '';
     try {
-      return d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+      return new Intl.DateTimeFormat(app.lang, { year: 'numeric', month: 'short', day: 'numeric' }).format(d);
     } catch (e) { return d.toISOString().slice(0, 10); }
   }
 
+  function formatNumber(n) {
+    try { return new Intl.NumberFormat(app.lang).format(n); } catch (e) { return String(n); }
+  }
+
   function authHint(i) {
-    if (i.authType === 'api_key') return 'Enter an API key';
-    if (i.authType === 'sandbox') return 'Test platform';
-    return 'Sign in with ' + (typeof i.name === 'string' ? i.name : 'the platform');
+    if (i.authType === 'api_key') return t('hint.apiKey');
+    if (i.authType === 'sandbox') return t('hint.sandbox');
+    return t('hint.oauth', { name: typeof i.name === 'string' ? i.name : t('platform.fallback') });
   }
 
   function connectionItem(c) {
-    var st = STATUS[c.status] || { label: String(c.status || 'Unknown'), tone: 'muted' };
+    var st = STATUS[c.status] ? { label: t('status.' + c.status), tone: STATUS[c.status] } :
+      { label: String(c.status || t('status.unknown')), tone: 'muted' };
     var name = platformName(c);
     var meta = '';
     var actions = h('div', { class: 'row-actions' });
-    if (c.status === 'Linked' && c.linkedAt) meta = 'Connected ' + formatDate(c.linkedAt);
-    else if (c.status === 'PendingAuth') meta = text(c.lastError, 300) || 'Authorization was not completed.';
-    else if (c.status === 'Unlinked' && c.unlinkedAt) meta = 'Disconnected ' + formatDate(c.unlinkedAt);
-    else if (c.created) meta = 'Added ' + formatDate(c.created);
+    if (c.status === 'Linked' && c.linkedAt) meta = t('meta.connected', { date: formatDate(c.linkedAt) });
+    else if (c.status === 'PendingAuth') meta = text(c.lastError, 300) || t('meta.pending');
+    else if (c.status === 'Unlinked' && c.unlinkedAt) meta = t('meta.disconnected', { date: formatDate(c.unlinkedAt) });
+    else if (c.created) meta = t('meta.added', { date: formatDate(c.created) });
 
     if (c.status === 'Linked') {
       actions.appendChild(h('button', { type: 'button', class: 'btn btn-quiet btn-small',
-        'aria-label': 'Disconnect ' + name, text: 'Disconnect',
+        'aria-label': t('action.disconnectName', { name: name }), text: t('action.disconnect'),
         onclick: function (ev) { confirmDisconnect(c, ev.currentTarget); } }));
     } else if (integrationByKey(c.integrationKey)) {
       actions.appendChild(h('button', { type: 'button', class: 'btn btn-secondary btn-small',
-        'aria-label': (c.status === 'PendingAuth' ? 'Continue connecting ' : 'Reconnect ') + name,
-        text: c.status === 'PendingAuth' ? 'Continue' : 'Reconnect',
+        'aria-label': t(c.status === 'PendingAuth' ? 'action.continueName' : 'action.reconnectName', { name: name }),
+        text: t(c.status === 'PendingAuth' ? 'action.continue' : 'action.reconnect'),
         onclick: function (ev) { startConnection(c.integrationKey, ev.currentTarget); } }));
     }
     return h('li', { class: 'row conn', 'data-status': String(c.status || ''), 'data-connection-id': c.id },
@@ -533,14 +747,14 @@
     });
 
     var connSection = h('section', { class: 'section', 'aria-labelledby': 'conn-title' },
-      h('h2', { id: 'conn-title', tabindex: '-1', text: 'Your connections' }),
+      h('h2', { id: 'conn-title', tabindex: '-1', text: t('home.connections') }),
       conns.length ?
         h('ul', { class: 'rows', id: 'connections' }, conns.map(connectionItem)) :
-        h('p', { class: 'empty', id: 'no-connections', text: 'Nothing connected yet. Choose a platform below to get started.' }));
+        h('p', { class: 'empty', id: 'no-connections', text: t('home.none') }));
 
     var platforms = integrations();
     var search = h('input', { id: 'platform-search', type: 'search', autocomplete: 'off',
-      spellcheck: 'false', placeholder: 'Search platforms', 'aria-controls': 'platforms',
+      spellcheck: 'false', placeholder: t('home.search'), 'aria-controls': 'platforms',
       'aria-describedby': 'platform-count' });
     var count = h('p', { id: 'platform-count', class: 'visually-hidden' });
     var none = h('p', { class: 'empty', id: 'no-platforms', hidden: true });
@@ -553,7 +767,7 @@
           h('span', { class: 'row-main' },
             h('span', { class: 'row-title', text: name }),
             text(i.category, 40) ? h('span', { class: 'row-category', text: text(i.category, 40) }) : null,
-            h('span', { class: 'row-meta', text: linked[i.key] ? 'Connected · add another account' : authHint(i) })),
+            h('span', { class: 'row-meta', text: linked[i.key] ? t('home.linkedMeta') : authHint(i) })),
           icon('chevron')));
       li.dataset.search = (name + ' ' + i.key).toLowerCase();
       return li;
@@ -569,9 +783,9 @@
         li.hidden = !hit;
         if (hit) shown++;
       });
-      none.textContent = 'No platforms match “' + search.value.trim() + '”.';
+      none.textContent = t('home.noMatch', { query: search.value.trim() });
       none.hidden = shown !== 0;
-      count.textContent = shown + (shown === 1 ? ' platform' : ' platforms') + ' available';
+      count.textContent = t(shown === 1 ? 'home.count.one' : 'home.count.other', { count: formatNumber(shown) });
       clearTimeout(searchTimer);
       if (q) searchTimer = setTimeout(function () { announce(count.textContent); }, 500);
     }
@@ -579,36 +793,58 @@
     filter();
 
     var platformSection = h('section', { class: 'section', 'aria-labelledby': 'platforms-title' },
-      h('h2', { id: 'platforms-title', text: conns.length ? 'Add a connection' : 'Choose a platform' }),
+      h('h2', { id: 'platforms-title', text: conns.length ? t('home.add') : t('home.choose') }),
       platforms.length > 0 ? [
         h('div', { class: 'search' },
-          h('label', { for: 'platform-search', class: 'visually-hidden', text: 'Search platforms' }),
+          h('label', { for: 'platform-search', class: 'visually-hidden', text: t('home.search') }),
           icon('search'),
           search),
         count, list, none
-      ] : h('p', { class: 'empty', text: 'No platforms are available right now.' }));
+      ] : h('p', { class: 'empty', text: t('home.empty') }));
 
     document.title = app.pageTitle + (app.name ? ' · ' + app.name : '');
     show([
-      header(app.pageTitle, app.bodyText ||
-        'Connect the software ' + (app.name || 'your company') + ' uses. You can disconnect at any time.'),
+      header(app.pageTitle, app.bodyText || t('home.lead', { name: app.name || t('home.yourCompany') })),
       connSection,
       platformSection
     ], { className: 'view-home', focus: opts.focus });
     if (opts.announce) announce(opts.announce);
+    var only = straightTo();
+    if (only) startConnection(only, document.querySelector('#platforms .platform'));
   }
 
   /* ---- starting a connection */
 
-  function startConnection(key, button, answers) {
+  /* The consent statement before the user leaves for the platform. */
+  function showConsent(key, answers) {
+    var name = platformName(key);
+    show([
+      h('button', { type: 'button', class: 'back', onclick: function () { showHome(); } },
+        icon('back'), t('form.back')),
+      h('h1', { text: t('consent.title') }),
+      h('p', { class: 'lead consent', id: 'consent-text', text: app.consent }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn btn-secondary', text: t('consent.cancel'),
+          onclick: function () { showHome(); } }),
+        h('button', { type: 'button', class: 'btn btn-primary', id: 'consent-continue',
+          text: t('consent.continue', { name: name }),
+          onclick: function (ev) { startConnection(key, ev.currentTarget, answers, true); } }))
+    ], { className: 'view-consent' });
+  }
+
+  /* Starts a connection to key: first the platform's questions (when it
+   * has config_fields and no answers yet), then the consent statement
+   * (when the org has one), then the redirect or form. */
+  function startConnection(key, button, answers, consented) {
     var name = platformName(key);
     var asks = integrationByKey(key);
     if (!answers && asks && Array.isArray(asks.configFields) && asks.configFields.length) {
       showConfigFields(asks, name);
       return;
     }
+    if (app.consent && !consented) { showConsent(key, answers); return; }
     setBusy(button, true);
-    announce('Starting ' + name + '…');
+    announce(t('start.starting', { name: name }));
     call('POST', '/hosted/connections', answers ? { platformKey: key, config: answers } :
       { platformKey: key }).then(function (out) {
       var next = isObject(out) && isObject(out.next) ? out.next : {};
@@ -616,7 +852,7 @@
       if (next.type === 'redirect') {
         url = navigableUrl(next.url);
         if (!url) throw new ApiError(500, 'BAD_REDIRECT');
-        announce('Opening ' + name + '…');
+        announce(t('start.opening', { name: name }));
         window.location.assign(url);
         return;
       }
@@ -628,8 +864,7 @@
     }).catch(function (err) {
       setBusy(button, false);
       if (err && err.handled) return;
-      announce(err && err.status === 404 ? name + ' is not available any more.' :
-        'Could not start ' + name + '. Please try again.');
+      announce(t(err && err.status === 404 ? 'start.gone' : 'start.failed', { name: name }));
       if (err && err.status === 404) refresh();
     });
   }
@@ -637,13 +872,13 @@
   function showCredentialForm(conn, fields, name) {
     var inputs = [];
     var formError = h('p', { class: 'form-error', role: 'alert', hidden: true });
-    var submit = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Connect' });
-    var cancel = h('button', { type: 'button', class: 'btn btn-secondary', text: 'Cancel',
+    var submit = h('button', { type: 'submit', class: 'btn btn-primary', text: t('form.connect') });
+    var cancel = h('button', { type: 'button', class: 'btn btn-secondary', text: t('form.cancel'),
       onclick: function () { showHome(); } });
 
     var fieldNodes = fields.filter(isObject).map(function (f, idx) {
       var id = 'field-' + idx;
-      var label = text(f.label, 200) || text(f.name, 200) || 'Value';
+      var label = text(f.label, 200) || text(f.name, 200) || t('form.value');
       var input = h('input', { id: id, name: String(f.name), type: f.secret ? 'password' : 'text',
         required: true, maxlength: MAX_FIELD, autocomplete: f.secret ? 'new-password' : 'off',
         autocapitalize: 'off', spellcheck: 'false' });
@@ -651,13 +886,14 @@
       var control = input;
       if (f.secret) {
         var toggle = h('button', { type: 'button', class: 'btn btn-quiet btn-small reveal',
-          'aria-controls': id, 'aria-pressed': 'false', 'aria-label': 'Show ' + label, text: 'Show' });
+          'aria-controls': id, 'aria-pressed': 'false', 'aria-label': t('form.showName', { label: label }),
+          text: t('form.show') });
         toggle.addEventListener('click', function () {
           var showing = input.type === 'text';
           input.type = showing ? 'password' : 'text';
-          toggle.textContent = showing ? 'Show' : 'Hide';
+          toggle.textContent = t(showing ? 'form.show' : 'form.hide');
           toggle.setAttribute('aria-pressed', showing ? 'false' : 'true');
-          toggle.setAttribute('aria-label', (showing ? 'Show ' : 'Hide ') + label);
+          toggle.setAttribute('aria-label', t(showing ? 'form.showName' : 'form.hideName', { label: label }));
         });
         control = h('div', { class: 'input-group' }, input, toggle);
       }
@@ -673,8 +909,8 @@
       var firstBad = null;
       inputs.forEach(function (x) {
         var v = x.input.value.trim();
-        var msg = !v ? 'Enter your ' + x.label + '.' :
-          v.length > MAX_FIELD ? x.label + ' must be at most ' + MAX_FIELD + ' characters.' : '';
+        var msg = !v ? t('form.required', { label: x.label }) :
+          v.length > MAX_FIELD ? t('form.tooLong', { label: x.label, max: formatNumber(MAX_FIELD) }) : '';
         x.err.textContent = msg;
         x.err.hidden = !msg;
         if (msg) {
@@ -696,16 +932,16 @@
       bad = validate();
       if (bad) {
         bad.focus();
-        announce('Please fill in the highlighted fields.');
+        announce(t('form.fix'));
         return;
       }
       inputs.forEach(function (x) { body[String(x.field.name)] = x.input.value.trim(); });
-      setBusy(submit, true, 'Connecting…');
+      setBusy(submit, true, t('form.busy'));
       cancel.disabled = true;
       call('POST', '/hosted/connections/' + encodeURIComponent(conn.id) + '/credentials', body)
         .then(function (out) {
           var url = isObject(out) ? navigableUrl(out.redirect) : null;
-          announce(name + ' connected.');
+          announce(t('form.connected', { name: name }));
           if (url) {
             window.location.assign(url);
           } else {
@@ -719,20 +955,18 @@
           cancel.disabled = false;
           if (err && err.handled) return;
           formError.textContent = err && err.status === 400 && err.message ? err.message :
-            err && err.status === 409 ? 'This connection is already set up. Go back to see it.' :
-            'Could not connect ' + name + '. Please try again.';
+            err && err.status === 409 ? t('form.conflict') : t('form.failed', { name: name });
           formError.hidden = false;
         });
     });
 
     show([
       h('button', { type: 'button', class: 'back', onclick: function () { showHome(); } },
-        icon('back'), 'All platforms'),
+        icon('back'), t('form.back')),
       h('div', { class: 'form-head' },
         avatar(name),
-        h('h1', { id: 'form-title', text: 'Connect ' + name })),
-      h('p', { class: 'lead', text: 'Enter the details from your ' + name + ' account. ' +
-        'They are encrypted before they are stored.' }),
+        h('h1', { id: 'form-title', text: t('form.title', { name: name }) })),
+      h('p', { class: 'lead', text: t('form.lead', { name: name }) }),
       form
     ], { className: 'view-form' });
   }
@@ -742,40 +976,31 @@
   /* What hostlink reports after a failed sign-in, in the platform's words:
    * the one place that maps the callback's fixed messages. */
   var FAILURES = {
-    'User cancelled.': 'you cancelled.',
-    'User cancelled linking': 'you cancelled.',
-    'The platform refused the requested permissions.': 'it refused the requested permissions.',
-    'The platform had an error; please try again.': 'it had an error. Please try again.',
-    'The platform is unavailable; please try again later.': 'it is unavailable. Please try again later.',
-    'The provider reported an error.': 'it reported an error.',
-    'The provider refused the authorization code.': 'it refused the sign-in. Please try again.',
-    'Could not reach the provider.': 'it could not be reached. Please try again later.',
-    'The provider did not answer in time.': 'it did not answer in time. Please try again.',
-    "The provider's callback lacks a value the platform needs.": 'it did not say which company you chose.',
-    'The platform did not say which account was connected.': 'it did not say which account you connected.'
-  };
-  var CONFIG_TEXT = {
-    lead: 'Before you sign in, tell us where your account is.',
-    required: 'Enter your ',
-    invalid: ' is not in the expected form',
-    example: ', for example ',
-    next: 'Continue',
-    back: 'All platforms',
-    notCompleted: 'the connection was not completed.'
+    'User cancelled.': 'failure.cancelled',
+    'User cancelled linking': 'failure.cancelled',
+    'The platform refused the requested permissions.': 'failure.scope',
+    'The platform had an error; please try again.': 'failure.error',
+    'The platform is unavailable; please try again later.': 'failure.unavailable',
+    'The provider reported an error.': 'failure.reported',
+    'The provider refused the authorization code.': 'failure.code',
+    'Could not reach the provider.': 'failure.unreachable',
+    'The provider did not answer in time.': 'failure.timeout',
+    "The provider's callback lacks a value the platform needs.": 'failure.callback',
+    'The platform did not say which account was connected.': 'failure.identity'
   };
 
   function failureText(name, reason) {
     var base = String(reason || '').replace(/ \(provider error: [^)]*\)$/, '');
-    var words = Object.prototype.hasOwnProperty.call(FAILURES, base) ? FAILURES[base] :
-      base || CONFIG_TEXT.notCompleted;
-    return name + ': ' + words;
+    var words = Object.prototype.hasOwnProperty.call(FAILURES, base) ? t(FAILURES[base]) :
+      base || t('failure.notCompleted');
+    return t('failure.line', { name: name, reason: words });
   }
 
   /* Asks integration i's config_fields (label, pattern, example) and starts
    * the connection with the answers; the server checks them again. */
   function showConfigFields(i, name) {
     var asked = i.configFields.filter(function (f) { return isObject(f) && typeof f.name === 'string'; });
-    var submit = h('button', { type: 'submit', class: 'btn btn-primary', text: CONFIG_TEXT.next });
+    var submit = h('button', { type: 'submit', class: 'btn btn-primary', text: t('config.next') });
     var rows = asked.map(function (f, n) {
       var id = 'config-' + n, label = text(f.label, 200) || f.name;
       var input = h('input', { id: id, name: f.name, type: 'text', autocomplete: 'off',
@@ -783,16 +1008,17 @@
         placeholder: text(f.example, 200) || null, value: text(f['default'], 256) || null,
         'aria-describedby': id + '-hint' });
       var hint = h('p', { id: id + '-hint', class: 'field-hint',
-        text: text(f.example, 200) ? CONFIG_TEXT.example.slice(2) + text(f.example, 200) : '' });
+        text: text(f.example, 200) ? t('config.example', { example: text(f.example, 200) }) : '' });
       return { f: f, label: label, input: input, hint: hint,
         node: h('div', { class: 'field' }, h('label', { for: id, text: label }), input, hint) };
     });
     function problem(r) {
       var v = r.input.value.trim(), re = null;
       try { re = new RegExp(String(r.f.pattern || '^.+$')); } catch (e) { re = null; }
-      if (!v) return r.f['default'] ? '' : CONFIG_TEXT.required + r.label + '.';
-      return re && !re.test(v) ? r.label + CONFIG_TEXT.invalid +
-        (text(r.f.example, 200) ? CONFIG_TEXT.example + text(r.f.example, 200) : '') + '.' : '';
+      if (!v) return r.f['default'] ? '' : t('config.required', { label: r.label });
+      if (!re || re.test(v)) return '';
+      return text(r.f.example, 200) ? t('config.invalidExample', { label: r.label,
+        example: text(r.f.example, 200) }) : t('config.invalid', { label: r.label });
     }
     var form = h('form', { class: 'form', novalidate: true, 'aria-labelledby': 'config-title' },
       rows.map(function (r) { return r.node; }), h('div', { class: 'actions' }, submit));
@@ -801,21 +1027,21 @@
       ev.preventDefault();
       rows.forEach(function (r) {
         var msg = problem(r);
-        r.hint.textContent = msg || (text(r.f.example, 200) ? CONFIG_TEXT.example.slice(2) + text(r.f.example, 200) : '');
+        r.hint.textContent = msg || (text(r.f.example, 200) ? t('config.example', { example: text(r.f.example, 200) }) : '');
         r.hint.className = msg ? 'field-error' : 'field-hint';
         if (msg) r.input.setAttribute('aria-invalid', 'true'); else r.input.removeAttribute('aria-invalid');
         if (msg && !bad) bad = r.input;
         if (r.input.value.trim()) answers[r.f.name] = r.input.value.trim();
       });
-      if (bad) { bad.focus(); announce(CONFIG_TEXT.required + asked.length + ' field(s).'); return; }
-      startConnection(i.key, submit, answers);
+      if (bad) { bad.focus(); announce(t('config.missing')); return; }
+      startConnection(i.key, submit, answers, false);
     });
     show([
       h('button', { type: 'button', class: 'back', onclick: function () { showHome(); } },
-        icon('back'), CONFIG_TEXT.back),
+        icon('back'), t('form.back')),
       h('div', { class: 'form-head' }, avatar(name), h('h1', { id: 'config-title', text: name })),
       text(i.category, 40) ? h('p', { class: 'row-category', text: text(i.category, 40) }) : null,
-      h('p', { class: 'lead', text: CONFIG_TEXT.lead }),
+      h('p', { class: 'lead', text: t('config.lead') }),
       form
     ], { className: 'view-form view-config' });
   }
@@ -830,23 +1056,31 @@
       text(p.errorMessage, 300));
     var canRetry = !ok && integrationByKey(conn ? conn.integrationKey : p.platform);
     var back = h('button', { type: 'button', class: 'btn ' + (ok ? 'btn-primary' : 'btn-secondary'),
-      id: 'back-to-list', text: 'Back to connections', onclick: function () { showHome(); } });
+      id: 'back-to-list', text: t('done.back'), onclick: function () { showHome(); } });
 
     history.replaceState(null, '', location.pathname);
     show([
       h('div', { class: 'state-icon ' + (ok ? 'state-ok' : 'state-error') }, icon(ok ? 'check' : 'cross')),
-      h('h1', { text: ok ? name + ' is connected' : name + ' was not connected' }),
+      h('h1', { text: t(ok ? 'done.okTitle' : 'done.failTitle', { name: name }) }),
       h('p', { class: 'lead', id: 'done-message', text: ok ?
-        'Your ' + name + ' account is now connected' + (app.name ? ' for ' + app.name : '') + '. You can close this page.' :
-        reason }),
-      ok ? null : h('p', { class: 'note', text: canRetry ? 'You can try again, or go back to your connections.' :
-        'Go back to your connections to choose another platform.' }),
+        t(app.name ? 'done.okBodyFor' : 'done.okBody', { name: name, company: app.name }) : reason }),
+      ok ? null : h('p', { class: 'note', text: t(canRetry ? 'done.retryNote' : 'done.otherNote') }),
       h('div', { class: 'actions' },
-        canRetry ? h('button', { type: 'button', class: 'btn btn-primary', text: 'Try again',
+        canRetry ? h('button', { type: 'button', class: 'btn btn-primary', text: t('action.retry'),
           onclick: function (ev) { startConnection(conn ? conn.integrationKey : p.platform, ev.currentTarget); } }) : null,
-        back)
+        back,
+        app.embedOrigin ? h('button', { type: 'button', class: 'btn btn-primary', id: 'embed-finish',
+          text: t('embed.finish'), onclick: finish }) : null)
     ], { className: 'view-state view-done' });
-    announce(ok ? name + ' is connected.' : name + ' was not connected: ' + reason);
+    announce(t(ok ? 'done.okAnnounce' : 'done.failAnnounce', { name: name, reason: reason }));
+    emit(ok ? 'connected' : 'failed', { connection: conn ? { id: conn.id, integrationKey: conn.integrationKey,
+      status: conn.status } : { id: p.connectionId, integrationKey: p.platform }, errorMessage: ok ? undefined : reason });
+  }
+
+  /* Embedded: the user is done; the parent closes the modal or popup. */
+  function finish() {
+    emit('finished', {});
+    if (window.opener && window.parent === window) window.close();
   }
 
   /* ---- disconnect behind a confirmation dialog */
@@ -855,7 +1089,7 @@
     return new Promise(function (resolve) {
       var opener = document.activeElement;
       var dialog, cancelBtn, okBtn;
-      cancelBtn = h('button', { type: 'button', class: 'btn btn-secondary', text: 'Cancel',
+      cancelBtn = h('button', { type: 'button', class: 'btn btn-secondary', text: t('form.cancel'),
         onclick: function () { dialog.close('cancel'); } });
       okBtn = h('button', { type: 'button', class: 'btn btn-danger', text: confirmLabel,
         onclick: function () { dialog.close('confirm'); } });
@@ -878,20 +1112,20 @@
 
   function confirmDisconnect(conn, button) {
     var name = platformName(conn);
-    confirmDialog('Disconnect ' + name + '?',
-      (app.name || 'The company') + ' will lose access to this ' + name +
-      ' account. You can connect it again at any time.', 'Disconnect').then(function (yes) {
+    confirmDialog(t('disconnect.title', { name: name }),
+      t('disconnect.body', { company: app.name || t('disconnect.theCompany'), name: name }),
+      t('action.disconnect')).then(function (yes) {
       if (!yes) return;
-      setBusy(button, true, 'Disconnecting…');
+      setBusy(button, true, t('disconnect.busy'));
       call('DELETE', '/hosted/connections/' + encodeURIComponent(conn.id)).then(function () {
         return refresh();
       }).then(function () {
-        showHome({ announce: name + ' disconnected.' });
+        showHome({ announce: t('disconnect.done', { name: name }) });
         document.getElementById('conn-title').focus();
       }).catch(function (err) {
         setBusy(button, false);
         if (err && err.handled) return;
-        announce('Could not disconnect ' + name + '. Please try again.');
+        announce(t('disconnect.failed', { name: name }));
       });
     });
   }
@@ -925,7 +1159,7 @@
     var done = doneParams();
     mainEl.setAttribute('aria-busy', 'true');
     acquireToken(false).then(function (ok) {
-      if (!ok) { showInvite(); return null; }
+      if (!ok) return loadInvite().then(showInvite);
       return loadSession().then(function () {
         if (done) showDone(done);
         else showHome();
@@ -937,6 +1171,10 @@
     viewEl = document.getElementById('view');
     mainEl = document.getElementById('main');
     statusEl = document.getElementById('status');
+    app.lang = pickLang();
+    embedInit();
+    app.pageTitle = t('page.title');
+    translateStatic();
     if (!parseRoute()) {
       showExpired();
       return;

@@ -11,6 +11,7 @@
 // hostlinkd/hostlinkctl are, default build/ or the repository root), BROWSER_TIMEOUT_MS.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,7 @@ function startStack() {
             base_url: env.HL_URL, api_key: env.HL_API_KEY, org_id: env.HL_ORG_ID,
             jwt_secret_file: env.HL_JWT_SECRET_FILE, dir: env.HL_STATE,
             hostlinkd_log: env.HL_HOSTLINKD_LOG, nginx_dir: env.HL_NGINX_DIR,
+            conf: env.HL_CONF, builddir: env.HL_BUILDDIR, database: env.HL_DATABASE,
           };
           info.child = child;
           info.log = log;
@@ -474,10 +476,10 @@ test('expired, revoked, forged and unknown tokens and links show a clear screen'
   const co = await ok('POST', '/companies', { body: { name: 'Rotated ' + uid() } });
   await ok('POST', `/companies/${co.id}/link/rotate`);
   await check(co.redirect, 'rotated link');
+  // an unknown invite: the page's public read of it says so before any form
   await page.goto(S.base_url + '/invite/' + 'B'.repeat(40));
-  await page.getByLabel('Company name').fill('Nobody');
-  await page.getByRole('button', { name: 'Continue' }).click();
   eq(await waitH1(page, /expired|valid/), EXPIRED, 'unknown invite');
+  eq(await page.getByLabel('Company name').count(), 0, 'no company form for an unknown invite');
   // a link whose company was deleted while the page was open
   const gone = await ok('POST', '/companies', { body: { name: 'Gone ' + uid() } });
   await page.goto(gone.redirect);
@@ -576,6 +578,351 @@ test('overview: several platforms, a linked one, a pending one (README screensho
   await page.screenshot({ path: join(OUT, 'readme.png'), fullPage: true,
     clip: { x: box.x - 112, y: 0, width: box.width + 224, height: box.y + box.height + 8 } });
   await shots(page, 'overview');
+});
+
+// ---------------------------------------------------------------------------
+// Languages
+
+// web/messages.js evaluated outside the browser: every key of en in fr, de and es.
+function messageTables() {
+  const src = readFileSync(join(ROOT, 'web', 'messages.js'), 'utf8');
+  const window = {};
+  new Function('window', src)(window);
+  return window.HOSTLINK_MESSAGES;
+}
+
+test('messages: every key of en exists (non-empty) in fr, de and es, and no other key', async () => {
+  const m = messageTables();
+  const en = Object.keys(m.en);
+  assert(en.length > 50, 'en has ' + en.length + ' keys');
+  for (const lang of ['fr', 'de', 'es']) {
+    assert(m[lang], lang + ' table missing');
+    const missing = en.filter((k) => typeof m[lang][k] !== 'string' || !m[lang][k]);
+    eq(missing.join(','), '', lang + ': missing keys');
+    const extra = Object.keys(m[lang]).filter((k) => !(k in m.en));
+    eq(extra.join(','), '', lang + ': keys not in en');
+    for (const k of en) {
+      const vars = (s) => (s.match(/\{[a-zA-Z]+\}/g) || []).sort().join();
+      eq(vars(m[lang][k]), vars(m.en[k]), `${lang}.${k} placeholders`);
+    }
+  }
+});
+
+test('languages: ?lang=fr shows French, a French browser shows French, ?lang= wins', async ({ page }) => {
+  const fr = messageTables().fr;
+  const c = await connectUrl({ name: 'Langue SA' });
+  await page.goto(c.url + '?lang=fr');
+  eq(await h1(page), fr['page.title'], 'h1 with ?lang=fr');
+  eq(await page.locator('html').getAttribute('lang'), 'fr', 'html lang');
+  eq((await page.locator('#conn-title').textContent()), fr['home.connections'], 'section heading');
+  eq((await page.locator('.footer p').textContent()), fr.footer, 'footer');
+  // a browser whose languages are French (navigator.languages and Accept-Language)
+  const other = await page.context().newPage();
+  try {
+    await other.setExtraHTTPHeaders({ 'Accept-Language': 'fr-FR,fr;q=0.9' });
+    await other.addInitScript(() => {
+      Object.defineProperty(navigator, 'languages', { get: () => ['fr-FR', 'fr'] });
+      Object.defineProperty(navigator, 'language', { get: () => 'fr-FR' });
+    });
+    await other.goto(c.url);
+    eq(await h1(other), fr['page.title'], 'h1 in a French browser');
+    await other.goto(c.url + '?lang=de');
+    eq(await h1(other), messageTables().de['page.title'], '?lang=de beats the browser');
+  } finally {
+    await other.close();
+  }
+});
+
+test('languages: org text per language from link settings translations, else the default', async ({ page }) => {
+  await ok('PUT', '/settings/link', { body: { page_title: 'Connect your books', body_text: 'English body.',
+    translations: { fr: { page_title: 'Connectez votre comptabilité', body_text: 'Texte français.' } } } });
+  try {
+    const c = await connectUrl({ name: 'Traduit SA' });
+    await page.goto(c.url + '?lang=fr');
+    eq(await h1(page), 'Connectez votre comptabilité', 'French org title');
+    eq((await page.locator('main .lead').first().textContent()), 'Texte français.', 'French org body');
+    await page.goto(c.url + '?lang=es');
+    eq(await h1(page), 'Connect your books', 'Spanish falls back to the default org title');
+  } finally {
+    await ok('PUT', '/settings/link', { body: {} });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// The hosted page's options (issue 16)
+
+function sql(query) {
+  const r = spawnSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', S.database, '-c', query],
+    { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('psql: ' + r.stderr);
+  return r.stdout.trim();
+}
+
+let liveKey = null;
+function liveApiKey() {
+  if (!liveKey) {
+    const ctl = join(S.builddir || join(ROOT, 'build'), 'hostlinkctl');
+    const r = spawnSync(ctl, ['-c', S.conf, 'apikey', 'create', '--org', S.org_id, '--env', 'live'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error('hostlinkctl apikey create: ' + r.stderr);
+    liveKey = JSON.parse(r.stdout).key;
+  }
+  return liveKey;
+}
+
+// Runs fn with the link settings body, then puts the defaults back.
+async function withSettings(body, fn, key) {
+  await ok('PUT', '/settings/link', { key: key || S.api_key, body });
+  try {
+    return await fn();
+  } finally {
+    await ok('PUT', '/settings/link', { key: key || S.api_key, body: {} });
+  }
+}
+
+async function issue(path, body) {
+  const r = await req('POST', path, { key: S.api_key, body });
+  if (r.status !== 201) throw new Error(`POST ${path} -> ${r.status} ${r.text}`);
+  return r.json;
+}
+
+async function inviteUrl() {
+  return (await ok('GET', '/settings/invite')).invite_url;
+}
+
+test('invite page: the org invite title, body and theme before the company form', async ({ page }) => {
+  await withSettings({ invite_title: 'Join Acme Lending', invite_body: 'Acme needs read-only access to your books.',
+    theme: { color: '#aa2200', bgColor: '#fff8f0' } }, async () => {
+    await page.goto(await inviteUrl());
+    eq(await waitH1(page, /Join/), 'Join Acme Lending', 'invite title');
+    eq((await page.locator('#invite-body').textContent()), 'Acme needs read-only access to your books.', 'invite body');
+    eq(await computed(page, 'body', 'backgroundColor'), rgb('#fff8f0'), 'page background');
+    eq(await computed(page, '#main', 'borderTopColor'), rgb('#aa2200'), 'card accent colour');
+    await page.getByLabel('Company name').waitFor();
+    await shots(page, 'invite-branded');
+  });
+});
+
+test('live link hides the sandbox; a test link shows it', async ({ page }) => {
+  const live = liveApiKey();
+  const co = await ok('POST', '/companies', { key: live, body: { name: 'Live Co ' + uid() } });
+  await page.goto(co.redirect);
+  await page.locator('#platforms, .empty').first().waitFor();
+  eq(await page.locator('#platforms [data-key="sandbox"]').count(), 0, 'sandbox on a live link');
+  const r = await req('POST', `/companies/${co.id}/connections`, { key: live, body: { platformKey: 'sandbox' } });
+  eq(r.status, 404, 'API start of the hidden sandbox');
+  const testCo = await ok('POST', '/companies', { body: { name: 'Test Co ' + uid() } });
+  await page.goto(testCo.redirect);
+  await page.locator('#platforms [data-key="sandbox"]').waitFor();
+});
+
+async function withXero(fn) {
+  await ok('PUT', '/integrations/xero', { body: { name: 'Xero', authType: 'api_key', enabled: true,
+    fields: [{ name: 'api_key', label: 'API key', secret: true }] } });
+  try { return await fn(); } finally {
+    await ok('PUT', '/integrations/xero', { body: { name: 'Xero', authType: 'api_key', enabled: false,
+      fields: [{ name: 'api_key', label: 'API key', secret: true }] } });
+  }
+}
+
+test('?platforms=xero offers only Xero (and goes straight to it); two keep the list', async ({ page }) => {
+  await withXero(async () => {
+    const co = await ok('POST', '/companies', { body: { name: 'Only Xero ' + uid() } });
+    await page.goto(co.redirect + '?platforms=xero');
+    eq(await waitH1(page, /Xero/), 'Connect Xero', 'straight to the only platform');
+    await page.getByRole('button', { name: 'All platforms' }).click();
+    await page.locator('#platforms').waitFor();
+    const shown = await page.locator('#platforms .platform-item').evaluateAll((els) => els.map((e) => e.dataset.key));
+    eq(shown.join(','), 'xero', 'platforms listed');
+    // the API applies it too: this token cannot start the sandbox
+    const tok = await page.evaluate(() => JSON.parse(Object.values(sessionStorage).find((v) => v.includes('token'))).token);
+    eq((await req('POST', '/hosted/connections', { token: tok, body: { platformKey: 'sandbox' } })).status, 404,
+      'sandbox start with the xero-only token');
+    const both = await browserPage(page);
+    await both.goto(co.redirect + '?platforms=xero,sandbox');
+    await both.locator('#platforms').waitFor();
+    const two = await both.locator('#platforms .platform-item').evaluateAll((els) => els.map((e) => e.dataset.key).sort());
+    eq(two.join(','), 'sandbox,xero', 'two platforms listed');
+    await both.close();
+  });
+});
+
+// Another tab of the same browser (its own sessionStorage).
+async function browserPage(page) {
+  return page.context().newPage();
+}
+
+test('single-use link: works once, then "already used"; the stable link stays', async ({ page }) => {
+  const co = await ok('POST', '/companies', { body: { name: 'Once ' + uid() } });
+  const link = await issue(`/companies/${co.id}/links`, { max_uses: 1 });
+  await page.goto(link.url);
+  await page.locator('#platforms').waitFor();
+  await page.reload(); // the same tab keeps its session
+  await page.locator('#platforms').waitFor();
+  const second = await browserPage(page);
+  try {
+    await second.goto(link.url);
+    eq(await waitH1(second, /used/), 'This link has already been used', 'second use');
+    eq(await second.locator('#gone-title').getAttribute('data-reason'), 'used', 'reason');
+    await shots(second, 'link-used');
+    await second.goto(co.redirect);
+    await second.locator('#platforms').waitFor();
+  } finally { await second.close(); }
+});
+
+test('expired link and expired invite show "expired"', async ({ page }) => {
+  const co = await ok('POST', '/companies', { body: { name: 'Late ' + uid() } });
+  const link = await issue(`/companies/${co.id}/links`, { expires_in: 600 });
+  const inv = await issue('/settings/invite/links', { expires_in: 600, max_uses: 3 });
+  sql(`UPDATE issued_links SET expires_at = now() - interval '1 minute' WHERE company_id = '${co.id}' ` +
+    `OR (company_id IS NULL AND org_id = '${S.org_id}')`);
+  await page.goto(link.url);
+  eq(await waitH1(page, /expired/), 'This link has expired', 'expired link');
+  eq(await page.locator('#gone-title').getAttribute('data-reason'), 'lapsed', 'reason');
+  await page.goto(inv.url);
+  eq(await waitH1(page, /expired/), 'This link has expired', 'expired invite');
+  eq(await page.getByLabel('Company name').count(), 0, 'no form for an expired invite');
+});
+
+test('a redirect to a host not in the allowed list is refused at settings time', async () => {
+  const r = await req('PUT', '/settings/link', { key: S.api_key, body: {
+    allowed_redirect_hosts: ['app.acme.example'], redirect_url: 'https://evil.example/done' } });
+  eq(r.status, 400, 'status');
+  eq(r.json.error, 'REDIRECT_HOST_NOT_ALLOWED', 'error');
+  assert(!(await ok('GET', '/settings/link')).redirect_url, 'nothing stored');
+});
+
+test('consent, terms, privacy and support shown before the user leaves for the platform', async ({ page }) => {
+  await withSettings({ consent: 'By continuing you let Acme read your accounting data.',
+    terms_url: 'https://acme.example/terms', privacy_url: 'https://acme.example/privacy',
+    support: 'help@acme.example' }, async () => {
+    const c = await connectUrl({ name: 'Consent Co' });
+    await page.goto(c.url);
+    eq(await page.locator('#terms-link').getAttribute('href'), 'https://acme.example/terms', 'terms link');
+    eq(await page.locator('#privacy-link').getAttribute('href'), 'https://acme.example/privacy', 'privacy link');
+    eq(await page.locator('#support').getAttribute('href'), 'mailto:help@acme.example', 'support contact');
+    await page.getByRole('button', { name: /Sandbox/ }).click();
+    eq(await waitH1(page, /Before/), 'Before you continue', 'consent screen');
+    eq((await page.locator('#consent-text').textContent()), 'By continuing you let Acme read your accounting data.', 'consent text');
+    assert(new URL(page.url()).pathname.startsWith('/connect/'), 'still on the page: ' + page.url());
+    await shots(page, 'consent');
+    await page.getByRole('button', { name: 'Continue to Sandbox' }).click();
+    await approveSandbox(page);
+    eq(await waitH1(page, /connected/), 'Sandbox is connected', 'done');
+    // every mode: the invite page has them too
+    await page.goto(await inviteUrl());
+    await page.getByLabel('Company name').waitFor();
+    eq(await page.locator('#terms-link').count(), 1, 'terms on the invite page');
+  });
+});
+
+// A parent page on another origin (127.0.0.1, its own port) that opens the
+// hosted page with web/embed.js and records what it receives.
+function parentServer(options = "{ mode: 'popup' }") {
+  return new Promise((resolve) => {
+    const server = createServer((rq, rs) => {
+      rs.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      rs.end('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Parent</title>' +
+        `<script src="${S.base_url}/embed.js"></script></head><body><button id="open">Connect</button>` +
+        '<script>window.__events = []; window.__raw = [];' +
+        `window.addEventListener('message', function (e) { if (e.origin === ${JSON.stringify(S.base_url)}) window.__raw.push(e.data); });` +
+        "document.getElementById('open').onclick = function () { var o = " + options + '; ' +
+        'o.onEvent = function (e) { window.__events.push(e); }; Hostlink.open(window.__url, o); };</script></body></html>');
+    });
+    server.listen(0, '127.0.0.1', () => resolve({ server, origin: 'http://127.0.0.1:' + server.address().port }));
+  });
+}
+
+async function embeddedFlow(page, parent, url) {
+  await page.goto(parent.origin + '/');
+  await page.evaluate((u) => { window.__url = u; }, url);
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#open')]);
+  await popup.getByRole('button', { name: /Sandbox/ }).click();
+  await approveSandbox(popup);
+  eq(await waitH1(popup, /connected/), 'Sandbox is connected', 'done in the popup');
+  return popup;
+}
+
+test('embed.js: an allowed parent receives connected and finished; another origin receives nothing', async ({ page }) => {
+  const allowed = await parentServer();
+  const other = await parentServer();
+  try {
+    await withSettings({ embed_origins: [allowed.origin] }, async () => {
+      const c = await connectUrl({ name: 'Embedded Co' });
+      const popup = await embeddedFlow(page, allowed, c.url);
+      await poll(() => page.evaluate(() => window.__events.some((e) => e.type === 'connected')), 'the connected event');
+      const closed = popup.waitForEvent('close');
+      await popup.getByRole('button', { name: 'Finish' }).click();
+      await closed;
+      const events = await poll(async () => {
+        const ev = await page.evaluate(() => window.__events);
+        return ev.some((e) => e.type === 'finished') ? ev : false;
+      }, 'the finished event');
+      const connected = events.find((e) => e.type === 'connected');
+      eq(connected.companyId, c.companyId, 'companyId');
+      eq(connected.connection.integrationKey, 'sandbox', 'connection platform');
+      eq(connected.connection.status, 'Linked', 'connection status');
+      eq(events.filter((e) => e.type === 'closed').length, 0, 'no closed event after finishing');
+
+      const c2 = await connectUrl({ name: 'Not Allowed Co' });
+      const popup2 = await embeddedFlow(page, other, c2.url);
+      eq(await popup2.locator('#embed-finish').count(), 0, 'no Finish button for a non-allowed parent');
+      await new Promise((r) => setTimeout(r, 1000));
+      eq(JSON.stringify(await page.evaluate(() => window.__raw)), '[]', 'messages received by the other origin');
+      await popup2.close();
+    });
+  } finally {
+    allowed.server.close();
+    other.server.close();
+  }
+});
+
+test('embed.js iframe mode: framing refused by frame-ancestors, the modal offers the popup', async ({ page }) => {
+  const parent = await parentServer("{ mode: 'iframe', timeoutMs: 4000 }");
+  try {
+    await withSettings({ embed_origins: [parent.origin] }, async () => {
+      const c = await connectUrl({ name: 'Framed Co' });
+      await page.goto(parent.origin + '/');
+      await page.evaluate((u) => { window.__url = u; }, c.url);
+      await page.click('#open');
+      eq(await page.locator('iframe[src*="/connect/"]').count(), 1, 'the modal frames the page');
+      const alt = page.locator('#hostlink-open-popup');
+      await alt.waitFor({ timeout: STEP_MS });
+      const [popup] = await Promise.all([page.waitForEvent('popup'), alt.click()]);
+      await popup.getByRole('button', { name: /Sandbox/ }).click();
+      await approveSandbox(popup);
+      await poll(() => page.evaluate(() => window.__events.some((e) => e.type === 'connected')), 'connected via the popup');
+      await popup.getByRole('button', { name: 'Finish' }).click();
+      await poll(() => page.evaluate(() => window.__events.some((e) => e.type === 'finished')), 'finished');
+    });
+  } finally {
+    parent.server.close();
+  }
+});
+
+test('contrast: five theme colours, no axe colour-contrast violation on the connect, link and invite pages', async ({ page }) => {
+  const axe = readFileSync(join(HERE, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  const themes = [{ color: '#0b5fff' }, { color: '#ffcc00', bgColor: '#fffbe6' },
+    { color: '#777777', bgColor: '#777777' }, { color: '#0f766e', bgColor: '#0b1f1e' },
+    { color: '#e11d48', bgColor: '#ffe4e6' }];
+  const problems = [];
+  for (const theme of themes) {
+    await withSettings({ theme }, async () => {
+      const c = await connectUrl({ name: 'Contrast Co' });
+      const co = await ok('POST', '/companies', { body: { name: 'Contrast Link ' + uid() } });
+      for (const [mode, url, ready] of [['connect', c.url, '#platforms'], ['link', co.redirect, '#platforms'],
+        ['invite', await inviteUrl(), '#company-name']]) {
+        await page.goto(url);
+        await page.locator(ready).waitFor();
+        await page.evaluate(axe);
+        const out = await page.evaluate(() => window.axe.run(document, { runOnly: ['color-contrast'] }));
+        for (const v of out.violations) {
+          for (const n of v.nodes) problems.push(`${theme.color}/${theme.bgColor || '-'} ${mode}: ${n.target.join(' ')} ${n.any.map((a) => a.message).join('; ')}`);
+        }
+        eq(out.passes.length > 0 || out.incomplete.length > 0, true, 'axe checked something');
+      }
+    });
+  }
+  eq(problems.join('\n'), '', 'colour-contrast violations');
 });
 
 // ---------------------------------------------------------------------------

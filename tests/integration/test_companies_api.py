@@ -167,7 +167,7 @@ def test_link_settings():
     co = s.company(key=t.test_key)
     sess = s.ok("GET", "hosted/session", token=s.link_token(co))
     assert sess["settings"] == {"page_title": "Connect", "body_text": "Hello",
-                                "theme": body["theme"]}, sess
+                                "theme": body["theme"], "show_sandbox": True}, sess
 
 
 # ---------------------------------------------------------------------------

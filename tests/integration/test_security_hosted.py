@@ -74,7 +74,7 @@ def test_hosted_session_is_an_allow_list():
     for secret in (co["description"], co["tags"]["tier"], "description", "tags",
                    "linked_account_id", "redirect_url", "signing_secret"):
         assert secret.encode() not in r.body, (secret, r.body[:2000])
-    assert set(sess["settings"]) == {"page_title", "body_text", "theme"}, sess["settings"]
+    assert set(sess["settings"]) == {"page_title", "body_text", "theme", "show_sandbox"}, sess["settings"]
     assert set(sess["token"]) == {"use", "expires_at"}, sess["token"]
 
 
