@@ -200,8 +200,8 @@ void
 api_company_delete(struct request *req)
 {
 	char id[37];
-	int rc = company_delete(req->auth.org_id, req->auth.environment, COMPANY_BY_ID,
-	    req->params[0], id);
+	int rc = company_delete(req->cfg, req->auth.org_id, req->auth.environment,
+	    COMPANY_BY_ID, req->params[0], id);
 
 	if (rc < 0)
 		response_unavailable(req);

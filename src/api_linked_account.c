@@ -57,8 +57,8 @@ api_linked_account_delete(struct request *req)
 {
 	json_object *o;
 	char id[37];
-	int rc = company_delete(req->auth.org_id, req->auth.environment, COMPANY_BY_ACCOUNT,
-	    req->params[0], id);
+	int rc = company_delete(req->cfg, req->auth.org_id, req->auth.environment,
+	    COMPANY_BY_ACCOUNT, req->params[0], id);
 
 	if (rc <= 0) {
 		if (rc < 0)

@@ -162,15 +162,21 @@ company_add_redirect(const struct config *cfg, json_object *o)
 }
 
 int
-company_delete(const char *org_id, const char *env, enum company_key by, const char *key,
-    char id[37])
+company_delete(const struct config *cfg, const char *org_id, const char *env,
+    enum company_key by, const char *key, char id[37])
 {
 	const char *params[] = { org_id, env, key };
+	struct connection_revocations revoke;
 	PGresult *res;
 	int rc = -1;
 
 	if (db_begin() < 0)
 		return -1;
+	/* Its Linked connections' credentials, revoked once the delete commits. */
+	if (connection_revocations_load(cfg, org_id, env, key, by == COMPANY_BY_ID, &revoke) < 0) {
+		db_rollback();
+		return -1;
+	}
 	res = db_exec(&delete_by[by], params);
 	if (!db_ok(res))
 		goto out;
@@ -185,5 +191,9 @@ out:
 	PQclear(res);
 	if (rc != 1)
 		db_rollback();
+	if (rc == 1)
+		connection_revocations_run(cfg, &revoke);
+	else
+		connection_revocations_free(&revoke);
 	return rc;
 }

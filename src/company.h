@@ -82,9 +82,11 @@ void company_redirect(const struct config *cfg, const char *company_id, int vers
 enum company_key { COMPANY_BY_ID, COMPANY_BY_ACCOUNT };
 
 /* Deletes the company of (org_id, env) whose id (or linked_account_id) is
- * key, with its company.deleted event, in one transaction.  Returns 1 with
- * id set, 0 when there is none, -1 when the database failed. */
-int company_delete(const char *org_id, const char *env, enum company_key by, const char *key,
-    char id[37]) HL_MUSTCHECK;
+ * key, with its company.deleted event, in one transaction; then revokes the
+ * credentials its Linked connections had at their providers (best effort,
+ * logged).  Returns 1 with id set, 0 when there is none, -1 when the
+ * database failed. */
+int company_delete(const struct config *cfg, const char *org_id, const char *env,
+    enum company_key by, const char *key, char id[37]) HL_MUSTCHECK;
 
 #endif

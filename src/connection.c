@@ -77,6 +77,13 @@ static struct db_stmt set_status = DB_STMT(
 static struct db_stmt set_error = DB_STMT(
     "UPDATE connections SET last_error = $2, updated_at = now() WHERE id = $1 "
     "RETURNING company_id, status", 2);
+/* The Linked connections of a company (by id, or by linked account id)
+ * with their sealed credentials: revoked once the company is deleted. */
+static struct db_stmt linked_of_company = DB_STMT(
+    "SELECT " ROW_COLS ", x.credentials FROM connections x JOIN companies c "
+    "ON c.id = x.company_id WHERE c.org_id = $1 AND c.environment = $2 "
+    "AND CASE WHEN $4 = 'id' THEN c.id::text = $3 ELSE c.linked_account_id = $3 END "
+    "AND x.status = 'Linked' AND x.credentials IS NOT NULL", 4);
 static struct db_stmt delete_one = DB_STMT(
     "DELETE FROM connections x USING companies c WHERE c.id = x.company_id "
     "AND c.org_id = $1 AND c.environment = $2 AND c.id::text = $3 AND x.id::text = $4 "
@@ -123,17 +130,17 @@ connection_create(const char *company_id, const struct integration *in, char id_
 }
 
 static void
-read_row(const PGresult *res, struct connection *out)
+read_row(const PGresult *res, int row, struct connection *out)
 {
-	snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
-	snprintf(out->company_id, sizeof(out->company_id), "%s", PQgetvalue(res, 0, 1));
-	snprintf(out->org_id, sizeof(out->org_id), "%s", PQgetvalue(res, 0, 2));
-	snprintf(out->environment, sizeof(out->environment), "%s", PQgetvalue(res, 0, 3));
-	snprintf(out->integration_key, sizeof(out->integration_key), "%s", PQgetvalue(res, 0, 4));
-	snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 5));
-	out->link_version = atoi(PQgetvalue(res, 0, 6));
-	out->start_version = atoi(PQgetvalue(res, 0, 7));
-	snprintf(out->identity, sizeof(out->identity), "%s", PQgetvalue(res, 0, 8));
+	snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, row, 0));
+	snprintf(out->company_id, sizeof(out->company_id), "%s", PQgetvalue(res, row, 1));
+	snprintf(out->org_id, sizeof(out->org_id), "%s", PQgetvalue(res, row, 2));
+	snprintf(out->environment, sizeof(out->environment), "%s", PQgetvalue(res, row, 3));
+	snprintf(out->integration_key, sizeof(out->integration_key), "%s", PQgetvalue(res, row, 4));
+	snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, row, 5));
+	out->link_version = atoi(PQgetvalue(res, row, 6));
+	out->start_version = atoi(PQgetvalue(res, row, 7));
+	snprintf(out->identity, sizeof(out->identity), "%s", PQgetvalue(res, row, 8));
 }
 
 int
@@ -144,7 +151,7 @@ connection_load(const char *id, const char *company_id, struct connection *out)
 	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
 
 	if (rc == 1)
-		read_row(res, out);
+		read_row(res, 0, out);
 	PQclear(res);
 	return rc;
 }
@@ -161,7 +168,7 @@ connection_find(const char *org_id, const char *env, const char *company_id,
 	if (db_ok(res)) {
 		rc = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
 		if (rc == 1)
-			read_row(res, out);
+			read_row(res, 0, out);
 		else if (PQntuples(res) == 1)
 			snprintf(out->company_id, sizeof(out->company_id), "%s", company_id);
 	}
@@ -527,4 +534,54 @@ connection_authorize_url(const struct config *cfg, const struct connection *c,
 fail:
 	free(url);
 	return NULL;
+}
+
+int
+connection_revocations_load(const struct config *cfg, const char *org_id, const char *env,
+    const char *company, bool by_id, struct connection_revocations *out)
+{
+	const char *params[] = { org_id, env, company, by_id ? "id" : "account" };
+	PGresult *res = db_exec(&linked_of_company, params);
+	int i, n;
+
+	memset(out, 0, sizeof(*out));
+	if (!db_ok(res)) {
+		PQclear(res);
+		return -1;
+	}
+	n = PQntuples(res);
+	out->c = calloc((size_t)n + 1, sizeof(*out->c));
+	out->creds = calloc((size_t)n + 1, sizeof(*out->creds));
+	for (i = 0; out->c != NULL && out->creds != NULL && i < n; i++) {
+		const char *ids[] = { PQgetvalue(res, i, 0) };
+
+		read_row(res, i, &out->c[out->n]);
+		out->creds[out->n] = sealed_open(cfg, SEALED_CREDENTIALS, ids, res, i, 9);
+		if (out->creds[out->n] != NULL)
+			out->n++;
+	}
+	PQclear(res);
+	return out->c != NULL && out->creds != NULL ? 0 : -1;
+}
+
+void
+connection_revocations_run(const struct config *cfg, struct connection_revocations *r)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		revoke_at_provider(cfg, &r->c[i], r->creds[i], false);
+	connection_revocations_free(r);
+}
+
+void
+connection_revocations_free(struct connection_revocations *r)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		crypto_free_secret(r->creds[i]);
+	free(r->c);
+	free(r->creds);
+	memset(r, 0, sizeof(*r));
 }

@@ -3,6 +3,7 @@
 #ifndef HOSTLINK_CONNECTION_H
 #define HOSTLINK_CONNECTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -132,5 +133,23 @@ char *connection_authorize_url(const struct config *cfg, const struct connection
 /* The company's hosted link page: {app_url}/link/{key}. */
 void connection_link_page(const struct config *cfg, const struct connection *c,
     char *out, size_t len);
+
+/* The credentials to revoke at their providers when a company goes: its
+ * Linked connections, loaded before the delete, revoked after it commits
+ * (best effort, logged: the rows are gone). */
+struct connection_revocations {
+	int n;
+	struct connection *c;
+	char **creds;               /* opened credentials JSON, one per connection */
+};
+
+/* Loads the Linked connections of company (its id when by_id, else its
+ * linked account id) of (org, env).  Returns 0, or -1 on failure (out is
+ * then empty). */
+int connection_revocations_load(const struct config *cfg, const char *org_id, const char *env,
+    const char *company, bool by_id, struct connection_revocations *out) HL_MUSTCHECK;
+/* Revokes each at its provider, then frees r. */
+void connection_revocations_run(const struct config *cfg, struct connection_revocations *r);
+void connection_revocations_free(struct connection_revocations *r);
 
 #endif

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "connection.h"
 #include "connection_error.h"
+#include "connection_info.h"
 #include "crypto.h"
 #include "db.h"
 #include "integration.h"
@@ -434,6 +435,9 @@ refresh_one(const struct config *cfg, const char *const params[3], struct refres
 		    PQgetvalue(res, 0, 3), &in);
 		if (rc == 0)
 			in.type = AUTH_TYPE_API_KEY;
+		/* A token URL over the customer's values (NetSuite, Zoho). */
+		if (rc > 0 && connection_info_bind(&in, PQgetvalue(res, 0, 0)) < 0)
+			rc = -1;
 		if (rc >= 0)
 			rc = refresh_claimed(cfg, &in, PQgetvalue(res, 0, 0), params[1]);
 		integration_free(&in);

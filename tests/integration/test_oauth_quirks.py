@@ -225,6 +225,13 @@ def test_templated_host_per_customer_from_config_fields():
     r = s.req("GET", "companies/%s/connections/%s/credentials?force_refresh=true"
               % (co["id"], cid), key=s.key)
     assert r.status == 200 and p.quirk_tenants == [(acct, "/token")], (r, p.quirk_tenants)
+    # ... and so does the background refresh (hostlinkctl refresh --once)
+    del p.quirk_tenants[:]
+    s.sql("UPDATE connections SET access_expires_at = now() WHERE id = '%s'" % cid)
+    out = json.loads(H.ctl(["refresh", "--once"], s.inst.conf).stdout)
+    assert out["refreshed"] >= 1 and out["failed"] == 0, out
+    assert p.quirk_tenants == [(acct, "/token")], p.quirk_tenants
+    assert s.connection(co["id"], cid)["status"] == "Linked"
 
 
 def test_config_answers_are_checked_against_their_patterns():

@@ -298,6 +298,13 @@ def test_unlink_and_delete_revoke_the_tokens_at_the_revoke_url():
                  key=s.key).status == 200
     assert [r["form"]["token"] for r in p.revocations] == \
         [tokens2["refresh_token"], tokens2["access_token"]], p.revocations
+    # ... and so does deleting its company (the cascade takes the rows)
+    co3, cid3, tokens3 = linked(s, p, revoke_url=p.revoke_url)
+    p.revocations.clear()
+    assert s.req("DELETE", "companies/%s" % co3["id"], key=s.key).status == 204
+    assert [r["form"]["token"] for r in p.revocations] == \
+        [tokens3["refresh_token"], tokens3["access_token"]], p.revocations
+    assert s.sql("SELECT count(*) FROM connections WHERE id = '%s'" % cid3) == "0"
     assert refresh_at_provider(p, tokens2["refresh_token"]).status == 400
 
 
