@@ -94,17 +94,6 @@ static struct db_stmt set_revoked = DB_STMT(
 
 /* The error a deauthorization records (fixed: never the provider's words). */
 
-/* The transaction of a store function: commits when rc > 0, else rolls back. */
-static int HL_MUSTCHECK
-finish(int rc)
-{
-	if (rc > 0 && db_commit() < 0)
-		rc = -1;
-	if (rc <= 0)
-		db_rollback();
-	return rc;
-}
-
 json_object *
 connection_create(const char *company_id, const struct integration *in, char id_out[37])
 {
@@ -123,7 +112,7 @@ connection_create(const char *company_id, const struct integration *in, char id_
 		if (outbox_event("connection.created", company_id, id_out, NULL, "PendingAuth") < 0)
 			rc = -1;
 	}
-	if (finish(rc) == 1)
+	if (db_finish(rc) == 1)
 		o = json_tokener_parse(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return o;
@@ -374,7 +363,7 @@ connection_set_status(const struct config *cfg, const char *id, const char *stat
 {
 	if (db_begin() < 0)
 		return -1;
-	return finish(connection_change_status(cfg, id, status, from, creds_json, error, event));
+	return db_finish(connection_change_status(cfg, id, status, from, creds_json, error, event));
 }
 
 int
@@ -383,7 +372,7 @@ connection_link(const struct config *cfg, const char *id, const char *creds_json
 {
 	if (db_begin() < 0)
 		return -1;
-	return finish(change(cfg, id, "Linked", "*", creds_json, NULL, "connection.connected",
+	return db_finish(change(cfg, id, "Linked", "*", creds_json, NULL, "connection.connected",
 	    identity, NULL));
 }
 
@@ -424,7 +413,7 @@ connection_unlink(const struct config *cfg, const struct connection *c)
 
 	if (db_begin() < 0)
 		return -1;
-	rc = finish(change(cfg, c->id, "Unlinked", "Linked", NULL, NULL,
+	rc = db_finish(change(cfg, c->id, "Unlinked", "Linked", NULL, NULL,
 	    "connection.disconnected", NULL, &creds));
 	if (rc == 1 && creds != NULL)
 		revoke_at_provider(cfg, c, creds, true);
@@ -448,7 +437,7 @@ connection_fail(const char *id, const char *detail, const char *status_code,
 	    connection_error_add(id, status_code, status_text, message) == 1 &&
 	    outbox_event("connection.failed", PQgetvalue(res, 0, 0), id, NULL, NULL) == 0)
 		rc = 1;
-	rc = finish(rc);
+	rc = db_finish(rc);
 	PQclear(res);
 	return rc > 0 ? 0 : -1;
 }
@@ -475,7 +464,7 @@ connection_delete(const struct config *cfg, const char *org_id, const char *env,
 			rc = -1;
 	}
 	PQclear(res);
-	rc = finish(rc);
+	rc = db_finish(rc);
 	/* The row is gone: the outcome is in the log only. */
 	if (rc == 1 && creds != NULL)
 		revoke_at_provider(cfg, c, creds, false);

@@ -381,3 +381,13 @@ db_notifications(void)
 	}
 	return count;
 }
+
+int
+db_finish(int rc)
+{
+	if (rc > 0 && db_commit() < 0)
+		rc = -1;
+	if (rc <= 0)
+		db_rollback();
+	return rc;
+}

@@ -69,5 +69,8 @@ int db_command(const char *sql);
 int db_begin(void) HL_MUSTCHECK;
 int db_commit(void) HL_MUSTCHECK;
 void db_rollback(void);
+/* Ends a store function's transaction by its result: commits when rc > 0
+ * (then -1 when the commit failed), else rolls back.  Returns the result. */
+int db_finish(int rc) HL_MUSTCHECK;
 
 #endif

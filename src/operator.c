@@ -123,17 +123,6 @@ one_operator(struct db_stmt *stmt, const char *const *params, struct operator *o
 	return rc;
 }
 
-/* The transaction of a store function: commits when rc > 0, else rolls back. */
-static int HL_MUSTCHECK
-finish(int rc)
-{
-	if (rc > 0 && db_commit() < 0)
-		rc = -1;
-	if (rc <= 0)
-		db_rollback();
-	return rc;
-}
-
 int
 operator_new_link(const char *org_id, const char *email, long ttl_s,
     char link_out[OPERATOR_CAP_LEN + 1])
@@ -169,7 +158,7 @@ operator_create(const char *org_id, const char *email, enum operator_role role,
 		rc = operator_new_link(org_id, email, ttl_s, link_out) == 1 ? 1 : -1;
 	}
 	PQclear(res);
-	return finish(rc);
+	return db_finish(rc);
 }
 
 /* Ends every session of operator (org, id); 0 or -1. */
@@ -197,7 +186,7 @@ operator_link_use(const char *link, const char *password_hash, struct operator *
 	rc = one_operator(&use_link, params, out);
 	if (rc == 1 && end_all(out->org_id, out->id) < 0)
 		rc = -1;
-	return finish(rc);
+	return db_finish(rc);
 }
 
 int
@@ -222,7 +211,7 @@ operator_disable(const char *org_id, const char *who)
 	if (rc == 1 && end_all(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) < 0)
 		rc = -1;
 	PQclear(res);
-	return finish(rc);
+	return db_finish(rc);
 }
 
 int

@@ -141,9 +141,11 @@ export async function axe(page, what) {
 }
 
 // Runs tests [{name, fn}] (filtered by argv) against one stack and one
-// chromium (stackArgs: more tests/stack.py arguments).  CSP violations on pages
+// chromium (stackArgs: more tests/stack.py arguments; onStack(env) runs once
+// the stack is up).  CSP violations on pages
 // whose path matches cspPaths fail the test that saw them.
-export async function run(tests, { title, cspPaths, testMs = 60000, contextOptions = {}, stackArgs = [] } = {}) {
+export async function run(tests, { title, cspPaths, testMs = 60000, contextOptions = {}, stackArgs = [],
+  onStack = () => {} } = {}) {
   const filters = process.argv.slice(2);
   const selected = tests.filter((t) => !filters.length || filters.some((f) => t.name.includes(f)));
   mkdirSync(OUT, { recursive: true });
@@ -163,6 +165,7 @@ export async function run(tests, { title, cspPaths, testMs = 60000, contextOptio
   try {
     const { chromium } = await loadPlaywright();
     stack = await startStack(stackArgs);
+    onStack(stack.env);
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM, headless: true, viewport: DESKTOP,
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',

@@ -10,96 +10,17 @@
 // Environment: CHROMIUM (default /usr/bin/chromium), HOSTLINK_BUILDDIR (where
 // hostlinkd/hostlinkctl are, default build/ or the repository root), BROWSER_TIMEOUT_MS.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(dirname(HERE));
-const OUT = join(HERE, 'out');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const STEP_MS = Number(process.env.BROWSER_TIMEOUT_MS || 15000);
-const TEST_MS = 45000;
-const DESKTOP = { width: 1280, height: 800 };
-const MOBILE = { width: 375, height: 740 };
+import { HERE, OUT, ROOT, STEP_MS, assert, eq, poll, run, shots }
+  from './lib.mjs';
+
 const EXPIRED = 'This link has expired or is no longer valid';
 const XSS = '<script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>';
-
-// playwright-core from node_modules; installed from package-lock.json (npm ci)
-// when missing.  Never downloads browsers: chromium is Debian's.
-async function loadPlaywright() {
-  try {
-    return await import('playwright-core');
-  } catch (e) {
-    if (existsSync(join(HERE, 'node_modules', 'playwright-core'))) throw e;
-    console.log('# playwright-core missing: npm ci --no-audit --no-fund in ' + HERE);
-    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HERE, encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' } });
-    if (r.status !== 0) throw new Error('npm ci failed (' + r.status + '):\n' + (r.stdout || '') + (r.stderr || r.error || ''));
-    return import('playwright-core');
-  }
-}
-
-// ---------------------------------------------------------------------------
-// The stack
-
-function startStack() {
-  return new Promise((resolve, reject) => {
-    const log = [];
-    // tests/stack.py makes the state directory and removes it when it stops
-    // (stdin closes); --json prints its environment (HL_*) as one line.
-    const state = join(tmpdir(), `hostlink-browser-${process.pid}-${Date.now()}`);
-    const child = spawn('python3', [join(ROOT, 'tests', 'stack.py'), '--state', state,
-      '--port', '0', '--demo', '--json', '--stdin', '--set', 'workers=2'], {
-      cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: process.env,
-    });
-    let buf = '';
-    const timer = setTimeout(() => {
-      reject(new Error('stack.py did not start within 90 s:\n' + log.join('')));
-      child.kill('SIGTERM');
-    }, 90000);
-    child.stderr.on('data', (d) => log.push(d.toString()));
-    child.stdout.on('data', (d) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line.startsWith('{')) {
-          clearTimeout(timer);
-          const env = JSON.parse(line);
-          const info = {
-            base_url: env.HL_URL, api_key: env.HL_API_KEY, org_id: env.HL_ORG_ID,
-            jwt_secret_file: env.HL_JWT_SECRET_FILE, dir: env.HL_STATE,
-            hostlinkd_log: env.HL_HOSTLINKD_LOG, nginx_dir: env.HL_NGINX_DIR,
-            conf: env.HL_CONF, builddir: env.HL_BUILDDIR, database: env.HL_DATABASE,
-          };
-          info.child = child;
-          info.log = log;
-          resolve(info);
-        }
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error('stack.py exited with ' + code + ':\n' + log.join('')));
-    });
-  });
-}
-
-function stopStack(stack) {
-  return new Promise((resolve) => {
-    if (!stack || stack.child.exitCode !== null) { resolve(); return; }
-    const t = setTimeout(() => { stack.child.kill('SIGKILL'); resolve(); }, 20000);
-    stack.child.removeAllListeners('exit');
-    stack.child.on('exit', () => { clearTimeout(t); resolve(); });
-    stack.child.stdin.end(); // tests/stack.py stops everything when stdin closes
-  });
-}
 
 // ---------------------------------------------------------------------------
 // API helpers (the org's side, with the API key)
@@ -178,48 +99,10 @@ function expiredCopy(token) {
 }
 
 // ---------------------------------------------------------------------------
-// Tiny test framework
+// Tests (the framework is lib.mjs)
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
-
-class Failure extends Error {}
-
-function assert(cond, msg) {
-  if (!cond) throw new Failure(msg);
-}
-
-function eq(actual, expected, what) {
-  if (actual !== expected) {
-    throw new Failure(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
-
-async function poll(fn, what, timeout = STEP_MS) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Failure(`timed out waiting for ${what} (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
-
-// Screenshot at desktop and phone width (the page keeps its state).
-async function shots(page, name) {
-  await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: join(OUT, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(MOBILE);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-  await page.screenshot({ path: join(OUT, `${name}-mobile.png`), fullPage: true });
-  await page.setViewportSize(DESKTOP);
-  assert(overflow <= MOBILE.width, `${name}: page is ${overflow}px wide at 375px (horizontal scrolling)`);
-}
 
 async function h1(page) {
   const l = page.locator('main h1');
@@ -928,84 +811,14 @@ test('contrast: five theme colours, no axe colour-contrast violation on the conn
 // ---------------------------------------------------------------------------
 // Runner
 
-async function main() {
-  const filters = process.argv.slice(2);
-  const selected = tests.filter((t) => !filters.length || filters.some((f) => t.name.includes(f)));
-  rmSync(OUT, { recursive: true, force: true });
-  mkdirSync(OUT, { recursive: true });
-  const started = Date.now();
-  let stack;
-  let browser;
-  let passed = 0;
-  let failed = 0;
-  const profile = mkdtempSync(join(tmpdir(), 'hostlink-chromium-'));
-  const cleanup = async () => {
-    if (browser) await browser.close().catch(() => {});
-    await stopStack(stack);
-    rmSync(profile, { recursive: true, force: true });
-  };
-  process.on('SIGINT', () => { cleanup().then(() => process.exit(130)); });
-  process.on('SIGTERM', () => { cleanup().then(() => process.exit(143)); });
-  try {
-    const { chromium } = await loadPlaywright();
-    stack = await startStack();
-    S = stack;
-    // a fresh profile directory per run (launchPersistentContext is the
-    // Playwright way of giving chromium --user-data-dir)
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic'],
-    });
-    for (const p of browser.pages()) await p.close();
-  } catch (e) {
-    console.log('not ok - start the stack and chromium (' + CHROMIUM + ')');
-    for (const l of String(e && e.stack || e).split('\n')) console.log('# ' + l);
-    await cleanup();
-    process.exit(1);
-  }
-  console.log(`# stack at ${S.base_url}, chromium ${browser.browser() ? browser.browser().version() : ''}`);
-
-  for (const t of selected) {
-    const page = await browser.newPage();
-    await page.setViewportSize(DESKTOP);
-    const problems = [];
-    page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-    page.on('console', (m) => {
-      const path = (() => { try { return new URL(page.url()).pathname; } catch { return ''; } })();
-      if (/Content Security Policy|Refused to/.test(m.text()) && /^\/(connect|link|invite)\//.test(path)) {
-        problems.push('CSP violation on ' + path + ': ' + m.text());
-      }
-    });
-    page.setDefaultTimeout(STEP_MS);
-    const t0 = Date.now();
-    try {
-      await Promise.race([
-        t.fn({ page }),
-        new Promise((_, rej) => setTimeout(() => rej(new Failure(`test took longer than ${TEST_MS} ms`)), TEST_MS)),
-      ]);
-      assert(problems.length === 0, problems.join('\n'));
-      passed++;
-      console.log(`ok - ${t.name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-      failed++;
-      console.log(`not ok - ${t.name}`);
-      const lines = e instanceof Failure ? [e.message] : String(e && e.stack || e).split('\n');
-      for (const l of lines) console.log('# ' + l);
-      for (const p of problems) console.log('# ' + p);
-      console.log('# at ' + page.url());
-      const shot = join(OUT, 'FAILED-' + slug(t.name) + '.png');
-      await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-      console.log('# screenshot ' + shot);
-    }
-    await page.close().catch(() => {});
-  }
-  writeFileSync(join(OUT, 'stack.log'), stack.log.join(''));
-  await cleanup();
-  console.log(`# ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  process.exit(failed ? 1 : 0);
-}
-
-main();
+run(tests, {
+  title: 'hosted page', cspPaths: /^\/(connect|link|invite)\//, testMs: 45000,
+  onStack: (env) => {
+    S = {
+      base_url: env.HL_URL, api_key: env.HL_API_KEY, org_id: env.HL_ORG_ID,
+      jwt_secret_file: env.HL_JWT_SECRET_FILE, dir: env.HL_STATE,
+      hostlinkd_log: env.HL_HOSTLINKD_LOG, nginx_dir: env.HL_NGINX_DIR,
+      conf: env.HL_CONF, builddir: env.HL_BUILDDIR, database: env.HL_DATABASE,
+    };
+  },
+});
