@@ -124,6 +124,9 @@ catalog_merge(json_object *body)
 		json_object_object_foreach(over, k, v)
 			json_object_object_add(oauth2, k, json_object_get(v));
 	}
+	/* The entry's RFC 7009 endpoint: revocation on unlink and delete. */
+	if (json_object_object_get(oauth2, "revoke_url") == NULL)
+		take(oauth2, "revoke_url", e);
 	take(oauth2, "client_id", body);
 	take(oauth2, "client_secret", body);
 	take(oauth2, "scopes", body);

@@ -32,11 +32,14 @@ static struct db_stmt release = DB_STMT(
     "AND key = $3", 4);
 
 /* A token's keys are its own: another token of the same org never sees
- * its responses.  API-key requests share the org environment's space. */
+ * its responses; so are a Portal operator's.  API-key requests share the
+ * org environment's space. */
 static const char *
 scope(const struct request *req)
 {
-	return req->auth.bearer != NULL ? req->auth.token.jti : "key";
+	if (req->auth.bearer != NULL)
+		return req->auth.token.jti;
+	return req->auth.operator_id[0] != '\0' ? req->auth.operator_id : "key";
 }
 
 /* The row identity a stored response is sealed to. */

@@ -21,7 +21,8 @@
     "'category', category, 'catalog', catalog, " \
     "'oauth2', CASE WHEN auth_type = 'oauth2' THEN jsonb_build_object(" \
     "  'authorize_url', authorize_url, 'token_url', token_url, 'client_id', client_id, " \
-    "  'scopes', scopes, 'revoke_url', revoke_url) || config END, " \
+    "  'scopes', scopes) || CASE WHEN revoke_url IS NULL THEN '{}' " \
+    "  ELSE jsonb_build_object('revoke_url', revoke_url) END || config END, " \
     "'fields', CASE WHEN auth_type = 'api_key' THEN fields END)"
 #define SANDBOX_JSON \
     "json_build_object('key', 'sandbox', 'name', 'Sandbox', 'authType', 'sandbox', " \

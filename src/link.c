@@ -37,9 +37,9 @@ static struct db_stmt find = DB_STMT(
     "FROM l LEFT JOIN companies c ON c.id = l.company_id", 3);
 
 static struct db_stmt stash = DB_STMT(
-    "INSERT INTO hosted_properties (token_hash, jti, body, expires_at) "
-    "SELECT $1, jti, $3::json, expires_at FROM session_tokens WHERE jti = $2 "
-    "ON CONFLICT (token_hash) DO UPDATE SET body = EXCLUDED.body", 3);
+    "INSERT INTO hosted_properties (token_hash, jti, body, expires_at, token_expires_at) "
+    "SELECT $1, jti, $3::json, expires_at, expires_at FROM session_tokens WHERE jti = $2 "
+    "ON CONFLICT (token_hash, token_expires_at) DO UPDATE SET body = EXCLUDED.body", 3);
 
 /* "\x<hex of SHA-256 of s>", a bytea literal. */
 static void

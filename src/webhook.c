@@ -133,8 +133,10 @@ static struct db_stmt release_holder = DB_STMT(
 static struct db_stmt depth = DB_STMT(
     "SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'), "
     "(SELECT count(*) FROM webhook_deliveries WHERE status = 'dead')", 0);
+/* NULL when nothing is pending (greatest() ignores a NULL: greatest(0,
+ * NULL) is 0, which would have the background child poll without rest). */
 static struct db_stmt next_due = DB_STMT(
-    "SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - now())))::bigint "
+    "SELECT ceil(extract(epoch FROM min(next_attempt_at) - now()))::bigint "
     "FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
     "AND w.enabled WHERE d.status = 'pending'", 0);
 
@@ -649,5 +651,5 @@ webhook_next_due_s(int max)
 	if (db_ok(res) && !PQgetisnull(res, 0, 0))
 		s = atol(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	return s < max ? (int)s : max;
+	return s < 0 ? 0 : s < max ? (int)s : max;
 }

@@ -197,6 +197,8 @@ def test_connections_carry_codat_members():
     # integrationId: a version-3 UUID of the key, the same in every org and environment
     assert c["integrationId"][14] == "3" and c["integrationId"][19] in "89ab", c
     other = tenant(s, "conn2")
+    # the sandbox is hidden in live unless the org shows it (show_sandbox)
+    s.ok("PUT", "settings/link", key=other.live_key, body={"show_sandbox": True})
     co2 = s.company(key=other.live_key)
     c2 = s.ok("POST", "companies/%s/connections" % co2["id"], key=other.live_key,
               body={"platformKey": "sandbox"})

@@ -1011,3 +1011,34 @@ def test_background_statement_failure_is_logged_once():
     twice = [l for l in log.splitlines() if "canceling statement" in l
              and not re.search(r"statement \w+\.c:\d+ failed.*SQLSTATE 57014", l)]
     assert not twice, "a failed background statement is logged twice:\n" + log[-3000:]
+
+
+def test_idle_background_child_rests():
+    """With nothing to deliver, sweep or refresh, the background child sleeps
+    (until the next NOTIFY or its 5 s fallback): it does not poll the
+    database in a loop.  (The next-due statement once answered 0 for an empty
+    queue -- greatest(0, NULL) is 0 -- and the child ran its statements
+    several times a second, for ever.)"""
+    e = H.env()
+    db = "bgidle_%s" % secrets.token_hex(3)
+    e.pg.createdb(db)
+    inst = e.instance("bgidle", database=e.pg.conninfo(db))
+    H.ctl_json(["migrate"], inst.conf)
+    inst.start()
+    H.on_exit(inst.stop)
+    try:
+        def last_start():
+            # the background child's connection: its last statement is the next-due one
+            return e.pg.psql("SELECT query_start FROM pg_stat_activity WHERE datname = '%s' "
+                             "AND pid <> pg_backend_pid() AND query LIKE '%%min(next_attempt_at) - now()%%'"
+                             % db, db=db).strip()
+        H.wait_for(lambda: last_start() != "", 10, "the background child's first pass")
+        samples = []
+        for _ in range(5):
+            samples.append(last_start())
+            time.sleep(0.5)
+        # resting: the same statement start for seconds on end (a busy loop
+        # starts a new one every few milliseconds)
+        assert len(set(samples)) <= 2, samples
+    finally:
+        inst.stop()
