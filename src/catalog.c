@@ -107,6 +107,7 @@ catalog_merge(json_object *body)
 {
 	json_object *e = catalog_entry(json_object_get_string(json_object_object_get(body,
 	    "catalog"))), *out, *oauth2, *over;
+	const char *revoke;
 
 	if (e == NULL)
 		return NULL;
@@ -124,8 +125,11 @@ catalog_merge(json_object *body)
 		json_object_object_foreach(over, k, v)
 			json_object_object_add(oauth2, k, json_object_get(v));
 	}
-	/* The entry's RFC 7009 endpoint: revocation on unlink and delete. */
-	if (json_object_object_get(oauth2, "revoke_url") == NULL)
+	/* The entry's RFC 7009 endpoint: revocation on unlink and delete (a
+	 * templated one, per customer, is not expanded for revocation: left out). */
+	revoke = json_object_get_string(json_object_object_get(e, "revoke_url"));
+	if (json_object_object_get(oauth2, "revoke_url") == NULL && revoke != NULL &&
+	    strchr(revoke, '{') == NULL)
 		take(oauth2, "revoke_url", e);
 	take(oauth2, "client_id", body);
 	take(oauth2, "client_secret", body);

@@ -130,7 +130,7 @@ def tmpdir(name):
 
 # The integration tests' cluster: fast rather than durable.
 PG_TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-                    "max_connections": "100"}
+                    "max_connections": "400"}
 
 
 class Postgres(stack.Postgres):

@@ -91,7 +91,7 @@ def test_webhook_rotate_secret_test_and_retry_replay():
     s = st()
     rc = receiver()
     path = "/hook/idem-%s" % secrets.token_hex(4)
-    ep = s.ok("POST", "webhooks", key=s.key, body={"url": rc.url(path)})
+    ep = s.ok("POST", "webhooks", 201, key=s.key, body={"url": rc.url(path)})
     s0 = ep["secret"]
     rot = twice(s, "POST", "webhooks/%s/rotate-secret" % ep["id"], key(), key=s.key)
     s1 = rot["secret"]

@@ -159,7 +159,7 @@ def core_suite(s, rc, wake_s):
 
     # -- webhooks: delivered, signed, one webhook-id
     hp = "/hook/pool-%s" % secrets.token_hex(4)
-    ep = s.ok("POST", "webhooks", key=key, body={"url": rc.url(hp)})
+    ep = s.ok("POST", "webhooks", 201, key=key, body={"url": rc.url(hp)})
     t0 = time.monotonic()
     fresh = s.company(name="Hooked " + secrets.token_hex(3))
     reqs = rc.wait(hp, 1, wake_s + 5, pred=lambda q: fresh["id"].encode() in q.body)
