@@ -161,12 +161,14 @@ def test_every_webhook_body_validates_against_codat_schemas():
     s.ok("POST", "webhooks", key=t.test_key, status=201, body={"url": rx.url(hook)})
     co = s.company(key=t.test_key, description="hooked", tags={"region": "uk"})
     bare = s.company(key=t.test_key)                   # no description: omitted
-    # connection.created, .connected, .disconnected, .deleted
+    # connection.created, .connected, .disconnected, .reconnected, .deleted
     conn = s.ok("POST", "companies/%s/connections" % co["id"], key=t.test_key,
                 body={"platformKey": "sandbox"})
     link_sandbox(s, s.connection(co["id"], conn["id"], key=t.test_key)["linkUrl"])
     s.ok("PATCH", "companies/%s/connections/%s" % (co["id"], conn["id"]), key=t.test_key,
          body={"status": "Unlinked"})
+    # connection.reconnected: the same connection linked again through its linkUrl
+    link_sandbox(s, s.connection(co["id"], conn["id"], key=t.test_key)["linkUrl"])
     r = s.req("DELETE", "companies/%s/connections/%s" % (co["id"], conn["id"]), key=t.test_key)
     assert r.status == 200 and r.body == b"", r
     # connection.failed: the user denies the sandbox
@@ -177,8 +179,8 @@ def test_every_webhook_body_validates_against_codat_schemas():
     # company.deleted
     assert s.req("DELETE", "companies/" + bare["id"], key=t.test_key).status == 204
     types = ["company.created", "connection.created", "connection.connected",
-             "connection.disconnected", "connection.deleted", "connection.failed",
-             "company.deleted"]
+             "connection.disconnected", "connection.reconnected", "connection.deleted",
+             "connection.failed", "company.deleted"]
     bodies = delivered(rx, hook, types)
     r = node("webhooks.mjs", stdin=json.dumps(bodies))
     assert r.returncode == 0, "bodies fail Codat's schemas:\n%s%s" % (r.stdout, r.stderr)
