@@ -423,8 +423,11 @@ api_hosted_connection_create(struct request *req)
 
 	if (api_body_platform(req, &in) < 0)
 		return;
+	/* What the page does not offer cannot be started either. */
 	if ((stash = token_stash(req)) != NULL &&
-	    !allows(json_object_object_get(stash, "allowed_integrations"), in.key)) {
+	    (!allows(json_object_object_get(stash, "allowed_integrations"), in.key) ||
+	    (in.type != AUTH_TYPE_SANDBOX && in.category[0] != '\0' &&
+	    !allows(json_object_object_get(stash, "categories"), in.category)))) {
 		api_error(req, 404, "PLATFORM_NOT_FOUND", "This link does not offer that platform");
 		goto out;
 	}

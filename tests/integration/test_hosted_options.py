@@ -174,6 +174,18 @@ def test_link_session_platforms_from_the_page():
     assert keys(s, out["token"]) == ["xero"]
     r = s.req("POST", "link/%s/session" % s.link_key(co), body={"allowed_integrations": "xero"})
     err(r, 400, "VALIDATION_ERROR")
+    # categories: xero here is Other; a link for Accounting platforms neither
+    # lists it nor starts it (the sandbox has no category and stays)
+    out = s.ok("POST", "link/%s/session" % s.link_key(co), body={"categories": ["Accounting"]})
+    assert keys(s, out["token"]) == ["sandbox"], keys(s, out["token"])
+    err(s.req("POST", "hosted/connections", token=out["token"], body={"platformKey": "xero"}),
+        404, "PLATFORM_NOT_FOUND")
+    assert s.req("POST", "hosted/connections", token=out["token"],
+                 body={"platformKey": "sandbox"}).status == 200
+    out = s.ok("POST", "link/%s/session" % s.link_key(co), body={"categories": ["Other"]})
+    assert "xero" in keys(s, out["token"])
+    assert s.req("POST", "hosted/connections", token=out["token"],
+                 body={"platformKey": "xero"}).status == 200
 
 
 # ---------------------------------------------------------------------------
