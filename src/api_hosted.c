@@ -26,6 +26,7 @@
 #include "settings.h"
 #include "token.h"
 #include "valid.h"
+#include "verify.h"
 
 #define ANSWERED (LINK_DB_ERROR + 1)     /* path_link(): the handler has answered */
 
@@ -501,6 +502,36 @@ body_credentials(struct request *req, const struct integration *in)
 	return creds;
 }
 
+/* The platform's verification request (when it has one) with the entered
+ * creds: 0, or -1 once a refusal (400, recorded on the connection with
+ * connection.failed) or an outage (503) is answered. */
+static int HL_MUSTCHECK
+verified(struct request *req, const struct integration *in, const struct connection *c,
+    json_object *creds)
+{
+	long status;
+	enum verify_result r = verify_credentials(req->cfg, json_object_object_get(in->config,
+	    "verify"), creds, &status);
+	char code[24];
+
+	if (r == VERIFY_OK)
+		return 0;
+	if (r == VERIFY_UNAVAILABLE) {
+		response_error_h(req, 503, "PROVIDER_UNAVAILABLE",
+		    "The platform could not check these credentials; try again shortly",
+		    "Retry-After: 30\r\n");
+		return -1;
+	}
+	snprintf(code, sizeof(code), "%ld", status > 0 ? status : 400L);
+	if (connection_fail(c->id, "credentials_rejected", code, "Credentials rejected",
+	    "The platform refused the entered credentials.") < 0) {
+		response_unavailable(req);
+		return -1;
+	}
+	api_error(req, 400, "CREDENTIALS_REJECTED", "%s refused these credentials", in->name);
+	return -1;
+}
+
 void
 api_hosted_credentials(struct request *req)
 {
@@ -522,7 +553,7 @@ api_hosted_credentials(struct request *req)
 		    "This connection's platform does not take entered credentials");
 		goto out;
 	}
-	if ((creds = body_credentials(req, &in)) == NULL)
+	if ((creds = body_credentials(req, &in)) == NULL || verified(req, &in, &c, creds) < 0)
 		goto out;
 	rc = connection_set_status(req->cfg, c.id, "Linked", "*",
 	    json_object_to_json_string_ext(creds, JSON_C_TO_STRING_PLAIN), NULL,

@@ -16,6 +16,7 @@
 #include "request.h"
 #include "response.h"
 #include "valid.h"
+#include "verify.h"
 
 /* The integrations of GET /integrations with Codat's members added
  * (hl_integration_codat()). */
@@ -124,6 +125,7 @@ static const struct valid_field integration_fields[] = {
 	{ "fields", VALID_ARRAY, false, 1, 20 },
 	{ "catalog", VALID_STRING, false, 1, 64 },
 	{ "category", VALID_STRING, false, 1, 16 },
+	{ "verify", VALID_OBJECT, false, 0, 0 },
 	{ NULL, 0, false, 0, 0 },
 };
 /* Codat's sourceType values. */
@@ -301,9 +303,12 @@ check_put(struct request *req, char *scopes, size_t len)
 	type = json_object_get_string(json_object_object_get(req->json, "authType"));
 	if (strcmp(type, "oauth2") == 0)
 		why = check_oauth2(json_object_object_get(req->json, "oauth2"), scopes, len);
-	else if (strcmp(type, "api_key") == 0)
+	else if (strcmp(type, "api_key") == 0) {
 		why = check_fields(json_object_object_get(req->json, "fields"));
-	else
+		if (why == NULL && json_object_object_get(req->json, "verify") != NULL)
+			why = verify_check(json_object_object_get(req->json, "verify"),
+			    json_object_object_get(req->json, "fields"));
+	} else
 		why = "'authType' must be oauth2 or api_key";
 	if (why != NULL) {
 		api_error(req, 400, "VALIDATION_ERROR", "%s", why);
@@ -344,6 +349,12 @@ api_integration_put(struct request *req)
 		v.config_json = json_object_to_json_string_ext(quirks, JSON_C_TO_STRING_PLAIN);
 	} else {
 		v.fields_json = fields = clean_fields(json_object_object_get(req->json, "fields"));
+		/* An API-key platform's quirk: its verification request. */
+		quirks = json_object_new_object();
+		if (json_object_object_get(req->json, "verify") != NULL)
+			json_object_object_add(quirks, "verify",
+			    json_object_get(json_object_object_get(req->json, "verify")));
+		v.config_json = json_object_to_json_string_ext(quirks, JSON_C_TO_STRING_PLAIN);
 	}
 	rc = integration_save(req->cfg, &v, &json, &code, &why);
 	if (rc < 0)

@@ -503,7 +503,7 @@ oauth_client_identity(const char *creds_json, const char *realm_id, char *out, s
 }
 
 long
-oauth_client_get(const struct config *cfg, const char *url, const char *access_token,
+oauth_client_get_header(const struct config *cfg, const char *url, const char *header,
     char **body)
 {
 	struct growbuf b = { NULL, 0, 0 };
@@ -513,22 +513,46 @@ oauth_client_get(const struct config *cfg, const char *url, const char *access_t
 	long status = 0;
 
 	*body = NULL;
+	if (header != NULL && headers != NULL) {
+		struct curl_slist *more = curl_slist_append(headers, header);
+
+		if (more == NULL) {
+			curl_slist_free_all(headers);
+			headers = NULL;
+		} else {
+			headers = more;
+		}
+	}
 	if (curl != NULL && headers != NULL) {
 		curl_easy_setopt(curl, CURLOPT_URL, url);
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-		curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER, access_token);
 		outbound_setup(curl, &ob, 5000L, 15000L);
 		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 		if (curl_easy_perform(curl) == CURLE_OK)
 			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 		else
-			log_warn("post-connect lookup failed%s", ob.refused ?
+			log_warn("outbound GET failed%s", ob.refused ?
 			    " (private address refused: webhook_allow_private)" : "");
 	}
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	*body = b.data;
+	return status;
+}
+
+long
+oauth_client_get(const struct config *cfg, const char *url, const char *access_token,
+    char **body)
+{
+	char *line = NULL;
+	long status;
+
+	if (asprintf(&line, "Authorization: Bearer %s", access_token) < 0) {
+		*body = NULL;
+		return 0;
+	}
+	status = oauth_client_get_header(cfg, url, line, body);
+	crypto_free_secret(line);
 	return status;
 }

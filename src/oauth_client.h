@@ -45,6 +45,10 @@ enum oauth_refresh oauth_client_refresh(const struct config *cfg, const struct i
  * none or over 64 KiB). */
 long oauth_client_get(const struct config *cfg, const char *url, const char *access_token,
     char **body);
+/* As oauth_client_get(), with header (a "Name: value" line, or NULL) in
+ * place of the Bearer token. */
+long oauth_client_get_header(const struct config *cfg, const char *url, const char *header,
+    char **body);
 
 /* The sandbox "provider" mints its own tokens, expiring after
  * sandbox_token_ttl: a malloc'd token response JSON, or NULL. */
