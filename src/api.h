@@ -196,5 +196,6 @@ void api_portal_keys_list(struct request *req);
 void api_portal_keys_create(struct request *req);
 void api_portal_keys_revoke(struct request *req);
 void api_portal_dashboard(struct request *req);
+void api_portal_company_events(struct request *req);
 
 #endif

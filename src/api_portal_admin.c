@@ -44,6 +44,21 @@ static struct db_stmt dashboard = DB_STMT(
     "   'successRatePct', w.success_rate_pct) ORDER BY w.url), '[]') "
     "   FROM report_webhook_health w WHERE w.org_id = $1 AND w.environment = $2))::text", 3);
 
+/* The newest events about company $3 of (org $1, env $2), each with its
+ * deliveries to the org's endpoints: a company event's payload is the
+ * company, a connection event's names it as referenceCompany. */
+static struct db_stmt company_events = DB_STMT(
+    "SELECT coalesce(json_agg(json_build_object('id', e.id, 'eventType', e.event_type, "
+    "  'created', hl_time(e.created_at), 'deliveries', (SELECT coalesce(json_agg("
+    "    json_build_object('id', d.id, 'webhookId', w.id, 'url', w.url, 'status', d.status, "
+    "    'attempts', d.attempts, 'lastStatusCode', d.last_status_code) ORDER BY w.url), '[]') "
+    "    FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
+    "    WHERE d.event_id = e.id)) ORDER BY e.created_at DESC, e.id), '[]')::text "
+    "FROM (SELECT * FROM events x WHERE x.org_id = $1 AND x.environment = $2 "
+    "  AND (x.body -> 'payload' ->> 'id' = $3 "
+    "    OR x.body -> 'payload' -> 'referenceCompany' ->> 'id' = $3) "
+    "  ORDER BY x.created_at DESC LIMIT 50) e", 3);
+
 /* Sends malloc'd JSON text rows (rc 1), 404 what (rc 0) or 503 (rc -1). */
 static void
 send_rows(struct request *req, int rc, char *rows, const char *what)
@@ -177,4 +192,12 @@ api_portal_dashboard(struct request *req)
 		return;
 	snprintf(days, sizeof(days), "%ld", n);
 	api_send_text(req, &dashboard, params, "Dashboard");
+}
+
+void
+api_portal_company_events(struct request *req)
+{
+	const char *params[] = { req->auth.org_id, req->auth.environment, req->params[0] };
+
+	api_send_text(req, &company_events, params, "Company");
 }

@@ -115,6 +115,8 @@ const struct route routes[] = {
 	{ "DELETE", API "/portal/session", AUTH_PORTAL, ROUTE_DB, api_portal_signout, ONBOARDING },
 	{ "GET", API "/portal/audit", AUTH_API_KEY, ROUTE_DB, api_portal_audit, ADMIN },
 	{ "GET", API "/portal/dashboard", AUTH_PORTAL, ROUTE_DB, api_portal_dashboard, ONBOARDING },
+	{ "GET", API "/portal/companies/{id}/events", AUTH_PORTAL, ROUTE_DB,
+	  api_portal_company_events, ONBOARDING },
 	{ "GET", API "/portal/users", AUTH_PORTAL, ROUTE_DB, api_portal_users_list, ADMIN },
 	{ "POST", API "/portal/users", AUTH_PORTAL, KEY_JSON | ROUTE_IDEMPOTENT,
 	  api_portal_users_create, ADMIN },

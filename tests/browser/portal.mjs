@@ -164,6 +164,11 @@ test('company page: copy a pending connection link, and it starts the flow', asy
   eq(copied, conn.linkUrl, 'the connection linkUrl');
   const r = await fetch(copied, { redirect: 'manual' });
   eq(r.status, 302, 'the copied start link works');
+  // the company's events, with their deliveries
+  const events = page.locator('#company-events tr[data-event] th');
+  await events.first().waitFor();
+  const types = await events.allTextContents();
+  assert(types.includes('company.created') && types.includes('connection.created'), types.join(', '));
 });
 
 test('rotate a link: the old one stops working', async ({ page, env }) => {
@@ -198,6 +203,69 @@ test('invite company: copy the invite URL, set its title and text', async ({ pag
   const fresh = (await api(env, 'GET', '/settings/invite')).json.invite_url;
   assert(fresh !== url, 'rotated');
   await poll(async () => (await page.locator('#invite-url').inputValue()) === fresh, 'the new URL shown');
+});
+
+test('invite company: set the invite page title and text; the invite page shows them; a company is made through it', async ({ page, browser, env }) => {
+  await signInAdmin(page, env);
+  await nav(page, 'Invite company');
+  const title = 'Connect Acme Lending ' + uid();
+  await page.getByLabel('Invite page title').fill(title);
+  await page.getByLabel('Invite page text').fill('We need read-only access to your books.');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await statusText(page, /Saved/);
+  const url = await page.locator('#invite-url').inputValue();
+  const user = await browser.newPage();
+  try {
+    await user.goto(url);
+    await poll(async () => (await user.locator('main h1').first().textContent()) === title, 'the invite title');
+    assert((await user.locator('main').textContent()).includes('We need read-only access to your books.'),
+      'the invite text');
+    const name = 'Invited Co ' + uid();
+    await user.getByLabel('Company name').fill(name);
+    await user.getByRole('button', { name: 'Continue' }).click();
+    await user.getByRole('button', { name: /Sandbox/ }).waitFor();
+    await page.goto(env.HL_PORTAL_URL + '#/companies');
+    await waitH1(page, /^Companies$/);
+    await rowOf(page, name).waitFor();
+  } finally {
+    await user.close();
+    await api(env, 'PUT', '/settings/link', {});
+  }
+});
+
+test('link settings: the signing secret is hidden until shown; the sandbox can be turned off', async ({ page, env }) => {
+  await signInAdmin(page, env);
+  await nav(page, 'Link settings');
+  const secret = page.locator('#signing-secret');
+  eq(await secret.getAttribute('type'), 'password', 'hidden at first');
+  await page.getByRole('button', { name: 'Show' }).click();
+  eq(await secret.getAttribute('type'), 'text', 'shown');
+  eq(await secret.inputValue(), (await api(env, 'GET', '/settings/link')).json.signing_secret, 'the signing secret');
+  try {
+    await page.getByLabel(/Offer the sandbox platform/).uncheck();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await statusText(page, /Saved/);
+    eq((await api(env, 'GET', '/settings/link')).json.show_sandbox, false, 'show_sandbox saved');
+  } finally {
+    await api(env, 'PUT', '/settings/link', {});
+  }
+});
+
+test('integrations: enable Xero from the catalog with its client id and secret', async ({ page, env }) => {
+  await signInAdmin(page, env);
+  await nav(page, 'Integrations');
+  await page.getByLabel('Platform', { exact: true }).selectOption('xero');
+  assert(/developer\.xero\.com/.test(await page.locator('#catalog-guide').textContent()), 'the setup guide');
+  await page.locator('form', { has: page.getByRole('heading', { name: 'Enable from the catalog' }) })
+    .getByLabel('Client ID').fill('xero-client-' + uid());
+  await page.locator('form', { has: page.getByRole('heading', { name: 'Enable from the catalog' }) })
+    .getByLabel(/Client secret/).fill('xero-secret');
+  await page.getByRole('button', { name: 'Enable' }).click();
+  await statusText(page, /Saved/);
+  const x = (await api(env, 'GET', '/integrations/xero')).json;
+  eq(x.catalog, 'xero', 'enabled from the catalog');
+  assert(!JSON.stringify(x).includes('xero-secret'), 'the secret is write-only');
+  await page.locator('tbody th', { hasText: 'xero' }).first().waitFor();
 });
 
 test('link settings: live preview follows the form; saved through the API', async ({ page, env }) => {

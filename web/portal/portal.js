@@ -123,6 +123,20 @@
     return h('div', { class: 'copy-row' }, input, btn);
   }
 
+  /* A secret hidden until Show is pressed, with Copy. */
+  function secretField(value) {
+    var row = copyField(null, value, 'signing-secret', t('settings.secret'));
+    var input = row.querySelector('input');
+    input.type = 'password';
+    row.append(h('button', { type: 'button', class: 'btn', text: t('show'), 'aria-controls': 'signing-secret',
+      onclick: function (ev) {
+        var shown = input.type === 'text';
+        input.type = shown ? 'password' : 'text';
+        ev.currentTarget.textContent = shown ? t('show') : t('hide');
+      } }));
+    return row;
+  }
+
   /* The Clipboard API where the page may use it; else the selection. */
   function copy(input) {
     var done = function () { announce(t('copied')); };
@@ -379,6 +393,7 @@
       p.append(table(t('company.connections'), [t('company.platform'), t('company.status'),
         t('company.errors'), t('company.updated'), t('companies.actions')],
       (co.dataConnections || []).map(function (c) { return connectionRow(co, c); })));
+      companyEvents(p, co);
     }, function (e) { page(t('company.title', '')); failed(e); });
   }
 
@@ -400,6 +415,22 @@
       h('th', { scope: 'row', text: c.platformName }), h('td', null, pill(c.status)),
       h('td', { text: errors.map(function (e) { return e.statusText + ': ' + e.errorMessage; }).join('; ') || c.lastError || '' }),
       h('td', { text: when(c.updatedAt || c.created) }), actions);
+  }
+
+  /* The company's events, newest first, each with its webhook deliveries. */
+  function companyEvents(p, co) {
+    var wrap = h('div', { id: 'company-events' });
+    p.append(h('h2', { text: t('company.events') }), wrap);
+    api('GET', '/portal/companies/' + co.id + '/events').then(function (events) {
+      wrap.replaceChildren(table(t('company.events'), [t('webhooks.event'), t('company.updated'),
+        t('company.deliveries')], events.map(function (e) {
+        return h('tr', { 'data-event': e.id }, h('th', { scope: 'row', text: e.eventType }),
+          h('td', { text: when(e.created) }),
+          h('td', { text: e.deliveries.map(function (d) {
+            return d.url + ': ' + d.status + ' (' + d.attempts + ')';
+          }).join('; ') || '—' }));
+      })));
+    }, failed);
   }
 
   /* ------------------------------------------------------------ invite */
@@ -438,6 +469,7 @@
     var p = page(t('settings.title'));
     api('GET', '/settings/link').then(function (s) {
       var theme = s.theme || {};
+      var secret = s.signing_secret || '';
       var inputs = {
         page_title: h('input', { type: 'text', value: s.page_title || '', maxlength: 200 }),
         body_text: h('textarea', { rows: 3, maxlength: 2000 }),
@@ -447,6 +479,7 @@
         redirect_url: h('input', { type: 'url', value: s.redirect_url || '', class: 'mono' })
       };
       inputs.body_text.value = s.body_text || '';
+      var sandbox = h('input', { type: 'checkbox', id: 'show-sandbox', checked: s.show_sandbox !== false });
       var preview = h('div', { class: 'preview', 'aria-label': t('settings.preview'), role: 'img' });
       function draw() {
         preview.style.background = inputs.bgColor.value;
@@ -461,6 +494,7 @@
       var f = form(function () {
         var out = Object.assign({}, s, {
           page_title: inputs.page_title.value, body_text: inputs.body_text.value,
+          show_sandbox: sandbox.checked,
           theme: Object.assign({}, theme, { color: inputs.color.value, bgColor: inputs.bgColor.value })
         });
         if (inputs.logo.value) out.theme.logo = inputs.logo.value; else delete out.theme.logo;
@@ -471,8 +505,13 @@
         field(t('settings.logo'), inputs.logo), field(t('settings.color'), inputs.color),
         field(t('settings.bgColor'), inputs.bgColor),
         field(t('settings.redirect'), inputs.redirect_url, t('settings.placeholders')),
+        h('div', { class: 'field check' }, sandbox, h('label', { for: 'show-sandbox',
+          text: t('settings.show_sandbox', t('env.' + env)) })),
         h('button', { type: 'submit', class: 'btn btn-primary', text: t('save') }));
+      delete s.signing_secret;
       p.append(h('div', { class: 'split' }, f, h('section', null, h('h2', { text: t('settings.preview') }), preview)));
+      p.append(h('h2', { text: t('settings.secret') }), h('p', { class: 'hint', text: t('settings.secret.hint') }),
+        secretField(secret));
       draw();
     }, failed);
   }
@@ -490,8 +529,40 @@
         t('integrations.type'), t('integrations.enabled')], list.map(function (i) {
         return h('tr', null, h('th', { scope: 'row', text: i.key }), h('td', { text: i.name }),
           h('td', { text: i.authType }), h('td', { text: i.enabled ? '✓' : '—' }));
-      })), integrationForm());
+      })), catalogForm(), integrationForm());
     }, failed);
+  }
+
+  /* Enable a platform of the built-in catalog with just its client id and secret. */
+  function catalogForm() {
+    var sel = h('select', { id: 'catalog-entry' });
+    var id = h('input', { type: 'text', autocomplete: 'off', class: 'mono' });
+    var secret = h('input', { type: 'password', autocomplete: 'off' });
+    var guide = h('p', { class: 'hint', id: 'catalog-guide' });
+    var entries = {};
+    api('GET', '/catalog').then(function (c) {
+      (c.results || []).forEach(function (e) {
+        entries[e.key] = e;
+        sel.append(h('option', { value: e.key, text: e.name + ' · ' + (e.category || '') }));
+      });
+      sel.dispatchEvent(new Event('change'));
+    }, failed);
+    sel.addEventListener('change', function () {
+      var e = entries[sel.value];
+      guide.textContent = e && e.guide && e.guide.register_url ? t('integrations.register', e.guide.register_url) : '';
+    });
+    var f = form(function () {
+      api('PUT', '/integrations/' + encodeURIComponent(sel.value), { catalog: sel.value,
+        client_id: id.value.trim(), client_secret: secret.value }).then(function () {
+        secret.value = '';
+        announce(t('saved'));
+        integrationsPage();
+      }, failed);
+    });
+    f.append(h('h2', { text: t('integrations.catalog') }), field(t('integrations.entry'), sel), guide,
+      field(t('integrations.client_id'), id), field(t('integrations.client_secret'), secret),
+      h('button', { type: 'submit', class: 'btn btn-primary', text: t('integrations.enable') }));
+    return f;
   }
 
   function integrationForm() {
