@@ -135,6 +135,7 @@ void api_connection_start(struct request *req);
 /* api_settings.c */
 void api_settings_link_get(struct request *req);
 void api_settings_link_put(struct request *req);
+void api_settings_link_rotate_secret(struct request *req);
 void api_settings_invite_get(struct request *req);
 void api_settings_invite_rotate(struct request *req);
 

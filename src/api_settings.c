@@ -24,13 +24,16 @@
 static void
 send_settings(struct request *req, json_object *o)
 {
+	int version = o != NULL ? settings_secret_version(req->auth.org_id,
+	    req->auth.environment) : -1;
 	char secret[44];
 
-	if (o == NULL) {
+	if (version < 0) {
+		json_object_put(o);
 		response_unavailable(req);
 		return;
 	}
-	cap_redirect_secret(req->cfg, req->auth.org_id, req->auth.environment, secret);
+	cap_redirect_secret(req->cfg, req->auth.org_id, req->auth.environment, version, secret);
 	json_object_object_add(o, "signing_secret", json_object_new_string(secret));
 	response_json(req, 200, o);
 }
@@ -290,3 +293,13 @@ api_settings_invite_rotate(struct request *req)
 	send_invite(req, settings_rotate_invite(req->auth.org_id, req->auth.environment));
 }
 
+
+void
+api_settings_link_rotate_secret(struct request *req)
+{
+	if (settings_rotate_secret(req->auth.org_id, req->auth.environment) < 0) {
+		response_unavailable(req);
+		return;
+	}
+	api_settings_link_get(req);
+}

@@ -175,24 +175,28 @@ cap_invite_parse(const struct config *cfg, const char *code, char org_id[37],
 
 void
 cap_redirect_secret(const struct config *cfg, const char *org_id, const char *env,
-    char out[44])
+    int version, char out[44])
 {
 	unsigned char m[CRYPTO_SHA256_LEN];
 	char label[64];
 
-	snprintf(label, sizeof(label), "redirect:%s:", env);
+	/* Version 1 is the derivation of before versions existed. */
+	if (version <= 1)
+		snprintf(label, sizeof(label), "redirect:%s:", env);
+	else
+		snprintf(label, sizeof(label), "redirect:%s:v%d:", env, version);
 	mac(cfg, label, (const unsigned char *)org_id, strlen(org_id), m);
 	crypto_b64url(m, sizeof(m), out);
 }
 
 void
 cap_redirect_sign(const struct config *cfg, const char *org_id, const char *env,
-    const char *url, char out[65])
+    int version, const char *url, char out[65])
 {
 	unsigned char m[CRYPTO_SHA256_LEN];
 	char secret[44];
 
-	cap_redirect_secret(cfg, org_id, env, secret);
+	cap_redirect_secret(cfg, org_id, env, version, secret);
 	crypto_hmac_sha256(secret, strlen(secret), url, strlen(url), m);
 	crypto_hex(m, sizeof(m), out);
 	explicit_bzero(secret, sizeof(secret));

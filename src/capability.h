@@ -34,11 +34,12 @@ void cap_invite_code(const struct config *cfg, const char *org_id, const char *e
 int cap_invite_parse(const struct config *cfg, const char *code, char org_id[37],
     char env[5], int *version);
 
-/* The org's redirect signing secret (base64url, 43 chars). */
+/* The org's redirect signing secret of version (base64url, 43 chars):
+ * rotating it is a new version (link_settings.secret_version). */
 void cap_redirect_secret(const struct config *cfg, const char *org_id,
-    const char *env, char out[44]);
+    const char *env, int version, char out[44]);
 /* Hex HMAC-SHA256 of url under that secret (the secret's text is the key). */
 void cap_redirect_sign(const struct config *cfg, const char *org_id, const char *env,
-    const char *url, char out[65]);
+    int version, const char *url, char out[65]);
 
 #endif

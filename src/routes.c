@@ -72,6 +72,8 @@ const struct route routes[] = {
 
 	{ "GET", API "/settings/link", AUTH_API_KEY, ROUTE_DB, api_settings_link_get, DEVELOPER },
 	{ "PUT", API "/settings/link", AUTH_API_KEY, KEY_JSON, api_settings_link_put, DEVELOPER },
+	{ "POST", API "/settings/link/rotate-secret", AUTH_API_KEY, ROUTE_DB | ROUTE_IDEMPOTENT,
+	  api_settings_link_rotate_secret, DEVELOPER },
 	{ "GET", API "/settings/invite", AUTH_API_KEY, ROUTE_DB, api_settings_invite_get, ONBOARDING },
 	{ "POST", API "/settings/invite/rotate", AUTH_API_KEY, ROUTE_DB | ROUTE_IDEMPOTENT,
 	  api_settings_invite_rotate, ONBOARDING },

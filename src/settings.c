@@ -24,7 +24,7 @@
     "'body_text', s.body_text, 'theme', s.theme) || coalesce(s.options, '{}'))::text"
 
 static struct db_stmt get = DB_STMT(
-    "SELECT " SETTINGS_JSON ", s.invite_version FROM (SELECT 1) one "
+    "SELECT " SETTINGS_JSON ", s.invite_version, s.secret_version FROM (SELECT 1) one "
     "LEFT JOIN link_settings s ON s.org_id = $1 AND s.environment = $2", 2);
 static struct db_stmt put = DB_STMT(
     "INSERT INTO link_settings AS s (org_id, environment, redirect_url, page_title, "
@@ -38,6 +38,10 @@ static struct db_stmt rotate_invite = DB_STMT(
     "INSERT INTO link_settings AS s (org_id, environment, invite_version) VALUES ($1, $2, 2) "
     "ON CONFLICT (org_id, environment) DO UPDATE SET "
     "invite_version = s.invite_version + 1, updated_at = now() RETURNING s.invite_version", 2);
+static struct db_stmt rotate_secret = DB_STMT(
+    "INSERT INTO link_settings AS s (org_id, environment, secret_version) VALUES ($1, $2, 2) "
+    "ON CONFLICT (org_id, environment) DO UPDATE SET "
+    "secret_version = s.secret_version + 1, updated_at = now() RETURNING s.secret_version", 2);
 
 /* The first row's settings object with theme made an object and
  * show_sandbox defaulted (on in test, off in live), or NULL. */
@@ -114,15 +118,39 @@ settings_rotate_invite(const char *org_id, const char *env)
 	return v;
 }
 
-int
-settings_invite_version(const char *org_id, const char *env)
+/* Column col (a version, 1 without a settings row) of (org, env): -1 on failure. */
+static int
+version_of(const char *org_id, const char *env, int col)
 {
 	const char *params[] = { org_id, env };
 	PGresult *res = db_exec(&get, params);
 	int v = -1;
 
 	if (db_ok(res) && PQntuples(res) == 1)
-		v = PQgetisnull(res, 0, 1) ? 1 : atoi(PQgetvalue(res, 0, 1));
+		v = PQgetisnull(res, 0, col) ? 1 : atoi(PQgetvalue(res, 0, col));
+	PQclear(res);
+	return v;
+}
+
+int
+settings_invite_version(const char *org_id, const char *env)
+{
+	return version_of(org_id, env, 1);
+}
+
+int
+settings_secret_version(const char *org_id, const char *env)
+{
+	return version_of(org_id, env, 2);
+}
+
+int
+settings_rotate_secret(const char *org_id, const char *env)
+{
+	const char *params[] = { org_id, env };
+	PGresult *res = db_exec(&rotate_secret, params);
+	int v = db_ok(res) && PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
+
 	PQclear(res);
 	return v;
 }
@@ -222,7 +250,7 @@ settings_redirect(const struct config *cfg, const char *org_id, const char *env,
 	const char *nl = strchr(fallback, '\n'), *nl2 = nl != NULL ? strchr(nl + 1, '\n') : NULL;
 	char code[16], sig[65], *filled = NULL, *signed_url = NULL, *over = NULL, *tmpl;
 	json_object *pass = nl2 != NULL ? json_parse(nl2 + 1) : NULL;
-	int n = 5;
+	int n = 5, version;
 
 	snprintf(code, sizeof(code), "%d", status_code);
 	values[0] = company_id;
@@ -255,7 +283,11 @@ settings_redirect(const struct config *cfg, const char *org_id, const char *env,
 		return NULL;
 	}
 	free(filled);
-	cap_redirect_sign(cfg, org_id, env, signed_url, sig);
+	if ((version = settings_secret_version(org_id, env)) < 0) {
+		free(signed_url);
+		return NULL;
+	}
+	cap_redirect_sign(cfg, org_id, env, version, signed_url, sig);
 	filled = signed_url;
 	if (asprintf(&signed_url, "%s&sig=%s", filled, sig) < 0)
 		signed_url = NULL;

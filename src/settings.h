@@ -33,6 +33,10 @@ json_object *settings_save(const char *org_id, const char *env, const char *redi
  * rotation.  -1 when the database failed. */
 int settings_invite_version(const char *org_id, const char *env);
 int settings_rotate_invite(const char *org_id, const char *env);
+/* The version of (org, env)'s redirect signing secret (1 until rotated),
+ * and its rotation (the new version); -1 when the database failed. */
+int settings_secret_version(const char *org_id, const char *env);
+int settings_rotate_secret(const char *org_id, const char *env);
 
 /* The URL to send the user to after a flow: the org's redirect_url
  * template filled (or fallback with the done-screen parameters), with

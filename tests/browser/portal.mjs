@@ -240,7 +240,14 @@ test('link settings: the signing secret is hidden until shown; the sandbox can b
   eq(await secret.getAttribute('type'), 'password', 'hidden at first');
   await page.getByRole('button', { name: 'Show' }).click();
   eq(await secret.getAttribute('type'), 'text', 'shown');
-  eq(await secret.inputValue(), (await api(env, 'GET', '/settings/link')).json.signing_secret, 'the signing secret');
+  const before = await secret.inputValue();
+  eq(before, (await api(env, 'GET', '/settings/link')).json.signing_secret, 'the signing secret');
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  await statusText(page, /Rotated: redirects/);
+  const after = (await api(env, 'GET', '/settings/link')).json.signing_secret;
+  assert(after !== before, 'rotated');
+  await poll(async () => (await page.locator('#signing-secret').inputValue()) === after, 'the new secret shown');
   try {
     await page.getByLabel(/Offer the sandbox platform/).uncheck();
     await page.getByRole('button', { name: 'Save' }).click();

@@ -7,7 +7,7 @@ redirect override and pass-through {params} of the signed redirect."""
 
 import secrets
 
-from support import API, assert_signed, hstack, query
+from support import API, assert_signed, hstack, query, sig_ok
 
 
 def st():
@@ -331,3 +331,35 @@ def test_redirect_override_refused_outside_the_allowed_hosts():
     loc = s.callback(s.sandbox_decide(s.hosted_connect(tok2, "sandbox")["next"]["url"], "approve"))
     assert not loc.startswith("https://app.acme.example/"), loc
     assert API
+
+
+def test_signing_secret_rotates():
+    """POST /settings/link/rotate-secret: a new redirect signing secret; the
+    redirects signed after it verify with it and not with the old one; the
+    other environment keeps its own."""
+    s = st()
+    t = tenant(s)
+    xero(s, t.test_key)
+    put_settings(s, t.test_key, redirect_url="https://app.example.com/done?c={companyId}")
+    old = s.ok("GET", "settings/link", key=t.test_key)["signing_secret"]
+    live = s.ok("GET", "settings/link", key=t.live_key)["signing_secret"]
+
+    def redirect():
+        co = s.company(key=t.test_key)
+        tok = s.link_token(co)
+        cid = s.hosted_connect(tok, "xero")["connection"]["id"]
+        return s.ok("POST", "hosted/connections/%s/credentials" % cid, token=tok,
+                    body={"api_key": "k"})["redirect"]
+
+    assert_signed(redirect(), old)
+    new = s.ok("POST", "settings/link/rotate-secret", key=t.test_key)["signing_secret"]
+    assert new != old and len(new) == 43, (old, new)
+    assert s.ok("GET", "settings/link", key=t.test_key)["signing_secret"] == new
+    url = redirect()
+    assert_signed(url, new)
+    assert not sig_ok(url, old)
+    assert s.ok("GET", "settings/link", key=t.live_key)["signing_secret"] == live
+    # the settings survive a rotation, and a rotation survives a settings PUT
+    assert s.ok("GET", "settings/link", key=t.test_key)["redirect_url"].startswith("https://app")
+    put_settings(s, t.test_key, page_title="After")
+    assert s.ok("GET", "settings/link", key=t.test_key)["signing_secret"] == new

@@ -106,9 +106,9 @@ main(void)
 	ok(cap_link_parse(&cfg, key2, id, &v) < 0 && cap_invite_parse(&cfg, key, org, env, &v) < 0,
 	    "a link key is no invite code and the other way round");
 
-	cap_redirect_sign(&cfg, "0a5de449-1268-4da2-b0e4-c131aa180819", "test",
+	cap_redirect_sign(&cfg, "0a5de449-1268-4da2-b0e4-c131aa180819", "test", 1,
 	    "https://app.example.com/done?c=1&exp=9", sig);
-	cap_redirect_secret(&cfg, "0a5de449-1268-4da2-b0e4-c131aa180819", "test", secret);
+	cap_redirect_secret(&cfg, "0a5de449-1268-4da2-b0e4-c131aa180819", "test", 1, secret);
 	{
 		unsigned char mac[CRYPTO_SHA256_LEN];
 		const char *url = "https://app.example.com/done?c=1&exp=9";
@@ -117,7 +117,7 @@ main(void)
 		crypto_hex(mac, sizeof(mac), sig2);
 	}
 	ok(strcmp(sig, sig2) == 0, "the signature is HMAC-SHA256 under the shown secret");
-	cap_redirect_sign(&cfg, "0a5de449-1268-4da2-b0e4-c131aa180819", "live",
+	cap_redirect_sign(&cfg, "0a5de449-1268-4da2-b0e4-c131aa180819", "live", 1,
 	    "https://app.example.com/done?c=1&exp=9", sig2);
 	ok(strcmp(sig, sig2) != 0, "each environment signs with its own secret");
 

@@ -511,7 +511,13 @@
       delete s.signing_secret;
       p.append(h('div', { class: 'split' }, f, h('section', null, h('h2', { text: t('settings.preview') }), preview)));
       p.append(h('h2', { text: t('settings.secret') }), h('p', { class: 'hint', text: t('settings.secret.hint') }),
-        secretField(secret));
+        secretField(secret), button(t('settings.secret.rotate'), function () {
+          if (!confirm(t('settings.secret.confirm'))) return;
+          api('POST', '/settings/link/rotate-secret').then(function () {
+            announce(t('settings.secret.rotated'));
+            settingsPage();
+          }, failed);
+        }));
       draw();
     }, failed);
   }
