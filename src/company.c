@@ -44,7 +44,9 @@ struct db_stmt company_stmt_get = DB_STMT(
 /* $3 the filter (query_parse(); NULL: all) over COMPANY_QUERY_FIELDS. */
 #define LIST_WHERE " WHERE " TENANT " AND ($3::jsonb IS NULL OR hl_query_match(" \
     "jsonb_build_object('id', c.id, 'name', c.name, 'description', c.description, " \
-    "'created', hl_time(c.created_at)), $3::jsonb))"
+    "'created', hl_time(c.created_at), 'platform', (SELECT string_agg(x.platform_name " \
+    "|| ' ' || x.integration_key, ' ') FROM connections x WHERE x.company_id = c.id)), " \
+    "$3::jsonb))"
 /* $6 orderBy: one of COMPANY_ORDER_BY. */
 #define LIST_ORDER " ORDER BY " \
     "CASE WHEN $6 = 'name' THEN c.name END, CASE WHEN $6 = '-name' THEN c.name END DESC, " \
@@ -55,7 +57,9 @@ struct db_stmt company_stmt_list = DB_STMT(
     " LIMIT $5 OFFSET ($4::bigint - 1) * $5", 6);
 struct db_stmt company_stmt_count = DB_STMT(
     "SELECT count(*) FROM companies c" LIST_WHERE, 3);
-const char *const company_query_fields[] = { "id", "name", "description", "created", NULL };
+/* platform: the names and keys of its connections' platforms (platform~xero). */
+const char *const company_query_fields[] = { "id", "name", "description", "created", "platform",
+    NULL };
 const char *const company_order_by[] = { "created", "-created", "name", "-name", "id", "-id",
     NULL };
 struct db_stmt company_stmt_patch = DB_STMT(

@@ -163,6 +163,25 @@ def test_company_lists_codat_way():
     assert ids("name=' OR 1=1 --")[0] == []
 
 
+def test_company_query_by_platform():
+    """platform~ finds the companies with a connection to a platform (by its
+    name or key), as the Portal's search does."""
+    s = st()
+    t = tenant(s, "platq")
+    k = t.test_key
+    body = {"name": "Acme Ledger", "authType": "api_key",
+            "fields": [{"name": "api_key", "label": "API key", "secret": True}]}
+    assert s.req("PUT", "integrations/acme-ledger", key=k, body=body).status == 200
+    with_it, without = s.company(key=k, name="Has ledger"), s.company(key=k, name="No ledger")
+    s.ok("POST", "companies/%s/connections" % with_it["id"], key=k,
+         body={"platformKey": "acme-ledger"})
+    for q in ("platform~acme-ledger", "platform~%22Acme%20Ledger%22", "platform~LEDGER"):
+        got = s.ok("GET", "companies?query=" + q, key=k)["results"]
+        assert [c["id"] for c in got] == [with_it["id"]], (q, got)
+    got = s.ok("GET", "companies?query=name~%22No%20ledger%22%7C%7Cplatform~ledger", key=k)
+    assert {c["id"] for c in got["results"]} == {with_it["id"], without["id"]}, got
+
+
 def test_company_shapes_and_replace():
     s = st()
     t = tenant(s, "put")

@@ -320,16 +320,15 @@
     return h('details', { class: 'card' }, h('summary', { text: t('companies.new') }), f);
   }
 
-  function matches(co, q) {
-    q = q.toLowerCase();
-    return !q || co.name.toLowerCase().indexOf(q) >= 0 || (co.dataConnections || []).some(function (c) {
-      return (c.platformName || '').toLowerCase().indexOf(q) >= 0 || (c.integrationKey || '').indexOf(q) >= 0;
-    });
+  /* Codat's query language: the company's name or a platform it connects. */
+  function searchQuery(q) {
+    var v = q.replace(/["\\]/g, '');
+    return v ? '&query=' + encodeURIComponent('name~"' + v + '"||platform~"' + v + '"') : '';
   }
 
   function loadCompanies(list, q, pageNo) {
-    api('GET', '/companies?pageSize=50&page=' + pageNo).then(function (out) {
-      var rows = (out.results || []).filter(function (co) { return matches(co, q); }).map(companyRow);
+    api('GET', '/companies?pageSize=50&page=' + pageNo + searchQuery(q)).then(function (out) {
+      var rows = (out.results || []).map(companyRow);
       var pages = Math.max(1, Math.ceil((out.totalResults || 0) / (out.pageSize || 50)));
       list.replaceChildren(table(t('companies.title'), [t('companies.name'), t('companies.created'),
         t('companies.platforms'), t('companies.actions')], rows),
