@@ -50,13 +50,8 @@ int
 apikey_list(const char *org_id, const char *env, char **out)
 {
 	const char *params[] = { org_id, env };
-	PGresult *res = db_exec(&list, params);
-	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
 
-	if (rc == 1 && (*out = strdup(PQgetvalue(res, 0, 0))) == NULL)
-		rc = -1;
-	PQclear(res);
-	return rc;
+	return db_text_row(&list, params, out);
 }
 
 int

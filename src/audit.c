@@ -79,15 +79,9 @@ audit_list(const char *org_id, const char *env, long before, int limit, char **o
 {
 	char b[24], l[12];
 	const char *params[] = { org_id, env, b, l };
-	PGresult *res;
-	int rc;
 
 	snprintf(b, sizeof(b), "%ld", before);
 	snprintf(l, sizeof(l), "%d", limit);
-	res = db_exec(&list, params);
-	rc = db_ok(res) && PQntuples(res) == 1 ? 1 : -1;
-	if (rc == 1 && (*out = strdup(PQgetvalue(res, 0, 0))) == NULL)
-		rc = -1;
-	PQclear(res);
-	return rc;
+	/* The aggregate always answers one row. */
+	return db_text_row(&list, params, out) == 1 ? 1 : -1;
 }

@@ -391,3 +391,15 @@ db_finish(int rc)
 		db_rollback();
 	return rc;
 }
+
+int
+db_text_row(struct db_stmt *stmt, const char *const *params, char **out)
+{
+	PGresult *res = db_exec(stmt, params);
+	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
+
+	if (rc == 1 && (*out = strdup(PQgetvalue(res, 0, 0))) == NULL)
+		rc = -1;
+	PQclear(res);
+	return rc;
+}

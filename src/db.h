@@ -45,6 +45,10 @@ PGresult *db_exec(struct db_stmt *stmt, const char *const *params);
  * (NULL: none). */
 void db_set_request(const char *request_id);
 
+/* Runs stmt and copies the first column of its one row into *out
+ * (malloc'd).  Returns 1, 0 when there is no row, -1 on failure. */
+int db_text_row(struct db_stmt *stmt, const char *const *params, char **out) HL_MUSTCHECK;
+
 /* True for PGRES_COMMAND_OK / PGRES_TUPLES_OK. */
 bool db_ok(const PGresult *res);
 /* The SQLSTATE of a failed result, or "" . */

@@ -218,13 +218,8 @@ int
 operator_list(const char *org_id, char **out)
 {
 	const char *params[] = { org_id };
-	PGresult *res = db_exec(&list, params);
-	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
 
-	if (rc == 1 && (*out = strdup(PQgetvalue(res, 0, 0))) == NULL)
-		rc = -1;
-	PQclear(res);
-	return rc;
+	return db_text_row(&list, params, out);
 }
 
 int
