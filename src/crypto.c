@@ -1,6 +1,7 @@
 /* crypto.c - hashing, randomness, encodings and constant-time comparison. */
 #include "autoconf.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,37 +9,47 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
-#include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "crypto.h"
 
+/* The algorithms are fetched once per process: an implicit fetch (a
+ * lock and a lookup) on every hash costs more than hashing a token. */
+static EVP_MD *sha256_md;
+static EVP_MD_CTX *sha256_ctx;
+
+static EVP_MD_CTX *
+sha256_begin(void)
+{
+	if (sha256_md == NULL)
+		sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (sha256_ctx == NULL)
+		sha256_ctx = EVP_MD_CTX_new();
+	if (sha256_md == NULL || sha256_ctx == NULL ||
+	    EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) != 1)
+		return NULL;
+	return sha256_ctx;
+}
+
 void
 crypto_sha256(const void *data, size_t len, unsigned char out[CRYPTO_SHA256_LEN])
 {
-	unsigned int outlen = CRYPTO_SHA256_LEN;
-
-	EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL);
+	crypto_sha256_parts(&data, &len, 1, out);
 }
 
 void
 crypto_sha256_parts(const void *const *parts, const size_t *lens, int n,
     unsigned char out[CRYPTO_SHA256_LEN])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = sha256_begin();
 	unsigned int outlen = CRYPTO_SHA256_LEN;
-	int i;
+	int i, ok = ctx != NULL;
 
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+	for (i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(ctx, parts[i], lens[i]) == 1;
+	if (!ok || EVP_DigestFinal_ex(ctx, out, &outlen) != 1)
 		memset(out, 0, CRYPTO_SHA256_LEN);
-		EVP_MD_CTX_free(ctx);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		EVP_DigestUpdate(ctx, parts[i], lens[i]);
-	EVP_DigestFinal_ex(ctx, out, &outlen);
-	EVP_MD_CTX_free(ctx);
 }
 
 int
@@ -269,32 +280,59 @@ void
 crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
     size_t len, unsigned char out[CRYPTO_SHA256_LEN])
 {
-	unsigned int outlen = CRYPTO_SHA256_LEN;
+	crypto_hmac_sha256_parts(key, keylen, &data, &len, 1, out);
+}
 
-	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &outlen) == NULL)
-		memset(out, 0, CRYPTO_SHA256_LEN);
+/* One HMAC context per process, keyed with the last key used (the token
+ * or webhook secret, almost always the same): re-initialising it with a
+ * NULL key restarts it under that key, without rehashing the key. */
+#define HMAC_KEY_MAX 128
+static EVP_MAC_CTX *hmac_ctx;
+static unsigned char hmac_key[HMAC_KEY_MAX];
+static size_t hmac_keylen;
+
+static EVP_MAC_CTX *
+hmac_begin(const void *key, size_t keylen)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	bool same = hmac_ctx != NULL && keylen == hmac_keylen && keylen <= HMAC_KEY_MAX &&
+	    CRYPTO_memcmp(key, hmac_key, keylen) == 0;
+
+	if (hmac_ctx == NULL) {
+		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+		hmac_ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+		EVP_MAC_free(mac);      /* the context holds its own reference */
+		if (hmac_ctx == NULL)
+			return NULL;
+	}
+	if (same)
+		return EVP_MAC_init(hmac_ctx, NULL, 0, NULL) == 1 ? hmac_ctx : NULL;
+	hmac_keylen = 0;
+	if (EVP_MAC_init(hmac_ctx, key, keylen, params) != 1)
+		return NULL;
+	if (keylen <= HMAC_KEY_MAX) {
+		memcpy(hmac_key, key, keylen);
+		hmac_keylen = keylen;
+	}
+	return hmac_ctx;
 }
 
 void
 crypto_hmac_sha256_parts(const void *key, size_t keylen, const void *const *parts,
     const size_t *lens, int n, unsigned char out[CRYPTO_SHA256_LEN])
 {
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-		OSSL_PARAM_construct_end(),
-	};
+	EVP_MAC_CTX *ctx = hmac_begin(key, keylen);
 	size_t outlen = CRYPTO_SHA256_LEN;
-	int i, ok;
+	int i, ok = ctx != NULL;
 
-	ok = ctx != NULL && EVP_MAC_init(ctx, key, keylen, params) == 1;
 	for (i = 0; ok && i < n; i++)
 		ok = EVP_MAC_update(ctx, parts[i], lens[i]) == 1;
 	if (!ok || EVP_MAC_final(ctx, out, &outlen, CRYPTO_SHA256_LEN) != 1)
 		memset(out, 0, CRYPTO_SHA256_LEN);
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
 }
 
 int

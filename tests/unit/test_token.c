@@ -1,6 +1,7 @@
 /* test_token.c - token verification against forged, expired and malformed tokens. */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,41 @@ static char *
 dup(const char *s)
 {
 	return strdup(s);
+}
+
+/* What libjwt makes of the same claims: token_issue() writes the token
+ * by hand and must match it byte for byte. */
+static char *
+libjwt_issue(const unsigned char *key, size_t keylen, const struct token_claims *c)
+{
+	jwt_t *jwt;
+	char *out;
+
+	jwt_new(&jwt);
+	jwt_set_alg(jwt, JWT_ALG_HS256, key, (int)keylen);
+	jwt_add_grant(jwt, "iss", "hostlink");
+	jwt_add_grant(jwt, "org_id", c->org_id);
+	jwt_add_grant(jwt, "environment", c->environment);
+	jwt_add_grant(jwt, "linked_account_id", c->linked_account_id);
+	jwt_add_grant(jwt, "company_id", c->company_id);
+	jwt_add_grant(jwt, "token_use", c->use == TOKEN_LINK ? "link" : "session");
+	jwt_add_grant(jwt, "jti", c->jti);
+	jwt_add_grant_int(jwt, "iat", (long)c->iat);
+	jwt_add_grant_int(jwt, "exp", (long)c->exp);
+	out = jwt_encode_str(jwt);
+	jwt_free(jwt);
+	return out;
+}
+
+static void
+same_as_libjwt(const struct token_claims *c, const char *what)
+{
+	char *ours = token_issue(KEY, KEYLEN, c), *theirs = libjwt_issue(KEY, KEYLEN, c);
+
+	ok(ours != NULL && theirs != NULL && strcmp(ours, theirs) == 0,
+	    "token_issue is libjwt's token byte for byte: %s", what);
+	free(ours);
+	free(theirs);
 }
 
 int
@@ -188,6 +224,24 @@ main(void)
 			    "%zu-byte linked_account_id round-trips", strlen(in.linked_account_id));
 			free(t);
 		}
+	}
+	{
+		static const char *const ids[] = { "", "acct-1", "a\"b\\c/d", "tab\there\nnl\r\b\f",
+			"\x01\x1f\x7f", "\xe6\x97\xa5\xf0\x9f\x98\x80 caf\xc3\xa9", "<script>&'" };
+		size_t i;
+
+		for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			snprintf(in.linked_account_id, sizeof(in.linked_account_id), "%s", ids[i]);
+			in.use = i % 2 ? TOKEN_SESSION : TOKEN_LINK;
+			in.exp = NOW + (int64_t)i * 86400 + 1;
+			same_as_libjwt(&in, ids[i][0] ? ids[i] : "(empty id)");
+		}
+		/* A second key in between: the cached HMAC key is replaced. */
+		t = token_issue(other, sizeof(other) - 1, &in);
+		ok(t != NULL && token_verify(other, sizeof(other) - 1, t, NOW, &c, &why) == 0 &&
+		    token_verify(KEY, KEYLEN, t, NOW, &c, &why) < 0, "a token under another key");
+		free(t);
+		same_as_libjwt(&in, "after another key");
 	}
 	free(good);
 	ok(token_is_uuid("8f1c2a9e-1111-4222-8333-444455556666") &&
