@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit.h"
+#include "auth.h"
 #include "company.h"
 #include "config.h"
 #include "request.h"
@@ -14,13 +16,50 @@
 #include "token.h"
 #include "valid.h"
 
-/* One statement upserts the linked account and records the new jti. */
+/* Runs the issue statement: with a deferred API key (ROUTE_KEY_IN_SQL),
+ * the one that checks the key and writes the audit row too.  Returns its
+ * row, or NULL once answered (401 for a key it did not find). */
+static PGresult *
+issue(struct request *req, struct session_new *n, const char **params)
+{
+	char action[160], client[64], retention[24];
+	PGresult *res;
+
+	params[5] = n->c.jti;
+	params[6] = n->iat;
+	params[7] = n->exp;
+	if (!req->key_unchecked)
+		return api_exec_row(req, &session_stmt_issue, params, "Linked account");
+	audit_action(req, action);
+	audit_client(req, client, retention);
+	params[0] = req->auth.key_lookup;
+	params[8] = req->auth.key_hash;
+	params[9] = action;
+	params[10] = req->path;
+	params[11] = client;
+	params[12] = retention;
+	res = api_exec(req, &session_stmt_issue_keyed, params);
+	if (res == NULL)
+		return NULL;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		req->key_unchecked = false;
+		api_error(req, 401, "INVALID_API_KEY", "Invalid API Key");
+		return NULL;
+	}
+	auth_api_key_found(req, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	req->audited = true;
+	return res;
+}
+
+/* One statement upserts the linked account and records the new jti
+ * (and, with the key deferred, checks it and writes the audit row). */
 void
 api_session_token_create(struct request *req)
 {
 	struct session_new n;
 	char expires[32];
-	const char *params[8];
+	const char *params[13];
 	json_object *o;
 	PGresult *res;
 	char *token;
@@ -34,13 +73,11 @@ api_session_token_create(struct request *req)
 		api_error(req, 503, "RANDOM_UNAVAILABLE", "Cannot generate a token; retry");
 		return;
 	}
-	params[5] = n.c.jti;
-	params[6] = n.iat;
-	params[7] = n.exp;
-	res = api_exec_row(req, &session_stmt_issue, params, "Linked account");
+	res = issue(req, &n, params);
 	if (res == NULL)
 		return;
 	snprintf(n.c.company_id, sizeof(n.c.company_id), "%s", PQgetvalue(res, 0, 0));
+	memcpy(n.c.org_id, req->auth.org_id, sizeof(n.c.org_id));
 	PQclear(res);
 	token = session_sign(req->cfg, &n.c, expires);
 	if (token == NULL) {

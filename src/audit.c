@@ -9,14 +9,13 @@
 #include "audit.h"
 #include "config.h"
 #include "db.h"
+#include "hot_sql.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "request.h"
 #include "router.h"
 
-static struct db_stmt add = DB_STMT(
-    "INSERT INTO audit_log (org_id, environment, actor_kind, actor_id, actor_email, role, "
-    "  action, object, status, client, expires_at) "
+static struct db_stmt add = DB_STMT(HOT_SQL_AUDIT_INSERT
     "VALUES ($1, $2, $3, $4, $5, $6, $7, left($8, 2048), $9, $10, "
     "  now() + make_interval(secs => $11::bigint))", 11);
 static struct db_stmt list = DB_STMT(
@@ -27,6 +26,21 @@ static struct db_stmt list = DB_STMT(
     "FROM (SELECT * FROM audit_log x WHERE x.org_id = $1 AND x.environment = $2 "
     "  AND ($3::bigint = 0 OR x.id < $3::bigint) AND x.expires_at > now() "
     "  ORDER BY x.id DESC LIMIT $4::int) a", 4);
+
+void
+audit_client(const struct request *req, char client[64], char retention[24])
+{
+	/* The client's network, as the rate limits count it: enough to tell
+	 * who, without keeping every address. */
+	ratelimit_client(req->remote_addr, client, 64);
+	snprintf(retention, 24, "%lld", (long long)(req->cfg->audit_retention_ms / 1000));
+}
+
+void
+audit_action(const struct request *req, char action[160])
+{
+	snprintf(action, 160, "%s %s", req->method, req->route->pattern);
+}
 
 /* Inserts one row; values as the columns. */
 static int
@@ -40,11 +54,7 @@ insert(const struct request *req, const char *org_id, const char *kind, const ch
 	int rc;
 
 	snprintf(status, sizeof(status), "%d", req->status ? req->status : 200);
-	/* The client's network, as the rate limits count it: enough to tell
-	 * who, without keeping every address. */
-	ratelimit_client(req->remote_addr, client, sizeof(client));
-	snprintf(retention, sizeof(retention), "%lld",
-	    (long long)(req->cfg->audit_retention_ms / 1000));
+	audit_client(req, client, retention);
 	res = db_exec(&add, params);
 	rc = db_ok(res) ? 0 : -1;
 	PQclear(res);
@@ -60,7 +70,7 @@ audit_request(const struct request *req)
 
 	if (!op && a->api_key_id[0] == '\0')
 		return;
-	snprintf(action, sizeof(action), "%s %s", req->method, req->route->pattern);
+	audit_action(req, action);
 	if (insert(req, a->org_id, op ? "operator" : "api_key", op ? a->operator_id :
 	    a->api_key_id, op ? a->operator_email : NULL, op ? a->operator_role : NULL,
 	    action, req->path) < 0)

@@ -14,6 +14,12 @@ struct request;
  * change is already made. */
 void audit_request(const struct request *req);
 
+/* The values of a row written by a handler's own statement
+ * (HOT_SQL_AUDIT_INSERT): the action as audit_request() names it, the
+ * client as the rate limits count it, the retention in seconds. */
+void audit_action(const struct request *req, char action[160]);
+void audit_client(const struct request *req, char client[64], char retention[24]);
+
 /* Records an operator's own action without a route pattern ("signin",
  * "signout", "set_password") on org.  0 or -1. */
 int audit_operator(const struct request *req, const char *org_id, const char *operator_id,

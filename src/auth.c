@@ -136,55 +136,101 @@ basic_key(const char *h, char *out)
 	return out;
 }
 
-int
-auth_api_key(struct request *req)
+/* The request's API key, well-formed, hashed into req->auth.key_lookup
+ * and key_hash, its environment into req->auth.environment.  Returns 0,
+ * or -1 after sending the 401. */
+static int HL_MUSTCHECK
+key_hashed(struct request *req)
 {
 	const char *key = request_param(req, "HTTP_X_API_KEY");
-	char lookup[AUTH_LOOKUP_LEN + 1], hash[2 * CRYPTO_SHA256_LEN + 1];
 	char basic[AUTH_KEY_LEN + 1];
-	const char *params[1];
-	PGresult *res;
-	int i, found = -1;
+	int rc = -1;
 
 	if (key == NULL || *key == '\0')
 		key = basic_key(request_param(req, "HTTP_AUTHORIZATION"), basic);
-	if (key == NULL) {
+	if (key == NULL)
 		response_error(req, 401, "INVALID_API_KEY", "API Key Missing");
-		return -1;
-	}
-	if (!auth_key_wellformed(key)) {
+	else if (!auth_key_wellformed(key))
 		response_error(req, 401, "INVALID_API_KEY", "Invalid API Key");
-		return -1;
+	else {
+		auth_key_hash(key, req->auth.key_lookup, req->auth.key_hash);
+		memcpy(req->auth.environment, key + 3, 4);
+		req->auth.environment[4] = '\0';
+		rc = 0;
 	}
-	auth_key_hash(key, lookup, hash);
-	params[0] = lookup;
-	res = db_exec(&find_key, params);
+	explicit_bzero(basic, sizeof(basic));
+	return rc;
+}
+
+/* Looks the hashed key up: the row of its lookup id whose whole hash
+ * matches, compared in constant time.  Returns 0 with req->auth filled,
+ * or -1 after sending 401 or 503 (replacing the response when replace). */
+static int HL_MUSTCHECK
+key_lookup(struct request *req, bool replace)
+{
+	const char *params[] = { req->auth.key_lookup };
+	const char *hash = req->auth.key_hash;
+	PGresult *res = db_exec(&find_key, params);
+	int i, found = -1;
+
 	if (!db_ok(res)) {
 		PQclear(res);
+		if (replace)
+			response_reset(req);
 		response_unavailable(req);
 		return -1;
 	}
 	for (i = 0; i < PQntuples(res); i++) {
 		const char *stored = PQgetvalue(res, i, 3);
 
-		if (strlen(stored) == sizeof(hash) - 1 &&
-		    crypto_equal(stored, hash, sizeof(hash) - 1))
+		if (strlen(stored) == 2 * CRYPTO_SHA256_LEN &&
+		    crypto_equal(stored, hash, 2 * CRYPTO_SHA256_LEN))
 			found = i;
 	}
-	if (found < 0 || strncmp(PQgetvalue(res, found, 2), key + 3, 4) != 0) {
+	if (found < 0 || strcmp(PQgetvalue(res, found, 2), req->auth.environment) != 0) {
 		PQclear(res);
+		if (replace)
+			response_reset(req);
 		response_error(req, 401, "INVALID_API_KEY", "Invalid API Key");
 		return -1;
 	}
-	snprintf(req->auth.api_key_id, sizeof(req->auth.api_key_id), "%s",
-	    PQgetvalue(res, found, 0));
-	snprintf(req->auth.org_id, sizeof(req->auth.org_id), "%s",
-	    PQgetvalue(res, found, 1));
-	snprintf(req->auth.environment, sizeof(req->auth.environment), "%s",
-	    PQgetvalue(res, found, 2));
+	auth_api_key_found(req, PQgetvalue(res, found, 1), PQgetvalue(res, found, 0));
 	PQclear(res);
-	explicit_bzero(basic, sizeof(basic));
 	return 0;
+}
+
+int
+auth_api_key(struct request *req)
+{
+	if (key_hashed(req) < 0)
+		return -1;
+	return key_lookup(req, false);
+}
+
+int
+auth_api_key_defer(struct request *req)
+{
+	if (key_hashed(req) < 0)
+		return -1;
+	req->key_unchecked = true;
+	return 0;
+}
+
+void
+auth_api_key_found(struct request *req, const char *org_id, const char *key_id)
+{
+	snprintf(req->auth.org_id, sizeof(req->auth.org_id), "%s", org_id);
+	snprintf(req->auth.api_key_id, sizeof(req->auth.api_key_id), "%s", key_id);
+	req->key_unchecked = false;
+}
+
+int
+auth_api_key_recheck(struct request *req)
+{
+	if (!req->key_unchecked)
+		return 0;
+	req->key_unchecked = false;
+	return key_lookup(req, true);
 }
 
 int

@@ -29,6 +29,15 @@ void auth_key_hash(const char *key, char *lookup, char *hash_hex);
  * sending the 401 or 503 response itself. */
 int auth_api_key(struct request *req) HL_MUSTCHECK;
 
+/* What auth_api_key() does before its lookup - the key's form, its hash
+ * and environment into req->auth - for a route whose statement checks the
+ * key itself (ROUTE_KEY_IN_SQL): sets req->key_unchecked.  Returns 0, or
+ * -1 after sending the 401. */
+int auth_api_key_defer(struct request *req) HL_MUSTCHECK;
+
+/* The statement found the deferred key: it belongs to org_id, id key_id. */
+void auth_api_key_found(struct request *req, const char *org_id, const char *key_id);
+
 /* Verifies the Bearer token (any_use: session or link; else session
  * only), fills req->auth, and unless check_jti is false confirms in the
  * database that its jti is live.  Returns 0, or -1 after sending 401/503. */
@@ -44,5 +53,10 @@ int auth_token_live(struct request *req) HL_MUSTCHECK;
  * Returns 0 when the token is live or was checked already; -1 once 401
  * (revoked) or 503 has replaced whatever response was recorded. */
 int auth_token_recheck(struct request *req) HL_MUSTCHECK;
+
+/* The same for a deferred API key: looks it up now, so a bad key hears
+ * 401 before anything about its request.  Returns 0 when the key is
+ * valid or was checked; -1 once 401 or 503 replaced the response. */
+int auth_api_key_recheck(struct request *req) HL_MUSTCHECK;
 
 #endif

@@ -60,7 +60,7 @@ extern struct db_stmt company_stmt_account_list;
 /* The body of PUT /linked-account and POST /session-token, for valid_body(). */
 extern const struct valid_field company_account_fields[];
 
-/* params[0..4] of LINKED_ACCOUNT_UPSERT_SQL (hot_sql.h) from a body that
+/* params[0..4] of LINKED_ACCOUNT_UPSERT_CTE (hot_sql.h) from a body that
  * passed company_account_fields: org_id, env, linked_account_id, name
  * (NULL keeps), and the body's text, whose udf member is stored as sent. */
 void company_account_params(const char *org_id, const char *env, json_object *body,

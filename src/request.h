@@ -23,6 +23,8 @@ struct request_auth {
 	char org_id[37];
 	char environment[5];        /* "test" or "live" */
 	char api_key_id[37];        /* API-key requests */
+	char key_lookup[17];        /* ... the key's lookup id and hex SHA-256, */
+	char key_hash[65];          /* kept while its check is deferred */
 	char operator_id[37];       /* Portal-session requests: the operator, */
 	char operator_email[256];
 	const char *operator_role;  /* ... its role's name (static) */
@@ -63,6 +65,8 @@ struct request {
 	size_t out_len;
 	bool idempotent_owner;      /* this request holds its Idempotency-Key */
 	bool jti_unchecked;         /* token revocation not yet checked */
+	bool key_unchecked;         /* the API key not yet looked up (ROUTE_KEY_IN_SQL) */
+	bool audited;               /* the handler's statement wrote the audit row */
 	bool replayed;              /* answered from its Idempotency-Key */
 	int64_t start_us;
 };

@@ -21,6 +21,7 @@ enum route_flags {
 	ROUTE_IDEMPOTENT = 1 << 2,  /* honours Idempotency-Key */
 	ROUTE_JTI_IN_SQL = 1 << 3,  /* the handler's statement checks revocation */
 	ROUTE_RAW_JSON = 1 << 4,    /* validate the JSON body, but leave it unparsed */
+	ROUTE_KEY_IN_SQL = 1 << 5,  /* the handler's statement checks the API key */
 };
 
 typedef void (*route_handler)(struct request *req);

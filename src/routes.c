@@ -31,7 +31,7 @@ const struct route routes[] = {
 	{ "POST", API "/linked-account/{id}/revoke-tokens", AUTH_API_KEY,
 	  ROUTE_DB | ROUTE_IDEMPOTENT, api_linked_account_revoke_tokens, ONBOARDING },
 
-	{ "POST", API "/session-token", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT,
+	{ "POST", API "/session-token", AUTH_API_KEY, KEY_JSON | ROUTE_IDEMPOTENT | ROUTE_KEY_IN_SQL,
 	  api_session_token_create, ONBOARDING },
 	{ "DELETE", API "/session-token", AUTH_SESSION, ROUTE_DB | ROUTE_JTI_IN_SQL,
 	  api_session_token_revoke, NO_PORTAL },

@@ -14,6 +14,7 @@
 #include "token.h"
 
 struct db_stmt session_stmt_issue = DB_STMT(HOT_SQL_ISSUE, 8);
+struct db_stmt session_stmt_issue_keyed = DB_STMT(HOT_SQL_ISSUE_KEYED, 13);
 struct db_stmt session_stmt_revoke = DB_STMT(
     "WITH u AS (UPDATE session_tokens SET revoked_at = now() "
     "  WHERE jti = $1 AND company_id = $2 AND revoked_at IS NULL AND expires_at > now() "

@@ -23,6 +23,8 @@ struct db_stmt;
 /* HOT_SQL_ISSUE: company_account_params() then $6 jti, $7 iat, $8 exp
  * (session_new()); one row, the company id. */
 extern struct db_stmt session_stmt_issue;
+/* HOT_SQL_ISSUE_KEYED (hot_sql.h has its parameters). */
+extern struct db_stmt session_stmt_issue_keyed;
 /* $1 jti, $2 company id: one row, the count revoked (0 or 1). */
 extern struct db_stmt session_stmt_revoke;
 /* $1 org_id, $2 env, $3 linked_account_id: one row, (companies found,

@@ -221,7 +221,16 @@ route(struct request *req)
 		}
 		break;
 	case AUTH_API_KEY:
-		if ((portal_cookie_present(req) ? portal_auth(req, r->role) : auth_api_key(req)) < 0)
+		if (portal_cookie_present(req))
+			rc = portal_auth(req, r->role);
+		/* The statement checks the key (one round trip); a request
+		 * whose Idempotency-Key is scoped by the key's org needs it now. */
+		else if ((r->flags & ROUTE_KEY_IN_SQL) &&
+		    request_param(req, "HTTP_IDEMPOTENCY_KEY") == NULL)
+			rc = auth_api_key_defer(req);
+		else
+			rc = auth_api_key(req);
+		if (rc < 0)
 			return;
 		break;
 	case AUTH_PORTAL:
@@ -259,14 +268,17 @@ static void
 dispatch(struct request *req)
 {
 	route(req);
-	/* A revoked token hears 401 before anything about its request. */
+	/* A revoked token or a bad key hears 401 before anything about its
+	 * request. */
 	if (req->status >= 400 && req->status < 500 && req->status != 401 &&
-	    auth_token_recheck(req) < 0)
-		log_debug("rid=%s the token was revoked", req->request_id);
+	    (auth_token_recheck(req) < 0 || auth_api_key_recheck(req) < 0))
+		log_debug("rid=%s the token was revoked or the key is not valid",
+		    req->request_id);
 	if (req->idempotent_owner)
 		idempotency_finish(req);
 	/* Every change an API key or an operator made, once it is made. */
-	if (req->route != NULL && !req->replayed && req->status >= 200 && req->status < 400 &&
+	if (req->route != NULL && !req->replayed && !req->audited &&
+	    req->status >= 200 && req->status < 400 &&
 	    (req->route->auth == AUTH_API_KEY || req->route->auth == AUTH_PORTAL) &&
 	    strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
 		audit_request(req);

@@ -109,6 +109,52 @@ def test_session_token_needs_api_key():
                       "Invalid API Key")
 
 
+def _audit_rows(s, org_id, la_path="/api/v2/public/session-token"):
+    return int(s.sql("SELECT count(*) FROM audit_log WHERE org_id = '%s' AND object = '%s'"
+                     % (org_id, la_path)))
+
+
+def test_issue_checks_the_key_in_its_statement():
+    """POST /session-token checks its key in the issuing statement (one round
+    trip): a good key issues and writes its audit row there, a revoked one
+    is refused at once and changes nothing, a bad key with a bad body hears
+    401 before 400, and an Idempotency-Key request (whose key must be known
+    first) is audited once too."""
+    s = st()
+    t = s.new_tenant("Keyed " + secrets.token_hex(3))
+    key_id = s.sql("SELECT id FROM api_keys WHERE org_id = '%s' AND environment = 'test'"
+                   % t.org_id)
+    la = "keyed-" + secrets.token_hex(4)
+    token, _ = s.session(la, key=t.test_key)
+    assert S.jwt_claims(token)["org_id"] == t.org_id
+    row = s.sql("SELECT actor_kind, actor_id, action, status, environment, client IS NOT NULL "
+                "FROM audit_log WHERE org_id = '%s'" % t.org_id)
+    assert row == "api_key|%s|POST /api/v2/public/session-token|200|test|t" % key_id, row
+    r = s.req("POST", "session-token", key=t.test_key, body={"linked_account_id": la},
+              headers={"Idempotency-Key": "k-" + secrets.token_hex(4)})
+    assert r.status == 200, r
+    assert _audit_rows(s, t.org_id) == 2
+    # a bad key with a bad body: 401, not 400; a good key with it: 400
+    H.assert_envelope(s.req("POST", "session-token", key="hl_test_" + "B" * 43, body={}),
+                      401, "INVALID_API_KEY", "Invalid API Key")
+    H.assert_envelope(s.req("POST", "session-token", key=t.test_key, body={}),
+                      400, "VALIDATION_ERROR")
+    # a test key's hash presented as a live key is no key
+    live_form = "hl_live_" + t.test_key[8:]
+    H.assert_envelope(s.req("POST", "session-token", key=live_form,
+                            body={"linked_account_id": la}), 401, "INVALID_API_KEY")
+    # revoked: refused on the very next request, nothing written
+    H.ctl_json(["apikey", "revoke", key_id], s.inst.conf)
+    companies = s.sql("SELECT count(*) FROM companies WHERE org_id = '%s'" % t.org_id)
+    H.assert_envelope(s.req("POST", "session-token", key=t.test_key,
+                            body={"linked_account_id": "after-" + la}), 401,
+                      "INVALID_API_KEY", "Invalid API Key")
+    assert s.sql("SELECT count(*) FROM companies WHERE org_id = '%s'" % t.org_id) == companies
+    assert _audit_rows(s, t.org_id) == 2
+    # the other tenant's key still works
+    s.session(la, key=t.live_key)
+
+
 # ---------------------------------------------------------------------------
 # Refused tokens
 
