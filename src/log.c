@@ -82,13 +82,56 @@ log_enabled(enum log_level level)
 	return level <= log_level;
 }
 
+/* Writes "2026-12-01T16:09:53.123Z info [1234] " into line (room for
+ * 64) and returns its length.  The date and time are formatted once a
+ * second: this runs for every request. */
+static int
+log_prefix(char *line, const struct timeval *tv, enum log_level level)
+{
+	static time_t cached_sec = -1;
+	static char cached[24];             /* "2026-12-01T16:09:53." */
+	static int cached_pid;
+	static char pid_text[16];           /* "] " after "[1234" */
+	int ms = (int)(tv->tv_usec / 1000), pid = log_pid != 0 ? log_pid : (int)getpid();
+	size_t lv = strlen(level_names[level]);
+	char *o = line;
+
+	if (tv->tv_sec != cached_sec) {
+		struct tm tm;
+
+		gmtime_r(&tv->tv_sec, &tm);
+		if (strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S.", &tm) != 20)
+			memcpy(cached, "0000-00-00T00:00:00.", 21);
+		cached_sec = tv->tv_sec;
+	}
+	if (pid != cached_pid) {
+		snprintf(pid_text, sizeof(pid_text), "%d", pid);
+		cached_pid = pid;
+	}
+	memcpy(o, cached, 20);
+	o += 20;
+	*o++ = (char)('0' + ms / 100);
+	*o++ = (char)('0' + ms / 10 % 10);
+	*o++ = (char)('0' + ms % 10);
+	*o++ = 'Z';
+	*o++ = ' ';
+	memcpy(o, level_names[level], lv);
+	o += lv;
+	memcpy(o, " [", 2);
+	o += 2;
+	lv = strlen(pid_text);
+	memcpy(o, pid_text, lv);
+	o += lv;
+	memcpy(o, "] ", 2);
+	return (int)(o + 2 - line);
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char line[8192];
 	struct timeval tv;
-	struct tm tm;
 	va_list ap;
 	int n, m, i;
 
@@ -102,12 +145,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 		return;
 	}
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	n = snprintf(line, sizeof(line),
-	    "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s [%d] ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-	    level_names[level], log_pid != 0 ? log_pid : (int)getpid());
+	n = log_prefix(line, &tv, level);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
 	if (m < 0)

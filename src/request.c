@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,12 +12,62 @@
 #include "json.h"
 #include "request.h"
 
+/* FNV-1a of a parameter's name, up to its '=' or NUL; *len its length. */
+static uint32_t
+name_hash(const char *s, size_t *len)
+{
+	uint32_t h = 2166136261u;
+	size_t n = 0;
+
+	for (; s[n] != '\0' && s[n] != '='; n++)
+		h = (h ^ (unsigned char)s[n]) * 16777619u;
+	*len = n;
+	return h;
+}
+
+void
+request_index(struct request *req)
+{
+	size_t n, used = 0;
+	char **e;
+
+	memset(req->index, 0, sizeof(req->index));
+	req->indexed = false;
+	if (req->envp == NULL)
+		return;
+	for (e = req->envp; *e != NULL; e++) {
+		uint32_t slot = name_hash(*e, &n) % REQUEST_INDEX_SLOTS;
+
+		/* At most half full, so a miss ends soon; the first of two
+		 * namesakes wins, as the scan's does. */
+		if ((*e)[n] != '=' || used >= REQUEST_INDEX_SLOTS / 2)
+			return;
+		while (req->index[slot] != NULL) {
+			if (strncmp(req->index[slot], *e, n + 1) == 0)
+				break;
+			slot = (slot + 1) % REQUEST_INDEX_SLOTS;
+		}
+		if (req->index[slot] == NULL) {
+			req->index[slot] = *e;
+			used++;
+		}
+	}
+	req->indexed = true;
+}
+
 const char *
 request_param(const struct request *req, const char *name)
 {
-	size_t n = strlen(name);
+	size_t n;
+	uint32_t slot = name_hash(name, &n) % REQUEST_INDEX_SLOTS;
 	char **e;
 
+	if (req->indexed) {
+		for (; req->index[slot] != NULL; slot = (slot + 1) % REQUEST_INDEX_SLOTS)
+			if (strncmp(req->index[slot], name, n) == 0 && req->index[slot][n] == '=')
+				return req->index[slot] + n + 1;
+		return NULL;
+	}
 	if (req->envp == NULL)
 		return NULL;
 	for (e = req->envp; *e != NULL; e++)

@@ -33,9 +33,16 @@ struct request_auth {
 	struct token_claims token;  /* token requests: its verified claims */
 };
 
+/* The request's parameters by name: an open-addressing table of envp's
+ * entries (request_index()), so each lookup compares one or two names
+ * instead of scanning thirty. */
+#define REQUEST_INDEX_SLOTS 128
+
 struct request {
 	FCGX_Request *fcgx;         /* NULL in unit tests */
 	char **envp;
+	char *index[REQUEST_INDEX_SLOTS];   /* entries of envp; all NULL: not indexed */
+	bool indexed;
 	const struct config *cfg;
 
 	const char *method;
@@ -70,6 +77,11 @@ struct request {
 	bool replayed;              /* answered from its Idempotency-Key */
 	int64_t start_us;
 };
+
+/* Indexes req->envp for request_param() (a request not indexed is
+ * scanned).  Parameters past what the table holds well stay unindexed:
+ * the scan finds them. */
+void request_index(struct request *req);
 
 /* Reads a parameter (HTTP header as HTTP_X_FOO); NULL when absent. */
 const char *request_param(const struct request *req, const char *name);

@@ -1,6 +1,7 @@
 /* test_request.c - URI and length parsing, decoding, request ids, router, envelope. */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,9 +190,50 @@ test_cookie(void)
 	}
 }
 
+/* The index answers exactly what the scan answers: every name, a prefix
+ * of one, a longer one, a namesake (the first wins), and past what the
+ * table indexes (the scan takes over). */
+static void
+test_index(void)
+{
+	static char *env[] = { "REQUEST_METHOD=GET", "HTTP_X_API_KEY=k1", "HTTP_X=short",
+		"HTTP_X_API_KEY=second", "EMPTY=", "REQUEST_URI=/a?b=c", "X=1", NULL };
+	static const char *const names[] = { "REQUEST_METHOD", "HTTP_X_API_KEY", "HTTP_X",
+		"HTTP_X_API", "HTTP_X_API_KEYS", "EMPTY", "REQUEST_URI", "X", "Y", "", "REQUEST" };
+	char *many[REQUEST_INDEX_SLOTS + 2], names_many[REQUEST_INDEX_SLOTS + 1][24];
+	struct request a, b;
+	size_t i;
+	int same = 1;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.envp = b.envp = env;
+	request_index(&b);
+	ok(b.indexed && !a.indexed, "a request is indexed");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *x = request_param(&a, names[i]), *y = request_param(&b, names[i]);
+
+		if (!((x == NULL && y == NULL) || (x != NULL && y != NULL && strcmp(x, y) == 0)))
+			same = 0;
+	}
+	ok(same, "indexed lookups answer as the scan does");
+	is_str(request_param(&b, "HTTP_X_API_KEY"), "k1", "the first of two namesakes");
+	ok(request_param(&b, "HTTP_X_API") == NULL, "a prefix of a name is not it");
+	for (i = 0; i <= REQUEST_INDEX_SLOTS; i++) {
+		snprintf(names_many[i], sizeof(names_many[i]), "P%zu=v%zu", i, i);
+		many[i] = names_many[i];
+	}
+	many[REQUEST_INDEX_SLOTS + 1] = NULL;
+	b.envp = many;
+	request_index(&b);
+	ok(!b.indexed, "too many parameters: not indexed");
+	is_str(request_param(&b, "P100"), "v100", "... and still found");
+}
+
 int
 main(void)
 {
+	test_index();
 	test_router();
 	test_parsing();
 	test_envelope();
