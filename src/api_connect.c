@@ -2,6 +2,7 @@
  * Each runs one prepared statement that also checks the token's jti. */
 #include "autoconf.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,12 +73,32 @@ query_list(struct request *req, json_object *o, const char *name)
 /* The stash to store: the body byte for byte, or - with ?allowed_integrations=
  * or ?categories= - the body with those members set.  Its link options are
  * checked.  A malloc'd string, or NULL after 400/503. */
+/* Whether the validated body (an object) might hold a link option: it
+ * names one, or has an escape that could spell one.  When not, it is
+ * stored without being parsed. */
+static bool
+may_hold_options(const struct request *req)
+{
+	return req->body_len > 0 && (memchr(req->body, '\\', req->body_len) != NULL ||
+	    strstr(req->body, "allowed_integrations") != NULL ||
+	    strstr(req->body, "categories") != NULL || strstr(req->body, "redirect_url") != NULL ||
+	    strstr(req->body, "params") != NULL);
+}
+
 static char *
 stash_body(struct request *req)
 {
-	json_object *body = json_parse(req->body_len > 0 ? req->body : "{}"), *opts;
+	json_object *body, *opts;
 	int qa, qc = 0;
 	char *out = NULL;
+
+	if (!may_hold_options(req) && (req->query == NULL || req->query[0] == '\0')) {
+		out = strdup(req->body_len > 0 ? req->body : "{}");
+		if (out == NULL)
+			response_unavailable(req);
+		return out;
+	}
+	body = json_parse(req->body_len > 0 ? req->body : "{}");
 
 	if (!json_object_is_type(body, json_type_object)) {
 		json_object_put(body);
@@ -106,7 +127,6 @@ api_connect_url(struct request *req)
 	char *config_id = request_query_get(req, "config_id");
 	const char *params[6];
 	char *url = NULL, *body = NULL;
-	json_object *o;
 	PGresult *res;
 	size_t n;
 
@@ -150,9 +170,7 @@ api_connect_url(struct request *req)
 		n += (size_t)sprintf(url + n, "?config_id=");
 		pct_encode(config_id, url + n);
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "hosted_url", json_object_new_string(url));
-	response_json(req, 200, o);
+	response_json_string(req, 200, "hosted_url", url);
 out:
 	free(body);
 	free(url);

@@ -280,17 +280,51 @@ value(struct scan *sc)
 json_object *
 json_parse(const char *s)
 {
-	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	/* One tokener per process, reset for each text: making one allocates
+	 * its JSON_MAX_DEPTH-deep stack. */
+	static struct json_tokener *tok;
 	json_object *o;
 
-	if (tok == NULL)
+	if (tok == NULL && (tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
 		return NULL;
+	json_tokener_reset(tok);
 	o = json_tokener_parse_ex(tok, s, -1);
 	if (json_tokener_get_error(tok) != json_tokener_success) {
 		json_object_put(o);
 		o = NULL;
 	}
-	json_tokener_free(tok);
+	return o;
+}
+
+char *
+json_escape(char *o, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20) {
+			*o++ = '\\';
+			switch (c) {
+			case '\b': *o++ = 'b'; break;
+			case '\f': *o++ = 'f'; break;
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			default:
+				memcpy(o, "u00", 3);
+				o[3] = hex[c >> 4];
+				o[4] = hex[c & 15];
+				o += 5;
+			}
+		} else {
+			*o++ = (char)c;
+		}
+	}
 	return o;
 }
 

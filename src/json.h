@@ -23,6 +23,11 @@ const char *json_validate(const char *s, size_t len, int max_depth, bool *is_obj
  * (json_object_put() it), or NULL when s is not one JSON value. */
 json_object *json_parse(const char *s);
 
+/* Writes s as the inside of a JSON string (no quotes) at o, escaping '"',
+ * '\\' and control characters as jansson does ("\n", "\u001F"); o needs
+ * room for 6 * strlen(s).  Returns the end written (not terminated). */
+char *json_escape(char *o, const char *s);
+
 /* Whether s[0..len) is valid UTF-8 (no overlongs, surrogates or values
  * above U+10FFFF) without NUL bytes. */
 bool json_utf8_valid(const char *s, size_t len);

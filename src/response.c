@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json.h"
 #include "request.h"
 #include "response.h"
 
@@ -162,6 +163,23 @@ response_json(struct request *req, int status, json_object *obj)
 
 	response_send(req, status, "application/json", NULL, s, len);
 	json_object_put(obj);
+}
+
+void
+response_json_string(struct request *req, int status, const char *name, const char *value)
+{
+	size_t cap = strlen(name) + 6 * strlen(value) + 8;
+	char *buf = malloc(cap), *o;
+
+	if (buf == NULL) {
+		response_unavailable(req);
+		return;
+	}
+	o = buf + snprintf(buf, cap, "{\"%s\":\"", name);
+	o = json_escape(o, value);
+	memcpy(o, "\"}", 2);
+	response_send(req, status, "application/json", NULL, buf, (size_t)(o + 2 - buf));
+	free(buf);
 }
 
 json_object *

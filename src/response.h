@@ -15,6 +15,8 @@ void response_send(struct request *req, int status, const char *content_type,
     const char *extra_headers, const char *body, size_t len);
 /* Sends obj as JSON and releases it (json_object_put). */
 void response_json(struct request *req, int status, json_object *obj);
+/* Sends {"name":"value"}, value escaped, without building a JSON tree. */
+void response_json_string(struct request *req, int status, const char *name, const char *value);
 /* Sends the SPEC error envelope. */
 void response_error(struct request *req, int status, const char *error,
     const char *message);

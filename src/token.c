@@ -15,6 +15,7 @@
 #include <jwt.h>
 
 #include "crypto.h"
+#include "json.h"
 #include "token.h"
 
 static const char *const use_names[] = { "session", "link" };
@@ -35,40 +36,6 @@ token_is_uuid(const char *s)
 		}
 	}
 	return 1;
-}
-
-/* Appends s as a JSON string body (no quotes), escaped as jansson (and
- * so libjwt) escapes it.  Returns the new end. */
-static char *
-json_escape_into(char *o, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			*o++ = '\\';
-			*o++ = (char)c;
-		} else if (c < 0x20) {
-			*o++ = '\\';
-			switch (c) {
-			case '\b': *o++ = 'b'; break;
-			case '\f': *o++ = 'f'; break;
-			case '\n': *o++ = 'n'; break;
-			case '\r': *o++ = 'r'; break;
-			case '\t': *o++ = 't'; break;
-			default:
-				memcpy(o, "u00", 3);
-				o[3] = hex[c >> 4];
-				o[4] = hex[c & 15];
-				o += 5;
-			}
-		} else {
-			*o++ = (char)c;
-		}
-	}
-	return o;
 }
 
 /* HS256 by hand: the header is a constant, the claims are written in
@@ -99,7 +66,7 @@ token_issue(const unsigned char *key, size_t keylen, const struct token_claims *
 	    "{\"company_id\":\"%.36s\",\"environment\":\"%.4s\",\"exp\":%lld,"
 	    "\"iat\":%lld,\"iss\":\"hostlink\",\"jti\":\"%.36s\",\"linked_account_id\":\"",
 	    c->company_id, c->environment, (long long)c->exp, (long long)c->iat, c->jti);
-	o = json_escape_into(o, c->linked_account_id);
+	o = json_escape(o, c->linked_account_id);
 	o += snprintf(o, cap - (size_t)(o - payload), "\",\"org_id\":\"%.36s\",\"token_use\":\"%s\"}",
 	    c->org_id, use_names[c->use]);
 	plen = (size_t)(o - payload);

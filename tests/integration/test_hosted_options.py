@@ -320,6 +320,11 @@ def test_redirect_override_refused_outside_the_allowed_hosts():
     tok, _ = s.session(key=t.test_key)
     err(s.connect(tok, body={"redirect_url": "https://evil.example/x"}), 400,
         "REDIRECT_HOST_NOT_ALLOWED")
+    # a stash is stored unparsed only when it cannot hold an option: a
+    # member name spelt with escapes is still one
+    err(s.connect(tok, body=b'{"\\u0072edirect_url":"https://evil.example/x"}'), 400,
+        "REDIRECT_HOST_NOT_ALLOWED")
+    err(s.connect(tok, body=b'{"c\\u0061tegories":[1]}'), 400, "VALIDATION_ERROR")
     # an allowed override in the connect-url stash is where the flow ends
     assert s.connect(tok, body={"redirect_url": "https://app.acme.example/x?c={companyId}"}).status == 200
     loc = s.callback(s.sandbox_decide(s.hosted_connect(tok, "sandbox")["next"]["url"], "approve"))
