@@ -1,10 +1,13 @@
 /* crypto.c - hashing, randomness, encodings and constant-time comparison. */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/random.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -52,10 +55,25 @@ crypto_sha256_parts(const void *const *parts, const size_t *lens, int n,
 		memset(out, 0, CRYPTO_SHA256_LEN);
 }
 
+/* The kernel's generator: a system call for a few bytes costs less than
+ * OpenSSL's locked DRBG, and no state of ours outlives a fork.  Without
+ * getrandom(2), OpenSSL's. */
 int
 crypto_random(void *buf, size_t len)
 {
-	return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return RAND_bytes(p, (int)len) == 1 ? 0 : -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 bool
