@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/epoll.h>
+
 #include "signals.h"
 
 static volatile sig_atomic_t pending[NSIG];
@@ -87,6 +89,14 @@ signals_wait(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 		tsp = &ts;
 	}
 	return ppoll(fds, nfds, tsp, &wait_mask);
+}
+
+int
+signals_wait_epoll(int epfd, int timeout_ms)
+{
+	struct epoll_event ev;
+
+	return epoll_pwait(epfd, &ev, 1, timeout_ms, &wait_mask);
 }
 
 bool

@@ -12,6 +12,8 @@ enum signals_role { SIGNALS_MASTER, SIGNALS_WORKER, SIGNALS_SINGLE };
 void signals_init(enum signals_role role);
 /* ppoll() with the handled signals unblocked.  Returns as ppoll does. */
 int signals_wait(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+/* epoll_pwait() of one event on epfd, the same way. */
+int signals_wait_epoll(int epfd, int timeout_ms);
 /* Whether sig arrived since the last call; clears it. */
 bool signals_take(int sig);
 /* Whether SIGQUIT or SIGINT waits, blocked, to be delivered (long loops

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -394,6 +395,23 @@ accept_next(const struct config *cfg, int listen_fd, FCGX_Request *fcgx, bool fi
 	return FCGX_Accept_r(fcgx);
 }
 
+/* An epoll instance that waits for listen_fd exclusively, or -1 (then
+ * ppoll() waits, as before). */
+static int
+exclusive_waiter(int listen_fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+
+	ev.data.fd = listen_fd;
+	if (epfd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
+		log_warn("epoll: %s; waiting with poll", strerror(errno));
+		close(epfd);
+		epfd = -1;
+	}
+	return epfd;
+}
+
 int
 worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
     int slot, int single)
@@ -401,7 +419,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	FCGX_Request fcgx;
 	uint64_t served = 0;
 	const char *fault;
-	int flags;
+	int flags, epfd;
 	bool filter = config_listen_is_tcp(cfg->listen) && cfg->listen_allow_count > 0;
 
 	worker_sb = sb;
@@ -424,6 +442,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		log_error("FastCGI initialisation failed");
 		return 1;
 	}
+	epfd = exclusive_waiter(listen_fd);
 	atomic_store(&sb->slots[slot].state, SB_IDLE);
 
 	for (;;) {
@@ -439,11 +458,17 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		if (cfg->max_requests > 0 && served >= (uint64_t)cfg->max_requests)
 			break;
 		/* A connection kept open by the front server is waited on
-		 * itself; otherwise the shared listening socket. */
-		pfd.fd = fcgx.ipcFd >= 0 ? fcgx.ipcFd : listen_fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		rc = signals_wait(&pfd, 1, -1);
+		 * itself; otherwise the shared listening socket, through epoll
+		 * with EPOLLEXCLUSIVE: a new connection wakes one idle worker,
+		 * not every one (which then all but one find nothing to accept). */
+		if (fcgx.ipcFd < 0 && epfd >= 0) {
+			rc = signals_wait_epoll(epfd, -1);
+		} else {
+			pfd.fd = fcgx.ipcFd >= 0 ? fcgx.ipcFd : listen_fd;
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			rc = signals_wait(&pfd, 1, -1);
+		}
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
@@ -465,6 +490,8 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		served++;
 	}
 	atomic_store(&sb->slots[slot].state, SB_EXITING);
+	if (epfd >= 0)
+		close(epfd);
 	FCGX_Free(&fcgx, 1);
 	db_close();
 	return 0;
