@@ -891,3 +891,56 @@ def _probe(addr):
     except (OSError, fcgi.FcgiError):
         return True
     return False
+
+
+def test_multihost_spend_check_catches_a_double_spend():
+    """The drill's refresh checks can fail: a refresh token offered twice
+    (the second answered invalid_grant) is named by check_spends(); a grant
+    held at the provider's door and dropped rotates nothing and is no
+    spend; quiesce's count (granted) counts answered grants only."""
+    p = OAuthProvider(client_id="drill-unit-" + secrets.token_hex(3)).start()
+    try:
+        rt = p._mint()["refresh_token"]
+
+        def offer(token):
+            return H.http(p.port, "POST", "/token", headers={"Content-Type": FORM},
+                          body=urllib.parse.urlencode({
+                              "grant_type": "refresh_token", "refresh_token": token,
+                              "client_id": p.client_id, "client_secret": p.client_secret}))
+        first = offer(rt)
+        assert first.status == 200, first
+        assert check_spends(p).keys() == {rt} and p.granted() == 1
+        again = offer(rt)
+        assert again.status == 400 and again.json()["error"] == "invalid_grant", again
+        assert p.spent_twice() == [rt] and p.granted() == 1
+        try:
+            check_spends(p)
+        except AssertionError as e:
+            assert rt[:10] in str(e) and "127.0.0.1" in str(e), str(e)
+        else:
+            raise AssertionError("check_spends passed a double spend")
+
+        # Held at the door, then dropped: 503, nothing rotated, no spend.
+        rt2 = first.json()["refresh_token"]
+        p.spend_hold()
+        out = []
+        t = threading.Thread(target=lambda: out.append(offer(rt2)))
+        t.start()
+        H.wait_for(lambda: len(p.spend_held) == 1, 10, "the held grant")
+        assert p.in_flight() == 0 and not out
+        p.spend_release(drop=lambda rec: rec["peer"] == "127.0.0.1")
+        t.join(10)
+        assert out[0].status == 503, out
+        assert rt2 in p.refresh_tokens and rt2 not in p.spends() and p.granted() == 1
+        # ... and released without a drop, it is spent once
+        p.spend_hold()
+        t = threading.Thread(target=lambda: out.append(offer(rt2)))
+        t.start()
+        H.wait_for(lambda: len(p.spend_held) == 1, 10, "the held grant")
+        p.spend_release()
+        t.join(10)
+        assert out[1].status == 200, out
+        assert len(p.spends()[rt2]) == 1 and p.granted() == 2 and p.in_flight() == 0
+    finally:
+        p.spend_release()
+        p.stop()
