@@ -22,7 +22,18 @@ PostgreSQL was down; every acknowledged write is there; every event reached
 both endpoints, each (event, endpoint) under one webhook-id (the event's id)
 however often it was delivered; the two hosts' sweeps never worked at once
 (a sweep batch needs the sweep lock: while the test holds it nothing is
-swept; then every expired row is swept and counted exactly once).
+swept; then every expired row is swept and counted exactly once), and
+each host swept some of the keys that expire one by one all drill long,
+with no error in either host's log outside the PostgreSQL restart.
+
+All drill long both hosts also refresh OAuth connections whose access
+tokens live TOKEN_TTL seconds, against a stand-in provider in the front's
+namespace that rotates single-use refresh tokens: in each background pass
+(every REFRESH_INTERVAL) and on credential reads through the front.  No
+refresh token is ever offered twice (the provider's record), every grant
+is committed, both hosts refreshed (app1 again after it came back) and no
+connection went Deauthorized (see the section "Token refresh" below for
+how the two faults are kept out of a refresh's rotation-to-commit window).
 
 Everything the test made (namespaces, processes by pid, files) is removed in
 a finally block, and at exit as a backstop."""
@@ -591,6 +602,47 @@ def seed_staggered(pg, db, org, seconds, step):
     return n
 
 
+def check_refreshes(p, net, pg, db, org, w_back, w_pg_up):
+    """The drill's refresh checks, with the provider quiesced: no token
+    spent twice, every grant answered with new tokens and committed, both
+    hosts refreshing (app1 again after it came back, app2 after PostgreSQL
+    did), every connection still Linked.  Returns grants per host."""
+    spends = check_spends(p)
+    granted = [r for recs in spends.values() for r in recs if r["verdict"] == "ok"]
+    by_host = {h: len([r for r in granted if r["peer"] == net.addr(h)]) for h in ("app1", "app2")}
+    assert all(by_host.values()), "refreshes per host: %r" % by_host
+    assert [r for r in granted if r["peer"] == net.addr("app1") and r["at"] > w_back], \
+        "app1 refreshed nothing after it came back"
+    assert [r for r in granted if r["peer"] == net.addr("app2") and r["at"] > w_pg_up], \
+        "app2 refreshed nothing after PostgreSQL came back"
+    assert len(spends) == len(granted), [r["verdict"] for recs in spends.values()
+                                         for r in recs if r["verdict"] != "ok"][:10]
+    assert committed_refreshes(pg, db, org) == len(granted)
+    states = psql(pg, db, "SELECT x.status, count(*) FROM connections x JOIN companies c ON "
+                  "c.id = x.company_id WHERE c.org_id = '%s' GROUP BY 1" % org)
+    assert states == "Linked|%d" % OAUTH_CONNECTIONS, states
+    by_host["all"] = len(granted)
+    return by_host
+
+
+def check_sweeps(pg, db, org, apps, quiet_from, quiet_to):
+    """Both hosts' sweeps, in turn under the lock: org's staggered keys
+    went as they expired, each host swept some rows, and neither logged a
+    deadlock or an error outside [quiet_from, quiet_to].  Returns the
+    rounds that swept, per host."""
+    H.wait_for(lambda: psql(pg, db, "SELECT count(*) FROM idempotency_keys WHERE org_id = '%s' "
+                            "AND expires_at <= now() - interval '3 seconds'" % org) == "0",
+               15, "the staggered keys swept")
+    logs = [a.log() for a in apps]
+    sweeps = [len(re.findall(r" info \[\d+\] swept \d+ expired rows from ", lg)) for lg in logs]
+    assert all(sweeps), "sweep rounds that swept, per host: %r" % sweeps
+    for lg in logs:
+        assert "deadlock" not in lg, lg[-3000:]
+        errs = log_errors(lg, quiet_from, quiet_to)
+        assert not errs, "errors outside the PostgreSQL restart:\n" + "\n".join(errs[:20])
+    return sweeps
+
+
 def log_errors(text, quiet_from, quiet_to):
     """The error lines of a hostlinkd log outside [quiet_from, quiet_to]
     (wall clock): while PostgreSQL restarts, lost connections are logged."""
@@ -729,23 +781,8 @@ def test_multihost_drill():
         quiesce(prov, pg, db, refresh_org)
 
         # -- token refreshes: both hosts, all drill long, never a collision
-        spends = check_spends(prov)
-        granted = [r for recs in spends.values() for r in recs if r["verdict"] == "ok"]
-        by_host = {h: len([r for r in granted if r["peer"] == net.addr(h)])
-                   for h in ("app1", "app2")}
-        assert all(by_host.values()), "refreshes per host: %r" % by_host
-        assert [r for r in granted if r["peer"] == net.addr("app1") and r["at"] > w_back], \
-            "app1 refreshed nothing after it came back"
-        assert [r for r in granted if r["peer"] == net.addr("app2") and
-                w_pg_up < r["at"]], "app2 refreshed nothing after PostgreSQL came back"
-        assert len(spends) == len(granted), [r["verdict"] for recs in spends.values()
-                                             for r in recs if r["verdict"] != "ok"][:10]
-        # every grant is committed (no new tokens lost), every connection Linked
-        assert committed_refreshes(pg, db, refresh_org) == len(granted)
+        by_host = check_refreshes(prov, net, pg, db, refresh_org, w_back, w_pg_up)
         prov.spend_release()
-        states = psql(pg, db, "SELECT x.status, count(*) FROM connections x JOIN companies c ON "
-                      "c.id = x.company_id WHERE c.org_id = '%s' GROUP BY 1" % refresh_org)
-        assert states == "Linked|%d" % OAUTH_CONNECTIONS, states
 
         # -- who served what: both hosts, app1 again after it came back
         ups = front.upstreams()
@@ -834,18 +871,7 @@ def test_multihost_drill():
         stats = dict(line.split("|") for line in psql(
             pg, db, "SELECT metric, n FROM daily_stats WHERE org_id = '%s'" % sweep_org).splitlines())
         assert stats == {"sessions_issued": "1500", "connect_urls_created": "600"}, stats
-        # ... by both hosts' sweeps, in turn under the lock: the staggered
-        # keys went as they expired, and each host swept some of them.
-        H.wait_for(lambda: psql(pg, db, "SELECT count(*) FROM idempotency_keys WHERE "
-                                "org_id = '%s' AND expires_at <= now() - interval '3 seconds'"
-                                % refresh_org) == "0", 15, "the staggered keys swept")
-        logs = [a.log() for a in apps]
-        sweeps = [len(re.findall(r" info \[\d+\] swept \d+ expired rows from ", lg)) for lg in logs]
-        assert all(sweeps), "sweep rounds that swept, per host: %r" % sweeps
-        for lg in logs:
-            assert "deadlock" not in lg, lg[-3000:]
-            errs = log_errors(lg, w_pg_down - 0.5, w_pg_up + 10)
-            assert not errs, "errors outside the PostgreSQL restart:\n" + "\n".join(errs[:20])
+        sweeps = check_sweeps(pg, db, refresh_org, apps, w_pg_down - 0.5, w_pg_up + 10)
 
         reads = [r for r in res if "/credentials" in r.path]
         read_by = {a: len([r for r in served[a] if "/credentials" in r.path and r.status == 200])
@@ -855,7 +881,7 @@ def test_multihost_drill():
               "restarted, %d failed in flight on app1; %d token refreshes (app1 %d, app2 %d), "
               "none spent twice; %d credential reads; sweep rounds that swept: app1 %d, app2 %d"
               % (len(res), t_end - t_start, dup, len(pg_503),
-                 len([r for r in res if r.status == 502]), len(granted), by_host["app1"],
+                 len([r for r in res if r.status == 502]), by_host["all"], by_host["app1"],
                  by_host["app2"], len(reads), sweeps[0], sweeps[1]))
     finally:
         if rc is not None:
