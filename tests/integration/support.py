@@ -327,10 +327,11 @@ class OAuthProvider:
         self.server = None
         self._identity_init()
         self.quirks_reset()
+        self._spend_init()
 
     # -- lifecycle --------------------------------------------------------
 
-    def start(self):
+    def start(self, host="127.0.0.1"):
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -345,8 +346,8 @@ class OAuthProvider:
             def do_POST(self):
                 provider._post(self)
 
-        self.server, self.port = serve(Handler)
-        self.base = "http://127.0.0.1:%d" % self.port
+        self.server, self.port = serve(Handler, host)
+        self.base = "http://%s:%d" % (host, self.port)
         H.on_exit(self.stop)
         return self
 
@@ -378,6 +379,7 @@ class OAuthProvider:
             self.errors.clear()
         self._identity_init()
         self.quirks_reset()
+        self.spend_release()
 
     # -- client side helper -----------------------------------------------
 
@@ -645,7 +647,7 @@ class OAuthProvider:
         if self.quirk_basic_only and not self._quirk_basic_ok(auth, form):
             client_ok, cid = False, None
         if form.get("grant_type") == "refresh_token":
-            return self._refresh(h, form, rec, client_ok)
+            return self._spend(h, rec, lambda: self._refresh(h, form, rec, client_ok))
         problems = []
         if form.get("grant_type") != "authorization_code":
             problems.append("grant_type %r" % form.get("grant_type"))
@@ -681,6 +683,87 @@ class OAuthProvider:
         rec["verdict"] = "ok"
         rec["tokens"] = tokens
         self._send(h, 200, json.dumps(tokens))
+
+    # -- spends (issue 18, the multi-host drill; test_multihost.py) ----------
+    # Every refresh grant's record in token_requests also carries the
+    # client's address ("peer") and its arrival time ("at", time.time()),
+    # and "spent" once it reached the token logic.  spends() groups those by
+    # the refresh token offered; spent_twice() lists each token offered more
+    # than once (without refresh_grace the second offer is answered
+    # invalid_grant).
+    # granted() counts the grants answered with new tokens; in_flight() those
+    # being answered now.  spend_hold() makes every new refresh grant wait on
+    # arrival, before anything rotates; spend_release(drop) lets the held
+    # ones in, except those for which drop(record) is true: they are
+    # answered 503 without a rotation (verdict "dropped at the gate") and do
+    # not count as spends.  reset() releases a hold.  start(host) listens on
+    # another local address than 127.0.0.1 (e.g. in a network namespace).
+
+    def _spend_init(self):
+        self.spend_gate = None         # a threading.Event while held
+        self.spend_held = []
+        self.spend_in_flight = 0
+
+    def spend_hold(self):
+        with self.lock:
+            if self.spend_gate is None:
+                self.spend_gate = threading.Event()
+
+    def spend_release(self, drop=None):
+        with self.lock:
+            gate, held = self.spend_gate, self.spend_held
+            self.spend_gate, self.spend_held = None, []
+            for rec in held:
+                rec["dropped"] = bool(drop is not None and drop(rec))
+        if gate is not None:
+            gate.set()
+
+    def in_flight(self):
+        with self.lock:
+            return self.spend_in_flight
+
+    def granted(self):
+        with self.lock:
+            return sum(1 for r in self.token_requests if r.get("spent") and r["verdict"] == "ok")
+
+    def spends(self):
+        out = {}
+        with self.lock:
+            for r in self.token_requests:
+                if r.get("spent"):
+                    out.setdefault(r["form"].get("refresh_token", ""), []).append(r)
+        return out
+
+    def spent_twice(self):
+        return sorted(t for t, recs in self.spends().items() if len(recs) > 1)
+
+    def _spend(self, h, rec, grant):
+        rec["peer"], rec["at"] = h.client_address[0], time.time()
+        with self.lock:
+            gate = self.spend_gate
+            if gate is None:
+                self.spend_in_flight += 1
+                rec["spent"] = True
+            else:
+                self.spend_held.append(rec)
+        if gate is not None:
+            gate.wait(120)
+            with self.lock:
+                dropped = rec.get("dropped")
+                if not dropped:
+                    self.spend_in_flight += 1
+                    rec["spent"] = True
+            if dropped:
+                rec["verdict"] = "dropped at the gate"
+                try:
+                    return self._send(h, 503, '{"error":"temporarily_unavailable"}')
+                except OSError:
+                    return None
+        try:
+            return grant()
+        finally:
+            with self.lock:
+                self.spend_in_flight -= 1
 
     # -- platform quirks (issue 13; test_oauth_quirks.py) --------------------
     # Options that make this provider behave like a real platform, all off
