@@ -29,8 +29,9 @@
     "c.link_version, x.start_version, coalesce(x.authorized_identity, '')"
 
 static struct db_stmt insert = DB_STMT(
-    "INSERT INTO connections AS x (company_id, integration_key, platform_name, auth_type) "
-    "VALUES ($1, $2, $3, $4) RETURNING x.id, hl_connection(x)::text", 4);
+    "INSERT INTO connections AS x (org_id, company_id, integration_key, platform_name, "
+    "  auth_type) SELECT c.org_id, c.id, $2, $3, $4 FROM companies c "
+    "WHERE c.id = $1 AND c.org_id = $5 RETURNING x.id, hl_connection(x)::text", 5);
 static struct db_stmt load = DB_STMT(
     "SELECT " ROW_COLS " FROM connections x JOIN companies c ON c.id = x.company_id "
     "WHERE x.id::text = $1 AND ($2::text IS NULL OR x.company_id::text = $2)", 2);
@@ -95,9 +96,11 @@ static struct db_stmt set_revoked = DB_STMT(
 /* The error a deauthorization records (fixed: never the provider's words). */
 
 json_object *
-connection_create(const char *company_id, const struct integration *in, char id_out[37])
+connection_create(const char *org_id, const char *company_id, const struct integration *in,
+    char id_out[37])
 {
-	const char *params[] = { company_id, in->key, in->name, integration_type_name(in->type) };
+	const char *params[] = { company_id, in->key, in->name, integration_type_name(in->type),
+	    org_id };
 	json_object *o = NULL;
 	PGresult *res;
 
@@ -508,7 +511,7 @@ connection_authorize_url(const struct config *cfg, const struct connection *c,
 {
 	char state[48], challenge[48], redirect_uri[600], *url = NULL;
 
-	if (oauth_state_create(cfg, c->id, return_to, state, challenge) < 0)
+	if (oauth_state_create(cfg, c->org_id, c->id, return_to, state, challenge) < 0)
 		return NULL;
 	snprintf(redirect_uri, sizeof(redirect_uri), "%s/api/v2/public/oauth/callback",
 	    cfg->app_url);

@@ -34,8 +34,8 @@ struct db_stmt session_stmt_hosted_stash = DB_STMT(
     "AND h.expires_at > now()", 2);
 struct db_stmt session_stmt_opened = DB_STMT(
     "UPDATE session_tokens SET opened_at = now() WHERE jti = $1 AND opened_at IS NULL", 1);
-struct db_stmt session_stmt_stash = DB_STMT(HOT_SQL_STASH, 6);
-struct db_stmt session_stmt_fetch = DB_STMT(HOT_SQL_FETCH, 3);
+struct db_stmt session_stmt_stash = DB_STMT(HOT_SQL_STASH, 7);
+struct db_stmt session_stmt_fetch = DB_STMT(HOT_SQL_FETCH, 4);
 
 static struct db_stmt record = DB_STMT(
     "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "
