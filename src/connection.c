@@ -33,12 +33,13 @@ static struct db_stmt insert = DB_STMT(
     "  auth_type) SELECT c.org_id, c.id, $2, $3, $4 FROM companies c "
     "WHERE c.id = $1 AND c.org_id = $5 RETURNING x.id, hl_connection(x)::text", 5);
 static struct db_stmt load = DB_STMT(
-    "SELECT " ROW_COLS " FROM connections x JOIN companies c ON c.id = x.company_id "
+    "SELECT " ROW_COLS " FROM connections x JOIN companies c "
+    "ON c.id = x.company_id AND c.org_id = x.org_id "
     "WHERE x.id::text = $1 AND ($2::text IS NULL OR x.company_id::text = $2)", 2);
 /* No row: no such company; a row of NULLs: no such connection. */
 static struct db_stmt find = DB_STMT(
     "SELECT " ROW_COLS " FROM companies c LEFT JOIN connections x "
-    "ON x.company_id = c.id AND x.id::text = $4 "
+    "ON x.company_id = c.id AND x.org_id = c.org_id AND x.id::text = $4 "
     "WHERE c.org_id = $1 AND c.environment = $2 AND c.id::text = $3", 4);
 static struct db_stmt list = DB_STMT(
     "SELECT coalesce((SELECT json_agg(hl_connection(x) ORDER BY x.created_at, x.id) "
@@ -82,7 +83,7 @@ static struct db_stmt set_error = DB_STMT(
  * with their sealed credentials: revoked once the company is deleted. */
 static struct db_stmt linked_of_company = DB_STMT(
     "SELECT " ROW_COLS ", x.credentials FROM connections x JOIN companies c "
-    "ON c.id = x.company_id WHERE c.org_id = $1 AND c.environment = $2 "
+    "ON c.id = x.company_id AND c.org_id = x.org_id WHERE c.org_id = $1 AND c.environment = $2 "
     "AND CASE WHEN $4 = 'id' THEN c.id::text = $3 ELSE c.linked_account_id = $3 END "
     "AND x.status = 'Linked' AND x.credentials IS NOT NULL", 4);
 static struct db_stmt delete_one = DB_STMT(

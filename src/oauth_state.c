@@ -22,7 +22,8 @@ static struct db_stmt spend = DB_STMT(
     "AND expires_at > now() RETURNING connection_id, verifier, return_to, sandbox_code", 1);
 static struct db_stmt peek = DB_STMT(
     "SELECT x.integration_key, c.name FROM oauth_states s "
-    "JOIN connections x ON x.id = s.connection_id JOIN companies c ON c.id = x.company_id "
+    "JOIN connections x ON x.id = s.connection_id AND x.org_id = s.org_id "
+    "JOIN companies c ON c.id = x.company_id AND c.org_id = x.org_id "
     "WHERE s.state_hash = $1 AND s.used_at IS NULL AND s.sandbox_code IS NULL "
     "AND s.expires_at > now()", 1);
 static struct db_stmt answer = DB_STMT(

@@ -17,8 +17,8 @@ struct db_stmt session_stmt_issue = DB_STMT(HOT_SQL_ISSUE, 8);
 struct db_stmt session_stmt_revoke = DB_STMT(
     "WITH u AS (UPDATE session_tokens SET revoked_at = now() "
     "  WHERE jti = $1 AND company_id = $2 AND revoked_at IS NULL AND expires_at > now() "
-    "  RETURNING jti), "
-    "d AS (DELETE FROM hosted_properties WHERE jti IN (SELECT jti FROM u)) "
+    "  RETURNING org_id, jti), "
+    "d AS (DELETE FROM hosted_properties WHERE (org_id, jti) IN (SELECT org_id, jti FROM u)) "
     "SELECT count(*) FROM u", 2);
 struct db_stmt session_stmt_revoke_account = DB_STMT(
     "WITH c AS (SELECT id FROM companies WHERE org_id = $1 AND environment = $2 "
