@@ -8,12 +8,10 @@ or key every tenant table they touch by org_id - read from PostgreSQL's own
 plan of each statement.  Every check is shown to fail on a schema or a
 statement made wrong on purpose (in a transaction that is rolled back)."""
 
-import glob
 import json
 import os
 import re
 import secrets
-import subprocess
 
 import harness as H
 import support_session as S
@@ -310,13 +308,6 @@ def test_the_statement_check_fails_on_a_statement_without_org_id():
     assert unrouted(s, "SELECT name FROM companies WHERE id = $1 AND org_id = $2")[1] == set()
 
 
-def _psql_file(pg, db, path):
-    r = subprocess.run([os.path.join(pg.bindir, "psql"), "-h", pg.sockdir, "-U", "postgres",
-                        "-d", db, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", path],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    assert r.returncode == 0, r.stdout.decode(errors="replace")
-
-
 SEED = """
 WITH o AS (INSERT INTO orgs (name) VALUES ('{name}') RETURNING id),
 c AS (INSERT INTO companies (org_id, environment, name)
@@ -347,25 +338,12 @@ CHILDREN = ("connections", "oauth_states", "connect_configs", "connection_errors
 def test_migration_moves_existing_rows():
     """A database at 0020 with rows of two orgs: migrated, every row is
     there with its parent's org_id, and deleting a company still cascades."""
-    e = H.env()
-    db = "precitus_" + secrets.token_hex(3)
-    e.pg.createdb(db)
-    s = S.Stack.__new__(S.Stack)
-    s.db = db
-    files = sorted(glob.glob(os.path.join(H.ROOT, "sql", "migrations", "*.sql")))
-    e.pg.psql("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-              "applied_at timestamptz NOT NULL DEFAULT now())", db)
-    for f in (f for f in files if os.path.basename(f) < "0021"):
-        _psql_file(e.pg, db, f)
-        e.pg.psql("INSERT INTO schema_migrations (version, name) VALUES (%d, '%s')"
-                  % (int(os.path.basename(f)[:4]), os.path.basename(f)), db)
+    s = S.database_before("0021", "precitus")
     s.sql(SEED.format(name="Org A"))
     s.sql(SEED.format(name="Org B"))
     counts = {t: s.sql("SELECT count(*) FROM " + t) for t in CHILDREN}
     assert set(counts.values()) == {"6"}, counts
-    conf = H.write_conf(os.path.join(H.tmpdir("precitus"), "hostlink.conf"),
-                        dict(e.base_values, database=e.pg.conninfo(db)))
-    H.ctl_json(["migrate"], conf)
+    H.ctl_json(["migrate"], s.conf)
     assert {t: s.sql("SELECT count(*) FROM " + t) for t in CHILDREN} == counts
     parent = {"connections": "companies c ON c.id = x.company_id",
               "connect_configs": "companies c ON c.id = x.company_id",
