@@ -35,7 +35,8 @@ def seed(s, org, table_day_sql, n_tokens, n_stash, issued="2026-02-01 10:00+00",
                SELECT gen_random_uuid(), '{org}', 'test', '{co}', 'session', '{iss}', {exp},
                       CASE WHEN g %% 2 = 0 THEN '{iss}'::timestamptz END
                FROM generate_series(1, {n}) g RETURNING jti, expires_at)
-             INSERT INTO hosted_properties ({ocol}token_hash, jti, body, created_at, expires_at{tcol})
+             INSERT INTO hosted_properties ({ocol}token_hash, jti, body, created_at,
+                                            expires_at{tcol})
              SELECT {oval}sha256(jti::text::bytea), jti, '{{}}', '{iss}', expires_at{tval}
              FROM (SELECT * FROM t LIMIT {m}) x""".format(
         org=org, co=co, iss=issued, exp=table_day_sql, n=n_tokens, m=n_stash,

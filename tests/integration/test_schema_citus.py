@@ -319,7 +319,8 @@ st AS (INSERT INTO oauth_states (state_hash, connection_id, verifier, return_to,
 cc AS (INSERT INTO connect_configs (company_id, config_id) SELECT id, 'cfg' FROM c),
 ce AS (INSERT INTO connection_errors (org_id, connection_id, status_code, status_text,
                                       error_message)
-       SELECT c.org_id, x.id, '401', 'Unauthorized', 'refused' FROM x JOIN c ON c.id = x.company_id),
+       SELECT c.org_id, x.id, '401', 'Unauthorized', 'refused'
+       FROM x JOIN c ON c.id = x.company_id),
 sg AS (INSERT INTO sandbox_grants (org_id, connection_id, refresh_hash)
        SELECT c.org_id, x.id, sha256(x.id::text::bytea) FROM x JOIN c ON c.id = x.company_id),
 il AS (INSERT INTO issued_links (key_hash, org_id, environment, company_id)
