@@ -22,6 +22,7 @@
 #include "sandbox_grant.h"
 #include "sealed.h"
 #include "outbox.h"
+#include "token.h"
 
 #define START_PATH "/api/v2/public/connections/"
 #define ROW_COLS \
@@ -35,7 +36,8 @@ static struct db_stmt insert = DB_STMT(
 static struct db_stmt load = DB_STMT(
     "SELECT " ROW_COLS " FROM connections x JOIN companies c "
     "ON c.id = x.company_id AND c.org_id = x.org_id "
-    "WHERE x.id::text = $1 AND ($2::text IS NULL OR x.company_id::text = $2)", 2);
+    "WHERE x.id = $1::text::uuid AND x.id::text = $1 "
+    "AND ($2::text IS NULL OR x.company_id::text = $2)", 2);
 /* No row: no such company; a row of NULLs: no such connection. */
 static struct db_stmt find = DB_STMT(
     "SELECT " ROW_COLS " FROM companies c LEFT JOIN connections x "
@@ -140,9 +142,13 @@ int
 connection_load(const char *id, const char *company_id, struct connection *out)
 {
 	const char *params[] = { id, company_id };
-	PGresult *res = db_exec(&load, params);
-	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
+	PGresult *res;
+	int rc;
 
+	if (!token_is_uuid(id))     /* the statement casts it, for the (id, org_id) index */
+		return 0;
+	res = db_exec(&load, params);
+	rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
 	if (rc == 1)
 		read_row(res, 0, out);
 	PQclear(res);
