@@ -51,7 +51,7 @@
 
 #define FLOOR_MAX_WORKERS 256
 #define FLOOR_BACKLOG 511
-#define FLOOR_MAX_ARGS 3
+#define FLOOR_MAX_ARGS 4
 #define FLOOR_MAX_BODY 65536
 /* hosted_properties_ttl and session_token_ttl defaults (3d), as hostlinkd passes them */
 #define FLOOR_TTL_MS "259200000"
@@ -82,9 +82,9 @@ static const struct floor_mode floor_modes[] = {
 	{ "ping",	NULL,		floor_ping, 0, "" },
 	{ "select1",	"SELECT 1",	floor_select1, 0, "" },
 	{ "connect-url", HOT_SQL_STASH,
-	  floor_connect_url, 3, "TOKEN_SHA256_HEX JTI COMPANY_ID" },
+	  floor_connect_url, 4, "TOKEN_SHA256_HEX JTI COMPANY_ID ORG_ID" },
 	{ "hosted-properties", HOT_SQL_FETCH,
-	  floor_hosted_properties, 3, "TOKEN_SHA256_HEX JTI COMPANY_ID" },
+	  floor_hosted_properties, 4, "TOKEN_SHA256_HEX JTI COMPANY_ID ORG_ID" },
 	{ "session-token", HOT_SQL_ISSUE,
 	  floor_session_token, 2, "ORG_ID ENVIRONMENT" },
 };
@@ -200,7 +200,7 @@ static void
 floor_connect_url(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
 {
 	char hash[2 + 64 + 1];
-	const char *params[6];
+	const char *params[7];
 	PGresult *res;
 	long n = floor_read_body(req);
 
@@ -214,7 +214,8 @@ floor_connect_url(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
 	params[3] = NULL;
 	params[4] = FLOOR_TTL_MS;
 	params[5] = floor_arg(req, "HTTP_X_BENCH_COMPANY", 2);
-	if ((res = floor_query(db, mode, 6, params)) == NULL) {
+	params[6] = floor_arg(req, "HTTP_X_BENCH_ORG", 3);
+	if ((res = floor_query(db, mode, 7, params)) == NULL) {
 		floor_unavailable(req);
 		return;
 	}
@@ -226,7 +227,7 @@ static void
 floor_hosted_properties(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
 {
 	char hash[2 + 64 + 1];
-	const char *params[3];
+	const char *params[4];
 	PGresult *res;
 	char head[128];
 	int n, len;
@@ -234,7 +235,8 @@ floor_hosted_properties(const struct floor_mode *mode, PGconn *db, FCGX_Request 
 	params[0] = floor_token_hash(req, hash);
 	params[1] = floor_arg(req, "HTTP_X_BENCH_JTI", 1);
 	params[2] = floor_arg(req, "HTTP_X_BENCH_COMPANY", 2);
-	if ((res = floor_query(db, mode, 3, params)) == NULL) {
+	params[3] = floor_arg(req, "HTTP_X_BENCH_ORG", 3);
+	if ((res = floor_query(db, mode, 4, params)) == NULL) {
 		floor_unavailable(req);
 		return;
 	}

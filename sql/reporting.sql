@@ -13,7 +13,8 @@ WITH facts AS (
     UNION ALL
     SELECT t.org_id, t.environment, (h.created_at AT TIME ZONE 'UTC')::date,
            'connect_urls_created', count(*)
-      FROM hosted_properties h JOIN session_tokens t ON t.jti = h.jti GROUP BY 1, 2, 3
+      FROM hosted_properties h JOIN session_tokens t ON t.org_id = h.org_id AND t.jti = h.jti
+     GROUP BY 1, 2, 3
     UNION ALL
     SELECT org_id, environment, (opened_at AT TIME ZONE 'UTC')::date,
            'hosted_pages_opened', count(*)
@@ -45,7 +46,7 @@ CREATE OR REPLACE VIEW report_connections AS
 SELECT c.org_id, c.environment, x.integration_key AS platform, x.status,
        count(*) AS connections,
        max(x.updated_at) AS last_change
-  FROM connections x JOIN companies c ON c.id = x.company_id
+  FROM connections x JOIN companies c ON c.id = x.company_id AND c.org_id = x.org_id
  GROUP BY 1, 2, 3, 4;
 
 -- Webhook delivery health per endpoint.

@@ -125,7 +125,7 @@ api_connect_url(struct request *req)
 	char hash[2 + 2 * CRYPTO_SHA256_LEN + 1], ttl[24];
 	char *la = request_query_get(req, "linked_account_id");
 	char *config_id = request_query_get(req, "config_id");
-	const char *params[6];
+	const char *params[7];
 	char *url = NULL, *body = NULL;
 	PGresult *res;
 	size_t n;
@@ -149,6 +149,7 @@ api_connect_url(struct request *req)
 	params[3] = config_id;
 	params[4] = ttl;
 	params[5] = req->auth.token.company_id;
+	params[6] = req->auth.token.org_id;
 	res = api_exec(req, &session_stmt_stash, params);
 	if (res == NULL)
 		goto out;
@@ -182,13 +183,14 @@ void
 api_hosted_properties(struct request *req)
 {
 	char hash[2 + 2 * CRYPTO_SHA256_LEN + 1];
-	const char *params[3];
+	const char *params[4];
 	PGresult *res;
 
 	token_hash(req, hash);
 	params[0] = hash;
 	params[1] = req->auth.token.jti;
 	params[2] = req->auth.token.company_id;
+	params[3] = req->auth.token.org_id;
 	res = api_exec(req, &session_stmt_fetch, params);
 	if (res == NULL)
 		return;

@@ -95,7 +95,7 @@ api_connection_create(struct request *req)
 
 	if (own_company(req) < 0 || api_body_platform(req, &in) < 0)
 		return;
-	o = connection_create(req->params[0], &in, id);
+	o = connection_create(req->auth.org_id, req->params[0], &in, id);
 	integration_free(&in);
 	connection_add_link_urls(req->cfg, o);
 	send_object(req, o);

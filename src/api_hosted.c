@@ -44,7 +44,7 @@ stash_options(struct request *req, const char *token, json_object *opts)
 	    &why) < 0)
 		return -1;
 	crypto_sha256(token, strlen(token), sha);
-	return link_stash(sha, c.jti, json_object_to_json_string_ext(opts,
+	return link_stash(sha, c.org_id, c.jti, json_object_to_json_string_ext(opts,
 	    JSON_C_TO_STRING_PLAIN));
 }
 
@@ -441,7 +441,7 @@ api_hosted_connection_create(struct request *req)
 		id[0] = '\0';
 		break;
 	}
-	if (id[0] == '\0' && (made = connection_create(company, &in, id)) == NULL) {
+	if (id[0] == '\0' && (made = connection_create(req->auth.org_id, company, &in, id)) == NULL) {
 		response_unavailable(req);
 		goto out;
 	}

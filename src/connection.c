@@ -22,6 +22,7 @@
 #include "sandbox_grant.h"
 #include "sealed.h"
 #include "outbox.h"
+#include "token.h"
 
 #define START_PATH "/api/v2/public/connections/"
 #define ROW_COLS \
@@ -29,15 +30,18 @@
     "c.link_version, x.start_version, coalesce(x.authorized_identity, '')"
 
 static struct db_stmt insert = DB_STMT(
-    "INSERT INTO connections AS x (company_id, integration_key, platform_name, auth_type) "
-    "VALUES ($1, $2, $3, $4) RETURNING x.id, hl_connection(x)::text", 4);
+    "INSERT INTO connections AS x (org_id, company_id, integration_key, platform_name, "
+    "  auth_type) SELECT c.org_id, c.id, $2, $3, $4 FROM companies c "
+    "WHERE c.id = $1 AND c.org_id = $5 RETURNING x.id, hl_connection(x)::text", 5);
 static struct db_stmt load = DB_STMT(
-    "SELECT " ROW_COLS " FROM connections x JOIN companies c ON c.id = x.company_id "
-    "WHERE x.id::text = $1 AND ($2::text IS NULL OR x.company_id::text = $2)", 2);
+    "SELECT " ROW_COLS " FROM connections x JOIN companies c "
+    "ON c.id = x.company_id AND c.org_id = x.org_id "
+    "WHERE x.id = $1::text::uuid AND x.id::text = $1 "
+    "AND ($2::text IS NULL OR x.company_id::text = $2)", 2);
 /* No row: no such company; a row of NULLs: no such connection. */
 static struct db_stmt find = DB_STMT(
     "SELECT " ROW_COLS " FROM companies c LEFT JOIN connections x "
-    "ON x.company_id = c.id AND x.id::text = $4 "
+    "ON x.company_id = c.id AND x.org_id = c.org_id AND x.id::text = $4 "
     "WHERE c.org_id = $1 AND c.environment = $2 AND c.id::text = $3", 4);
 static struct db_stmt list = DB_STMT(
     "SELECT coalesce((SELECT json_agg(hl_connection(x) ORDER BY x.created_at, x.id) "
@@ -81,7 +85,7 @@ static struct db_stmt set_error = DB_STMT(
  * with their sealed credentials: revoked once the company is deleted. */
 static struct db_stmt linked_of_company = DB_STMT(
     "SELECT " ROW_COLS ", x.credentials FROM connections x JOIN companies c "
-    "ON c.id = x.company_id WHERE c.org_id = $1 AND c.environment = $2 "
+    "ON c.id = x.company_id AND c.org_id = x.org_id WHERE c.org_id = $1 AND c.environment = $2 "
     "AND CASE WHEN $4 = 'id' THEN c.id::text = $3 ELSE c.linked_account_id = $3 END "
     "AND x.status = 'Linked' AND x.credentials IS NOT NULL", 4);
 static struct db_stmt delete_one = DB_STMT(
@@ -95,9 +99,11 @@ static struct db_stmt set_revoked = DB_STMT(
 /* The error a deauthorization records (fixed: never the provider's words). */
 
 json_object *
-connection_create(const char *company_id, const struct integration *in, char id_out[37])
+connection_create(const char *org_id, const char *company_id, const struct integration *in,
+    char id_out[37])
 {
-	const char *params[] = { company_id, in->key, in->name, integration_type_name(in->type) };
+	const char *params[] = { company_id, in->key, in->name, integration_type_name(in->type),
+	    org_id };
 	json_object *o = NULL;
 	PGresult *res;
 
@@ -136,9 +142,13 @@ int
 connection_load(const char *id, const char *company_id, struct connection *out)
 {
 	const char *params[] = { id, company_id };
-	PGresult *res = db_exec(&load, params);
-	int rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
+	PGresult *res;
+	int rc;
 
+	if (!token_is_uuid(id))     /* the statement casts it, for the (id, org_id) index */
+		return 0;
+	res = db_exec(&load, params);
+	rc = !db_ok(res) ? -1 : PQntuples(res) == 1;
 	if (rc == 1)
 		read_row(res, 0, out);
 	PQclear(res);
@@ -508,7 +518,7 @@ connection_authorize_url(const struct config *cfg, const struct connection *c,
 {
 	char state[48], challenge[48], redirect_uri[600], *url = NULL;
 
-	if (oauth_state_create(cfg, c->id, return_to, state, challenge) < 0)
+	if (oauth_state_create(cfg, c->org_id, c->id, return_to, state, challenge) < 0)
 		return NULL;
 	snprintf(redirect_uri, sizeof(redirect_uri), "%s/api/v2/public/oauth/callback",
 	    cfg->app_url);

@@ -30,8 +30,8 @@ struct connection {
  * transaction with the connection.created event.  Returns the API JSON
  * (hl_connection: pass it through connection_add_link_urls()) as a new
  * object, or NULL when the database failed. */
-json_object *connection_create(const char *company_id, const struct integration *in,
-    char id_out[37]) HL_MUSTCHECK;
+json_object *connection_create(const char *org_id, const char *company_id,
+    const struct integration *in, char id_out[37]) HL_MUSTCHECK;
 
 /* Loads a connection by id, scoped to company_id when it is not NULL.
  * Returns 1 found, 0 not, -1 database failure. */

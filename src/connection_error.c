@@ -13,7 +13,8 @@ static struct db_stmt add = DB_STMT(
     "INSERT INTO connection_errors (org_id, connection_id, status_code, status_text, "
     "  error_message) "
     "SELECT c.org_id, x.id, left($2, 16), left($3, 200), left($4, 1000) "
-    "FROM connections x JOIN companies c ON c.id = x.company_id WHERE x.id::text = $1", 4);
+    "FROM connections x JOIN companies c ON c.id = x.company_id AND c.org_id = x.org_id "
+    "WHERE x.id::text = $1", 4);
 static struct db_stmt resolve = DB_STMT(
     "UPDATE connection_errors SET resolved_at = now() "
     "WHERE connection_id::text = $1 AND resolved_at IS NULL", 1);

@@ -4,30 +4,32 @@
 #define HOSTLINK_HOT_SQL_H
 
 /* POST /connect-url: $1 token hash, $2 jti, $3 body, $4 config_id,
- * $5 ttl (ms), $6 company id.  No row: the token is revoked or expired.
- * The stash is keyed (and partitioned) by its token's expiry too
- * (migration 0015). */
+ * $5 ttl (ms), $6 company id, $7 org id (the token's; every table is
+ * filtered or keyed by it: one Citus shard, docs/scaling.md).  No row: the
+ * token is revoked or expired.  The stash is keyed (and partitioned) by its
+ * token's expiry too (migration 0015). */
 #define HOT_SQL_STASH \
-    "WITH t AS (SELECT jti, company_id, expires_at FROM session_tokens " \
-    "  WHERE jti = $2 AND revoked_at IS NULL AND expires_at > now() AND company_id = $6), " \
-    "cfg AS (INSERT INTO connect_configs (company_id, config_id) " \
-    "  SELECT company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) " \
-    "INSERT INTO hosted_properties (token_hash, jti, config_id, body, expires_at, " \
+    "WITH t AS (SELECT org_id, jti, company_id, expires_at FROM session_tokens " \
+    "  WHERE jti = $2 AND org_id = $7 AND revoked_at IS NULL AND expires_at > now() " \
+    "  AND company_id = $6), " \
+    "cfg AS (INSERT INTO connect_configs (org_id, company_id, config_id) " \
+    "  SELECT org_id, company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) " \
+    "INSERT INTO hosted_properties (org_id, token_hash, jti, config_id, body, expires_at, " \
     "  token_expires_at) " \
-    "SELECT $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond', " \
+    "SELECT t.org_id, $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond', " \
     "  t.expires_at FROM t " \
-    "ON CONFLICT (token_hash, token_expires_at) DO UPDATE SET body = EXCLUDED.body, " \
+    "ON CONFLICT (token_hash, org_id, token_expires_at) DO UPDATE SET body = EXCLUDED.body, " \
     "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at " \
     "RETURNING 1"
 
-/* GET /hosted-properties: $1 token hash, $2 jti, $3 company id ->
- * (token live, stash or NULL); no row: unknown jti. */
+/* GET /hosted-properties: $1 token hash, $2 jti, $3 company id, $4 org id
+ * -> (token live, stash or NULL); no row: unknown jti. */
 #define HOT_SQL_FETCH \
     "SELECT t.revoked_at IS NULL AND t.expires_at > now() AND t.company_id = $3, h.body " \
     "FROM session_tokens t LEFT JOIN hosted_properties h " \
-    "  ON h.token_hash = $1 AND h.jti = t.jti AND h.token_expires_at = t.expires_at " \
-    "  AND h.expires_at > now() " \
-    "WHERE t.jti = $2"
+    "  ON h.token_hash = $1 AND h.org_id = t.org_id AND h.jti = t.jti " \
+    "  AND h.token_expires_at = t.expires_at AND h.expires_at > now() " \
+    "WHERE t.jti = $2 AND t.org_id = $4"
 
 /* Upsert of a linked account from $1..$5 = org_id, environment,
  * linked_account_id, name (NULL keeps), the request body (NULL keeps; its

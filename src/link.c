@@ -28,18 +28,21 @@ static struct db_stmt find = DB_STMT(
     "WITH l AS (SELECT * FROM issued_links WHERE key_hash = $1 "
     "  AND (company_id IS NULL) = $2::boolean), "
     "u AS (UPDATE issued_links i SET uses = i.uses + 1 FROM l WHERE i.id = l.id "
+    "  AND i.org_id = l.org_id "
     "  AND $3::boolean AND (i.max_uses IS NULL OR i.uses < i.max_uses) "
     "  AND (i.expires_at IS NULL OR i.expires_at > now()) RETURNING i.id) "
     "SELECT l.org_id, l.environment, coalesce(l.company_id::text, ''), l.options::text, "
     "  coalesce(c.linked_account_id, ''), "
     "  l.expires_at IS NOT NULL AND l.expires_at <= now(), "
     "  l.max_uses IS NOT NULL AND l.uses >= l.max_uses, EXISTS (SELECT 1 FROM u) "
-    "FROM l LEFT JOIN companies c ON c.id = l.company_id", 3);
+    "FROM l LEFT JOIN companies c ON c.id = l.company_id AND c.org_id = l.org_id", 3);
 
 static struct db_stmt stash = DB_STMT(
-    "INSERT INTO hosted_properties (token_hash, jti, body, expires_at, token_expires_at) "
-    "SELECT $1, jti, $3::json, expires_at, expires_at FROM session_tokens WHERE jti = $2 "
-    "ON CONFLICT (token_hash, token_expires_at) DO UPDATE SET body = EXCLUDED.body", 3);
+    "INSERT INTO hosted_properties (org_id, token_hash, jti, body, expires_at, "
+    "  token_expires_at) "
+    "SELECT org_id, $1, jti, $3::json, expires_at, expires_at FROM session_tokens "
+    "WHERE jti = $2 AND org_id = $4 "
+    "ON CONFLICT (token_hash, org_id, token_expires_at) DO UPDATE SET body = EXCLUDED.body", 4);
 
 /* "\x<hex of SHA-256 of s>", a bytea literal. */
 static void
@@ -118,10 +121,11 @@ link_free(struct issued_link *l)
 }
 
 int
-link_stash(const unsigned char token_sha256[32], const char *jti, const char *options_json)
+link_stash(const unsigned char token_sha256[32], const char *org_id, const char *jti,
+    const char *options_json)
 {
 	char hash[2 + 2 * CRYPTO_SHA256_LEN + 1];
-	const char *params[] = { hash, jti, options_json };
+	const char *params[] = { hash, jti, options_json, org_id };
 	PGresult *res;
 	int rc;
 

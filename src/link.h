@@ -36,8 +36,8 @@ enum link_state link_find(const char *key, bool invite, bool count, struct issue
 void link_free(struct issued_link *l);
 
 /* Stashes options (a JSON object) as the hosted properties of the link
- * token just issued: 0, or -1 when the database failed. */
-int link_stash(const unsigned char token_sha256[32], const char *jti, const char *options_json)
-    HL_MUSTCHECK;
+ * token just issued (of org_id): 0, or -1 when the database failed. */
+int link_stash(const unsigned char token_sha256[32], const char *org_id, const char *jti,
+    const char *options_json) HL_MUSTCHECK;
 
 #endif

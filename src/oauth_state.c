@@ -14,15 +14,16 @@
 #define STATE_TTL "10 minutes"
 
 static struct db_stmt insert = DB_STMT(
-    "INSERT INTO oauth_states (state_hash, connection_id, verifier, return_to, expires_at) "
-    "VALUES ($1, $2, $3, $4, now() + interval '" STATE_TTL "')", 4);
+    "INSERT INTO oauth_states (org_id, state_hash, connection_id, verifier, return_to, "
+    "  expires_at) VALUES ($5, $1, $2, $3, $4, now() + interval '" STATE_TTL "')", 5);
 /* Single use: the state is spent by the statement that reads it. */
 static struct db_stmt spend = DB_STMT(
     "UPDATE oauth_states SET used_at = now() WHERE state_hash = $1 AND used_at IS NULL "
     "AND expires_at > now() RETURNING connection_id, verifier, return_to, sandbox_code", 1);
 static struct db_stmt peek = DB_STMT(
     "SELECT x.integration_key, c.name FROM oauth_states s "
-    "JOIN connections x ON x.id = s.connection_id JOIN companies c ON c.id = x.company_id "
+    "JOIN connections x ON x.id = s.connection_id AND x.org_id = s.org_id "
+    "JOIN companies c ON c.id = x.company_id AND c.org_id = x.org_id "
     "WHERE s.state_hash = $1 AND s.used_at IS NULL AND s.sandbox_code IS NULL "
     "AND s.expires_at > now()", 1);
 static struct db_stmt answer = DB_STMT(
@@ -56,12 +57,12 @@ hash_param(const char *text)
 }
 
 int
-oauth_state_create(const struct config *cfg, const char *connection_id,
+oauth_state_create(const struct config *cfg, const char *org_id, const char *connection_id,
     const char *return_to, char state[48], char challenge[48])
 {
 	char verifier[48], *hash = NULL, *ver = NULL, *ret = NULL;
 	unsigned char h[CRYPTO_SHA256_LEN];
-	const char *params[4];
+	const char *params[5];
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -77,6 +78,7 @@ oauth_state_create(const struct config *cfg, const char *connection_id,
 		params[1] = connection_id;
 		params[2] = ver;
 		params[3] = ret;
+		params[4] = org_id;
 		res = db_exec(&insert, params);
 		rc = db_ok(res) ? 0 : -1;
 	}

@@ -25,9 +25,9 @@ struct oauth_state {
 /* Whether s has the shape of a state (OAUTH_STATE_LEN of [A-Za-z0-9_-]). */
 bool oauth_state_valid(const char *s);
 
-/* Opens a state for connection_id (10 minutes): writes the state and the
+/* Opens a state for connection_id of org_id (10 minutes): writes the state and the
  * PKCE S256 challenge of its verifier.  Returns 0, or -1 on failure. */
-int oauth_state_create(const struct config *cfg, const char *connection_id,
+int oauth_state_create(const struct config *cfg, const char *org_id, const char *connection_id,
     const char *return_to, char state[48], char challenge[48]) HL_MUSTCHECK;
 
 /* Spends state (single use).  Returns 1 with out filled (release with

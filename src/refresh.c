@@ -62,7 +62,8 @@ static struct db_stmt tally_stmt = DB_STMT(
     "  failures, deauthorizations) "
     "SELECT c.org_id, c.environment, x.integration_key, (now() AT TIME ZONE 'UTC')::date, "
     "  $2::int, $3::int, $4::int "
-    "FROM connections x JOIN companies c ON c.id = x.company_id WHERE x.id = $1 "
+    "FROM connections x JOIN companies c ON c.id = x.company_id AND c.org_id = x.org_id "
+    "WHERE x.id = $1 "
     "ON CONFLICT (org_id, environment, platform, day) DO UPDATE SET "
     "refreshes = s.refreshes + EXCLUDED.refreshes, failures = s.failures + EXCLUDED.failures, "
     "deauthorizations = s.deauthorizations + EXCLUDED.deauthorizations", 4);
@@ -372,7 +373,7 @@ refresh_credentials(const struct config *cfg, const struct integration *in, cons
  * another host) holds. */
 static struct db_stmt claim = DB_STMT(
     "SELECT x.id, c.org_id, c.environment, x.integration_key "
-    "FROM connections x JOIN companies c ON c.id = x.company_id "
+    "FROM connections x JOIN companies c ON c.id = x.company_id AND c.org_id = x.org_id "
     "WHERE x.status = 'Linked' AND x.access_expires_at IS NOT NULL "
     "AND (x.refresh_next_at IS NULL OR x.refresh_next_at <= now()) "
     "AND (x.last_refreshed_at IS NULL OR x.last_refreshed_at < $3::timestamptz) "

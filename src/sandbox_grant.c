@@ -10,7 +10,8 @@
 static struct db_stmt issue = DB_STMT(
     "INSERT INTO sandbox_grants (org_id, connection_id, refresh_hash) "
     "SELECT c.org_id, x.id, sha256(convert_to($2, 'UTF8')) "
-    "FROM connections x JOIN companies c ON c.id = x.company_id WHERE x.id::text = $1 "
+    "FROM connections x JOIN companies c ON c.id = x.company_id AND c.org_id = x.org_id "
+    "WHERE x.id::text = $1 "
     "ON CONFLICT (org_id, connection_id) DO UPDATE SET refresh_hash = EXCLUDED.refresh_hash, "
     "issued_at = now(), revoked_at = NULL", 2);
 static struct db_stmt rotate = DB_STMT(

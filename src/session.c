@@ -18,8 +18,8 @@ struct db_stmt session_stmt_issue_keyed = DB_STMT(HOT_SQL_ISSUE_KEYED, 13);
 struct db_stmt session_stmt_revoke = DB_STMT(
     "WITH u AS (UPDATE session_tokens SET revoked_at = now() "
     "  WHERE jti = $1 AND company_id = $2 AND revoked_at IS NULL AND expires_at > now() "
-    "  RETURNING jti), "
-    "d AS (DELETE FROM hosted_properties WHERE jti IN (SELECT jti FROM u)) "
+    "  RETURNING org_id, jti), "
+    "d AS (DELETE FROM hosted_properties WHERE (org_id, jti) IN (SELECT org_id, jti FROM u)) "
     "SELECT count(*) FROM u", 2);
 struct db_stmt session_stmt_revoke_account = DB_STMT(
     "WITH c AS (SELECT id FROM companies WHERE org_id = $1 AND environment = $2 "
@@ -35,8 +35,8 @@ struct db_stmt session_stmt_hosted_stash = DB_STMT(
     "AND h.expires_at > now()", 2);
 struct db_stmt session_stmt_opened = DB_STMT(
     "UPDATE session_tokens SET opened_at = now() WHERE jti = $1 AND opened_at IS NULL", 1);
-struct db_stmt session_stmt_stash = DB_STMT(HOT_SQL_STASH, 6);
-struct db_stmt session_stmt_fetch = DB_STMT(HOT_SQL_FETCH, 3);
+struct db_stmt session_stmt_stash = DB_STMT(HOT_SQL_STASH, 7);
+struct db_stmt session_stmt_fetch = DB_STMT(HOT_SQL_FETCH, 4);
 
 static struct db_stmt record = DB_STMT(
     "INSERT INTO session_tokens (jti, org_id, environment, company_id, token_use, "

@@ -16,8 +16,8 @@ struct db_stmt;
  * with " AND", or "") narrowing which.  For statements of other tables. */
 #define SESSION_REVOKE_CTES(ids, cond) \
     "u AS (UPDATE session_tokens SET revoked_at = now() " \
-    "  WHERE company_id IN (" ids ") AND revoked_at IS NULL" cond " RETURNING jti), " \
-    "d AS (DELETE FROM hosted_properties WHERE jti IN (SELECT jti FROM u)) "
+    "  WHERE company_id IN (" ids ") AND revoked_at IS NULL" cond " RETURNING org_id, jti), " \
+    "d AS (DELETE FROM hosted_properties WHERE (org_id, jti) IN (SELECT org_id, jti FROM u)) "
 
 /* Statements for the handler layer (api_exec*). */
 /* HOT_SQL_ISSUE: company_account_params() then $6 jti, $7 iat, $8 exp

@@ -42,9 +42,10 @@ static struct {
 	struct db_stmt stmt;
 } sweepable[] = {
 	{ "hosted_properties", DB_STMT(
-	    "WITH d AS (" EXPIRED("hosted_properties") " RETURNING jti, created_at), "
+	    "WITH d AS (" EXPIRED("hosted_properties") " RETURNING org_id, jti, created_at), "
 	    "facts AS (SELECT t.org_id, t.environment, (d.created_at AT TIME ZONE 'UTC')::date "
-	    "  AS day, 'connect_urls_created' AS metric FROM d JOIN session_tokens t ON t.jti = d.jti), "
+	    "  AS day, 'connect_urls_created' AS metric FROM d JOIN session_tokens t "
+	    "  ON t.org_id = d.org_id AND t.jti = d.jti), "
 	    "r AS (" ROLL_UP ") SELECT count(*) FROM d", 0) },
 	{ "session_tokens", DB_STMT(
 	    "WITH d AS (" EXPIRED("session_tokens") " RETURNING jti, org_id, environment, "
@@ -55,7 +56,8 @@ static struct {
 	    "  'hosted_pages_opened' FROM d WHERE opened_at IS NOT NULL UNION ALL "
 	    /* A token's stash goes with it (ON DELETE CASCADE): count it too. */
 	    "  SELECT d.org_id, d.environment, (h.created_at AT TIME ZONE 'UTC')::date, "
-	    "  'connect_urls_created' FROM d JOIN hosted_properties h ON h.jti = d.jti), "
+	    "  'connect_urls_created' FROM d JOIN hosted_properties h "
+	    "  ON h.org_id = d.org_id AND h.jti = d.jti), "
 	    "r AS (" ROLL_UP ") SELECT count(*) FROM d", 0) },
 	{ "idempotency_keys", BATCH_DELETE("idempotency_keys") },
 	{ "oauth_states", BATCH_DELETE("oauth_states") },

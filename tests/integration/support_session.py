@@ -6,10 +6,13 @@ tiny HS256 JWT encoder for forged tokens, and request helpers.
 Additive to harness.py: nothing here changes the harness."""
 
 import base64
+import glob
 import hashlib
 import hmac
 import json
+import os
 import secrets
+import subprocess
 import time
 import uuid
 
@@ -200,6 +203,35 @@ def stack(name="session", db=None, **overrides):
 
 def uid():
     return str(uuid.uuid4())
+
+
+def database_before(version, prefix):
+    """A fresh database (named prefix_<random>) at the schema of before
+    migration version ("0015"): the older migrations applied with psql and
+    recorded in schema_migrations as `hostlinkctl migrate` would.  Returns
+    a Stack without hostlinkd whose sql() runs on it; a hostlink.conf for
+    it is its .conf."""
+    e = H.env()
+    db = "%s_%s" % (prefix, secrets.token_hex(3))
+    e.pg.createdb(db)
+    s = Stack.__new__(Stack)
+    s.db = db
+    e.pg.psql("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+              "applied_at timestamptz NOT NULL DEFAULT now())", db)
+    for f in sorted(glob.glob(os.path.join(H.ROOT, "sql", "migrations", "*.sql"))):
+        name = os.path.basename(f)
+        if name >= version:
+            continue
+        r = subprocess.run([os.path.join(e.pg.bindir, "psql"), "-h", e.pg.sockdir, "-U",
+                            "postgres", "-d", db, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1",
+                            "-f", f], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=60)
+        assert r.returncode == 0, r.stdout.decode(errors="replace")
+        e.pg.psql("INSERT INTO schema_migrations (version, name) VALUES (%d, '%s')"
+                  % (int(name[:4]), name), db)
+    s.conf = H.write_conf(os.path.join(H.tmpdir(prefix), "hostlink.conf"),
+                          dict(e.base_values, database=e.pg.conninfo(db)))
+    return s
 
 
 def wait_until(epoch):

@@ -4,10 +4,7 @@ per UTC day made ahead, a DEFAULT partition for the rest; the sweep rolls a
 wholly expired day up into daily_stats and drops it; the migration moves the
 rows of an existing database."""
 
-import glob
-import os
 import secrets
-import subprocess
 
 import harness as H
 import support_session as S
@@ -38,11 +35,13 @@ def seed(s, org, table_day_sql, n_tokens, n_stash, issued="2026-02-01 10:00+00",
                SELECT gen_random_uuid(), '{org}', 'test', '{co}', 'session', '{iss}', {exp},
                       CASE WHEN g %% 2 = 0 THEN '{iss}'::timestamptz END
                FROM generate_series(1, {n}) g RETURNING jti, expires_at)
-             INSERT INTO hosted_properties (token_hash, jti, body, created_at, expires_at{tcol})
-             SELECT sha256(jti::text::bytea), jti, '{{}}', '{iss}', expires_at{tval}
+             INSERT INTO hosted_properties ({ocol}token_hash, jti, body, created_at,
+                                            expires_at{tcol})
+             SELECT {oval}sha256(jti::text::bytea), jti, '{{}}', '{iss}', expires_at{tval}
              FROM (SELECT * FROM t LIMIT {m}) x""".format(
         org=org, co=co, iss=issued, exp=table_day_sql, n=n_tokens, m=n_stash,
-        tcol="" if old else ", token_expires_at", tval="" if old else ", expires_at")
+        tcol="" if old else ", token_expires_at", tval="" if old else ", expires_at",
+        ocol="" if old else "org_id, ", oval="" if old else "'%s', " % org)
         .replace("%%", "%"))
 
 
@@ -121,34 +120,15 @@ def test_far_expiry_lands_in_default_and_blocks_nothing():
     s.sql("DELETE FROM companies WHERE org_id = '%s'" % org)
 
 
-def _psql_file(pg, db, path):
-    r = subprocess.run([os.path.join(pg.bindir, "psql"), "-h", pg.sockdir, "-U", "postgres",
-                        "-d", db, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", path],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    assert r.returncode == 0, r.stdout.decode(errors="replace")
-
-
 def test_migration_moves_existing_rows():
     e = H.env()
-    db = "premig_" + secrets.token_hex(3)
-    e.pg.createdb(db)
-    s = S.Stack.__new__(S.Stack)
-    s.db = db
-    files = sorted(glob.glob(os.path.join(H.ROOT, "sql", "migrations", "*.sql")))
-    before = [f for f in files if os.path.basename(f) < "0015"]
-    e.pg.psql("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-              "applied_at timestamptz NOT NULL DEFAULT now())", db)
-    for f in before:
-        _psql_file(e.pg, db, f)
-        e.pg.psql("INSERT INTO schema_migrations (version, name) VALUES (%d, '%s')"
-                  % (int(os.path.basename(f)[:4]), os.path.basename(f)), db)
+    s = S.database_before("0015", "premig")
+    db, conf = s.db, s.conf
     org = e.pg.psql("INSERT INTO orgs (name) VALUES ('Old org') RETURNING id", db).split("\n")[0]
     seed(s, org, "now() + interval '2 days'", 30, 12, old=True)
     seed(s, org, "now() - interval '2 hours'", 8, 3, old=True)
     sums = "SELECT count(*), count(DISTINCT jti) FROM %s"
     tokens, stash = s.sql(sums % "session_tokens"), s.sql(sums % "hosted_properties")
-    conf = H.write_conf(os.path.join(H.tmpdir("premig"), "hostlink.conf"),
-                        dict(e.base_values, database=e.pg.conninfo(db)))
     H.ctl_json(["migrate"], conf)
     assert s.sql("SELECT count(*) FROM pg_partitioned_table WHERE partrelid IN "
                  "('session_tokens'::regclass, 'hosted_properties'::regclass)") == "2"
