@@ -11,6 +11,7 @@ statement made wrong on purpose (in a transaction that is rolled back)."""
 import json
 import os
 import re
+import subprocess
 import secrets
 
 import harness as H
@@ -98,26 +99,19 @@ def foreign_keys_without_org(s, prefix=""):
 _LITERAL = r'"(?:[^"\\\n]|\\.)*"'
 
 
-def _defines(text):
-    """Object-like #defines whose body is strings and names: name -> body."""
-    out = {}
-    for m in re.finditer(r'^#define (\w+)[ \t]+((?:.*\\\n)*.*)$', text, re.M):
-        body = m.group(2).replace("\\\n", " ")
-        if re.fullmatch(r'\s*(?:(?:%s|\w+)\s*)+' % _LITERAL, body):
-            out[m.group(1)] = body
-    return out
+def _define_lines(text):
+    """The #define lines of a source (continuations kept)."""
+    return "\n".join(m.group(0) for m in re.finditer(r'^#define .*(?:\\\n.*)*$', text, re.M))
 
 
-def _expand(body, defs):
-    parts = []
-    for tok in re.findall(r'%s|\w+' % _LITERAL, body):
-        if tok.startswith('"'):
-            parts.append(json.loads(tok.replace("\\'", "'")))
-        elif tok in defs:
-            parts.append(_expand(defs[tok], defs))
-        else:
-            raise AssertionError("cannot expand %r" % tok)
-    return "".join(parts)
+def _cpp(expr, defines):
+    """The string expr (C tokens) makes, with defines, by the C preprocessor
+    itself (the statements are built with function-like macros too)."""
+    src = defines + "\n__HL_SQL__ " + expr + "\n"
+    out = subprocess.run(["cpp", "-P", "-I", SRC], input=src, capture_output=True, text=True,
+                         check=True).stdout
+    tail = out.split("__HL_SQL__", 1)[1]
+    return "".join(json.loads(t.replace("\\'", "'")) for t in re.findall(_LITERAL, tail))
 
 
 def _sources(*names):
@@ -125,7 +119,7 @@ def _sources(*names):
 
 
 def hot_macro(name):
-    return _expand(name, _defines(_sources("hot_sql.h")))
+    return _cpp(name, '#include "hot_sql.h"')
 
 
 def store_stmt(path, var):
@@ -134,7 +128,7 @@ def store_stmt(path, var):
     text = _sources(path)
     m = re.search(r'\b%s = DB_STMT\(\s*((?:(?:%s|\w+)\s*)+),\s*\d+\)' % (var, _LITERAL), text)
     assert m, "no statement %s in %s" % (var, path)
-    return _expand(m.group(1), _defines(_sources("hot_sql.h") + "\n" + text))
+    return _cpp(m.group(1), '#include "hot_sql.h"\n' + _define_lines(text))
 
 
 _DUMMY = {"uuid": "'00000000-0000-4000-8000-000000000000'", "bytea": "'\\x00'",
@@ -202,6 +196,7 @@ def hot_statements():
         "POST /connect-url (HOT_SQL_STASH)": hot_macro("HOT_SQL_STASH"),
         "GET /hosted-properties (HOT_SQL_FETCH)": hot_macro("HOT_SQL_FETCH"),
         "POST /session-token (HOT_SQL_ISSUE)": hot_macro("HOT_SQL_ISSUE"),
+        "POST /session-token (HOT_SQL_ISSUE_KEYED)": hot_macro("HOT_SQL_ISSUE_KEYED"),
         "api-key check": store_stmt("auth.c", "find_key"),
         "portal cookie check": store_stmt("operator.c", "check_session"),
         "oauth callback: spend": store_stmt("oauth_state.c", "spend"),
