@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,40 @@
 #include "router.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The input's lines as parameters: the index must answer every name as
+ * the scan does. */
+static void
+index_agrees(const char *s)
+{
+	static const char *const fixed[] = { "HTTP_X_API_KEY", "REQUEST_URI", "HTTP_", "", "=" };
+	char *copy = strdup(s), *envp[160], *line, *save = NULL;
+	struct request a, b;
+	size_t n = 0, i;
+
+	for (line = strtok_r(copy, "\n", &save); line != NULL && n < 159;
+	    line = strtok_r(NULL, "\n", &save))
+		envp[n++] = line;
+	envp[n] = NULL;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.envp = b.envp = envp;
+	request_index(&b);
+	for (i = 0; i < n + sizeof(fixed) / sizeof(fixed[0]); i++) {
+		char name[64];
+		const char *x, *y;
+
+		if (i < n)
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(envp[i], "="), envp[i]);
+		else
+			snprintf(name, sizeof(name), "%s", fixed[i - n]);
+		x = request_param(&a, name);
+		y = request_param(&b, name);
+		if (x != y)
+			abort();
+	}
+	free(copy);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -40,6 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)request_cookie(s, "hl_portal", allow, sizeof(allow));
 	(void)request_id_sane(s);
 	(void)request_is_json_type(s);
+	index_agrees(s);
 	free(s);
 	return 0;
 }
