@@ -64,7 +64,7 @@ background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 			(void)webhook_dispatch(cfg, signals_stop_pending, NULL);
 			now = scoreboard_now_ms();
 			if (now >= next_sweep) {
-				(void)sweep_run(NULL, NULL);
+				(void)sweep_run(cfg, NULL, NULL);
 				next_sweep = now + cfg->sweep_interval_ms;
 			}
 			next_refresh = refresh_due(cfg, next_refresh);
