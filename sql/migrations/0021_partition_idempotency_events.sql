@@ -262,7 +262,7 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (org_id, endpoint_id, event_id, expires_at),
     FOREIGN KEY (org_id, endpoint_id) REFERENCES webhook_endpoints (org_id, id) ON DELETE CASCADE,
     FOREIGN KEY (org_id, event_id, expires_at) REFERENCES events (org_id, id, expires_at)
-        ON DELETE CASCADE
+        ON DELETE CASCADE ON UPDATE CASCADE
 ) PARTITION BY RANGE (expires_at);
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
     WHERE status = 'pending';
