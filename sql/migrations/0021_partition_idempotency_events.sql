@@ -74,39 +74,21 @@ BEGIN
     RETURN QUERY SELECT true, true, NULL::integer, NULL::bytea;
 END $$;
 
--- The tables whose day partitions the sweep makes and drops, in the order
--- it drops them: a referencing table's day before its referenced table's.
-CREATE FUNCTION hl_expiry_tables() RETURNS TABLE (parent regclass, rank integer, events boolean)
-LANGUAGE sql STABLE AS $$
-    VALUES ('hosted_properties'::regclass, 0, false), ('session_tokens'::regclass, 1, false),
-           ('idempotency_keys'::regclass, 0, false),
-           ('webhook_deliveries'::regclass, 0, true), ('events'::regclass, 1, true) $$;
-
--- hl_expiry_partitions_ahead(days): the day partitions from today to today
--- + days of the expiring tables, and of events and their deliveries to the
--- day the retention ends (+ 1).  Returns how many it made.
-DROP FUNCTION hl_expiry_partitions_ahead(integer);
-CREATE FUNCTION hl_expiry_partitions_ahead(days integer) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    today date := (now() AT TIME ZONE 'UTC')::date;
-    event_days integer := (SELECT ceil(extract(epoch FROM retention) / 86400)::integer + 1
-                           FROM event_retention);
-    t record;
-    d date;
-    n integer := 0;
-BEGIN
-    FOR t IN SELECT * FROM hl_expiry_tables() LOOP
-        FOR d IN SELECT generate_series(today, today + CASE WHEN t.events
-                 THEN greatest(days, coalesce(event_days, 31)) ELSE days END,
-                 interval '1 day')::date LOOP
-            IF hl_expiry_partition_add(t.parent, d) THEN
-                n := n + 1;
-            END IF;
-        END LOOP;
-    END LOOP;
-    RETURN n;
-END $$;
+-- hl_expiry_days_ahead(days): the day partitions of idempotency_keys from
+-- today to today + days, and of events and their deliveries to the day
+-- their retention ends (+ 1).  Returns how many it made.  (Those of 0015's
+-- tables are hl_expiry_partitions_ahead()'s.)
+CREATE FUNCTION hl_expiry_days_ahead(days integer) RETURNS integer
+LANGUAGE sql AS $$
+    SELECT count(*) FILTER (WHERE made)::integer FROM (
+        SELECT hl_expiry_partition_add(t.parent, d::date) AS made
+        FROM event_retention r,
+             LATERAL (SELECT (now() AT TIME ZONE 'UTC')::date AS today) n,
+             generate_series(n.today, n.today + greatest(days,
+                 ceil(extract(epoch FROM r.retention) / 86400)::integer + 1),
+                 interval '1 day') d,
+             (VALUES ('idempotency_keys'::regclass), ('events'), ('webhook_deliveries')) t (parent)
+        WHERE t.parent <> 'idempotency_keys'::regclass OR d::date <= n.today + days) x $$;
 
 -- The funnel counts of connection events (report_daily_funnel) survive
 -- them: rolled up into daily_stats as they are dropped or deleted.
@@ -122,71 +104,59 @@ LANGUAGE sql IMMUTABLE AS $$
         'ON CONFLICT (org_id, environment, day, metric) DO UPDATE SET n = daily_stats.n + EXCLUDED.n',
         source) $$;
 
--- hl_expiry_partition_drop(part, parent): as in 0015 for the stash and the
--- tokens; an events day rolls its connection events up first; the other
--- tables' days just go.  Detached, then dropped.  Returns its rows.
-CREATE OR REPLACE FUNCTION hl_expiry_partition_drop(part regclass, parent regclass) RETURNS bigint
+-- hl_expiry_day_drop(part, parent): drops one expired day partition of
+-- this migration's tables (0015's go by hl_expiry_partition_drop()):
+-- an events day rolls its connection events up first.  Detached, then
+-- dropped.  Returns its rows.
+CREATE FUNCTION hl_expiry_day_drop(part regclass, parent regclass) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     n bigint;
-    up text := 'ON CONFLICT (org_id, environment, day, metric) DO UPDATE SET n = daily_stats.n + EXCLUDED.n';
 BEGIN
     EXECUTE format('SELECT count(*) FROM %s', part) INTO n;
     IF parent = 'events'::regclass THEN
         EXECUTE hl_event_facts_sql(part::text);
-    ELSIF parent = 'hosted_properties'::regclass THEN
-        EXECUTE format('INSERT INTO daily_stats (org_id, environment, day, metric, n) '
-            'SELECT t.org_id, t.environment, (h.created_at AT TIME ZONE ''UTC'')::date, '
-            '''connect_urls_created'', count(*) FROM %s h JOIN session_tokens t '
-            'ON t.jti = h.jti AND t.expires_at = h.token_expires_at GROUP BY 1, 2, 3 ', part) || up;
-    ELSIF parent = 'session_tokens'::regclass THEN
-        EXECUTE format('WITH d AS (DELETE FROM hosted_properties h USING %s t '
-            'WHERE h.jti = t.jti AND h.token_expires_at = t.expires_at '
-            'RETURNING t.org_id, t.environment, h.created_at) '
-            'INSERT INTO daily_stats (org_id, environment, day, metric, n) '
-            'SELECT org_id, environment, (created_at AT TIME ZONE ''UTC'')::date, '
-            '''connect_urls_created'', count(*) FROM d GROUP BY 1, 2, 3 ', part) || up;
-        EXECUTE format('INSERT INTO daily_stats (org_id, environment, day, metric, n) '
-            'SELECT org_id, environment, day, metric, count(*) FROM ('
-            '  SELECT org_id, environment, (issued_at AT TIME ZONE ''UTC'')::date AS day, '
-            '  ''sessions_issued'' AS metric FROM %1$s UNION ALL '
-            '  SELECT org_id, environment, (opened_at AT TIME ZONE ''UTC'')::date, '
-            '  ''hosted_pages_opened'' FROM %1$s WHERE opened_at IS NOT NULL) f '
-            'GROUP BY 1, 2, 3, 4 ', part) || up;
     END IF;
     EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', parent, part);
     EXECUTE format('DROP TABLE %s', part);
     RETURN n;
 END $$;
 
--- hl_expiry_partitions(lock_key, days, retention_s): as in 0015, under the
--- sweep's advisory lock, for every table of hl_expiry_tables(); first the
--- configured event retention (seconds) is stored.
-DROP FUNCTION hl_expiry_partitions(bigint, integer);
+-- hl_expired_days(): the day partitions of this migration's tables wholly
+-- in the past, in the order they go (a delivery day before its events day).
+CREATE FUNCTION hl_expired_days() RETURNS TABLE (part regclass, parent regclass)
+LANGUAGE sql STABLE AS $$
+    SELECT i.inhrelid::regclass, i.inhparent::regclass
+    FROM pg_inherits i, LATERAL (SELECT substring(i.inhrelid::regclass::text
+                                     FROM '_p([0-9]{8})$')::date AS day) x
+    WHERE i.inhparent IN ('idempotency_keys'::regclass, 'webhook_deliveries'::regclass,
+                          'events'::regclass)
+      AND ((x.day + 1)::timestamp AT TIME ZONE 'UTC') <= now()
+    ORDER BY i.inhparent = 'events'::regclass, i.inhrelid::regclass::text $$;
+
+-- hl_expiry_partitions(lock_key, days, retention_s): 0015's partition work
+-- for the tokens and stashes, then, under the same advisory lock (taken
+-- again: advisory locks are re-entrant; another host's sweep holding it:
+-- nothing done), the configured event retention (seconds, exact) stored,
+-- the day partitions of this migration's tables made ahead and those wholly
+-- in the past dropped (a delivery day before its events day).  Returns the
+-- rows dropped.
 CREATE FUNCTION hl_expiry_partitions(lock_key bigint, days integer, retention_s bigint)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     p record;
-    total bigint := 0;
+    total bigint := hl_expiry_partitions(lock_key, days);
 BEGIN
     IF NOT pg_try_advisory_xact_lock(lock_key) THEN
-        RETURN 0;
+        RETURN total;
     END IF;
     SET LOCAL lock_timeout = '2s';
     UPDATE event_retention SET retention = retention_s * interval '1 second'
     WHERE retention IS DISTINCT FROM retention_s * interval '1 second';
-    PERFORM hl_expiry_partitions_ahead(days);
-    FOR p IN
-        SELECT c.oid::regclass AS part, i.inhparent::regclass AS parent
-        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        JOIN hl_expiry_tables() t ON t.parent = i.inhparent
-        WHERE c.relname ~ '_p[0-9]{8}$'
-          AND ((substring(c.relname FROM '_p([0-9]{8})$')::date + 1)::timestamp
-               AT TIME ZONE 'UTC') <= now()
-        ORDER BY t.rank, c.relname
-    LOOP
-        total := total + hl_expiry_partition_drop(p.part, p.parent);
+    PERFORM hl_expiry_days_ahead(days);
+    FOR p IN SELECT * FROM hl_expired_days() LOOP
+        total := total + hl_expiry_day_drop(p.part, p.parent);
     END LOOP;
     RETURN total;
 END $$;
@@ -202,14 +172,10 @@ ALTER INDEX webhook_deliveries_endpoint_id_event_id_key
 ALTER INDEX webhook_deliveries_due RENAME TO webhook_deliveries_unpartitioned_due;
 ALTER INDEX webhook_deliveries_endpoint RENAME TO webhook_deliveries_unpartitioned_endpoint;
 ALTER INDEX webhook_deliveries_dead RENAME TO webhook_deliveries_unpartitioned_dead;
-ALTER TABLE webhook_deliveries_unpartitioned
-    RENAME CONSTRAINT webhook_deliveries_status_check TO webhook_deliveries_unpartitioned_status_check;
 ALTER TABLE events RENAME TO events_unpartitioned;
 ALTER INDEX events_pkey RENAME TO events_unpartitioned_pkey;
 ALTER INDEX events_pending RENAME TO events_unpartitioned_pending;
 ALTER INDEX events_tenant RENAME TO events_unpartitioned_tenant;
-ALTER TABLE events_unpartitioned
-    RENAME CONSTRAINT events_environment_check TO events_unpartitioned_environment_check;
 DROP TRIGGER events_notify ON events_unpartitioned;
 
 CREATE TABLE idempotency_keys (
@@ -223,16 +189,10 @@ CREATE TABLE idempotency_keys_default PARTITION OF idempotency_keys DEFAULT;
 ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_org_id_id_key UNIQUE (org_id, id);
 
 CREATE TABLE events (
-    id           uuid NOT NULL DEFAULT gen_random_uuid(),
-    org_id       uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
-    environment  text NOT NULL CONSTRAINT events_environment_check
-                 CHECK (environment IN ('test', 'live')),
-    event_type   text NOT NULL,
-    body         json NOT NULL,             -- the webhook body, as delivered
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    fanned_out   boolean NOT NULL DEFAULT false,
+    LIKE events_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
     expires_at   timestamptz NOT NULL DEFAULT hl_event_expiry(),
-    PRIMARY KEY (org_id, id, expires_at)
+    PRIMARY KEY (org_id, id, expires_at),
+    FOREIGN KEY (org_id) REFERENCES orgs (id) ON DELETE CASCADE
 ) PARTITION BY RANGE (expires_at);
 CREATE INDEX events_pending ON events (created_at) WHERE NOT fanned_out;
 CREATE INDEX events_tenant ON events (org_id, environment, created_at);
@@ -242,21 +202,8 @@ CREATE TRIGGER events_notify AFTER INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION hl_events_notify();
 
 CREATE TABLE webhook_deliveries (
-    id                uuid NOT NULL DEFAULT gen_random_uuid(),
+    LIKE webhook_deliveries_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
     org_id            uuid NOT NULL,
-    endpoint_id       uuid NOT NULL,
-    event_id          uuid NOT NULL,
-    status            text NOT NULL DEFAULT 'pending' CONSTRAINT webhook_deliveries_status_check
-                      CHECK (status IN ('pending', 'succeeded', 'dead')),
-    attempts          integer NOT NULL DEFAULT 0,
-    next_attempt_at   timestamptz NOT NULL DEFAULT now(),
-    lease_until       timestamptz,                      -- a dispatcher holds it until then
-    leased_by         text,                             -- "host:pid" of that dispatcher
-    last_status_code  integer,
-    last_error        text,
-    created_at        timestamptz NOT NULL DEFAULT now(),
-    updated_at        timestamptz NOT NULL DEFAULT now(),
-    delivered_at      timestamptz,
     expires_at        timestamptz NOT NULL,             -- its event's
     PRIMARY KEY (org_id, id, expires_at),
     UNIQUE (org_id, endpoint_id, event_id, expires_at),
@@ -283,7 +230,7 @@ SELECT hl_expiry_partition_add('webhook_deliveries', d), hl_expiry_partition_add
 FROM (SELECT DISTINCT ((created_at + r.retention) AT TIME ZONE 'UTC')::date AS d
       FROM events_unpartitioned, event_retention r) x
 WHERE d < (now() AT TIME ZONE 'UTC')::date;
-SELECT hl_expiry_partitions_ahead(8);
+SELECT hl_expiry_days_ahead(8);
 
 -- The rows move.
 INSERT INTO idempotency_keys SELECT * FROM idempotency_keys_unpartitioned;
