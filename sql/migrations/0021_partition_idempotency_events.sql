@@ -101,7 +101,8 @@ LANGUAGE sql IMMUTABLE AS $$
         'ELSE ''connections_failed'' END, count(*) FROM %s '
         'WHERE event_type IN (''connection.created'', ''connection.connected'', '
         '''connection.failed'') GROUP BY 1, 2, 3, 4 '
-        'ON CONFLICT (org_id, environment, day, metric) DO UPDATE SET n = daily_stats.n + EXCLUDED.n',
+        'ON CONFLICT (org_id, environment, day, metric) '
+        'DO UPDATE SET n = daily_stats.n + EXCLUDED.n',
         source) $$;
 
 -- hl_expiry_day_drop(part, parent): drops one expired day partition of

@@ -161,7 +161,8 @@ def _race(s, k, la, n=12):
 
 
 def _tokens(s, la):
-    return int(s.sql("SELECT count(*) FROM session_tokens t JOIN companies c ON c.id = t.company_id "
+    return int(s.sql("SELECT count(*) FROM session_tokens t JOIN companies c "
+                     "ON c.id = t.company_id "
                      "WHERE c.linked_account_id = '%s'" % la))
 
 

@@ -183,7 +183,8 @@ def keys_of(s, table):
     rows = s.sql("SELECT c.contype::text || '|' || pg_get_constraintdef(c.oid) || '|' || "
                  "(c.conkey @> ARRAY[a.attnum]) FROM pg_constraint c JOIN pg_attribute a "
                  "ON a.attrelid = c.conrelid AND a.attname = 'org_id' WHERE c.conrelid = "
-                 "'%s'::regclass AND c.conparentid = 0 AND c.contype IN ('p', 'u', 'f') ORDER BY 1" % table)
+                 "'%s'::regclass AND c.conparentid = 0 AND c.contype IN ('p', 'u', 'f') "
+                 "ORDER BY 1" % table)
     return [tuple(r.split("|")) for r in rows.split("\n")] if rows else []
 
 
