@@ -157,10 +157,11 @@ sweep_partitions(const struct config *cfg)
 	char retention[24];
 	const char *params[] = { retention };
 	PGresult *res;
+	long n;
 
 	snprintf(retention, sizeof(retention), "%lld", (long long)(cfg->event_retention_ms / 1000));
 	res = db_exec(&stmt, params);
-	long n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
+	n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
 
 	PQclear(res);
 	return n;
