@@ -16,8 +16,8 @@ struct config;
 /* Stores cfg's event_retention, makes the day partitions ahead and drops
  * the expired ones (counted as "dropped_by_partition"), then deletes the
  * other expired rows of every time-limited table, SWEEP_BATCH rows per
- * statement, until none are left or *stop becomes true.  Adds the counts per table to counts (may be
- * NULL).  Uses the db.c connection.
+ * statement, until none are left or *stop becomes true.  Adds the counts
+ * per table to counts (may be NULL).  Uses the db.c connection.
  * Returns the total deleted, or -1 when the database failed. */
 long sweep_run(const struct config *cfg, volatile bool *stop, json_object *counts);
 
