@@ -60,7 +60,7 @@ SELECT w.org_id, w.environment, w.id AS webhook_id, w.url, w.enabled,
              / nullif(count(d.id) FILTER (WHERE d.status <> 'pending'), 0), 1) AS success_rate_pct,
        round(avg(d.attempts) FILTER (WHERE d.status <> 'pending'), 2)         AS avg_attempts,
        max(d.delivered_at)                                AS last_success
-  FROM webhook_endpoints w LEFT JOIN webhook_deliveries d ON d.endpoint_id = w.id
+  FROM webhook_endpoints w LEFT JOIN webhook_deliveries d ON d.org_id = w.org_id AND d.endpoint_id = w.id
  GROUP BY w.org_id, w.environment, w.id, w.url, w.enabled;
 
 -- Token refresh health per platform per day (UTC): refreshes that

@@ -52,9 +52,11 @@ static struct db_stmt company_events = DB_STMT(
     "  'created', hl_time(e.created_at), 'deliveries', (SELECT coalesce(json_agg("
     "    json_build_object('id', d.id, 'webhookId', w.id, 'url', w.url, 'status', d.status, "
     "    'attempts', d.attempts, 'lastStatusCode', d.last_status_code) ORDER BY w.url), '[]') "
-    "    FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
-    "    WHERE d.event_id = e.id)) ORDER BY e.created_at DESC, e.id), '[]')::text "
+    "    FROM webhook_deliveries d JOIN webhook_endpoints w ON w.org_id = d.org_id "
+    "    AND w.id = d.endpoint_id WHERE d.org_id = e.org_id AND d.event_id = e.id "
+    "    AND d.expires_at = e.expires_at)) ORDER BY e.created_at DESC, e.id), '[]')::text "
     "FROM (SELECT * FROM events x WHERE x.org_id = $1 AND x.environment = $2 "
+    "  AND x.expires_at > now() "
     "  AND (x.body -> 'payload' ->> 'id' = $3 "
     "    OR x.body -> 'payload' -> 'referenceCompany' ->> 'id' = $3) "
     "  ORDER BY x.created_at DESC LIMIT 50) e", 3);

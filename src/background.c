@@ -64,7 +64,7 @@ background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 			(void)webhook_dispatch(cfg, signals_stop_pending, NULL);
 			now = scoreboard_now_ms();
 			if (now >= next_sweep) {
-				(void)sweep_run(NULL, NULL);
+				(void)sweep_run(cfg, NULL, NULL);
 				next_sweep = now + cfg->sweep_interval_ms;
 			}
 			next_refresh = refresh_due(cfg, next_refresh);
@@ -80,7 +80,10 @@ background_main(const struct config *cfg, struct scoreboard *sb, int slot)
 			wait_s = (int)((next_sweep - now + 999) / 1000);
 		if (next_refresh - now < (int64_t)wait_s * 1000)
 			wait_s = (int)((next_refresh - now + 999) / 1000);
-		if (wait_s < 0)
+		/* A NOTIFY that arrived while this pass ran its statements is
+		 * already read into libpq's queue: the socket would not wake the
+		 * poll for it.  Run another pass now instead. */
+		if (wait_s < 0 || (db_available() && db_notifications() > 0))
 			wait_s = 0;
 		pfd.fd = db_socket();
 		pfd.events = POLLIN;

@@ -84,6 +84,7 @@ static const struct config_key config_keys[] = {
 	LIST("webhook_retry_schedule", CT_DURATION_LIST, retry_schedule_ms, retry_count,
 	    CONFIG_MAX_RETRIES, "0,5s,5m,30m,2h,5h,10h,10h", 0, 7 * DAY_MS),
 	KEY("sweep_interval", CT_DURATION, sweep_interval_ms, "60s", 100, DAY_MS, NULL),
+	KEY("event_retention", CT_DURATION, event_retention_ms, "30d", DAY_MS, 366 * DAY_MS, NULL),
 	KEY("log_level", CT_LOGLEVEL, log_level, "info", 0, 0, NULL),
 	KEY("log_file", CT_STRING, log_file, "", 0, 0, NULL),
 	KEY("scoreboard_file", CT_STRING, scoreboard_file, "", 0, 0, NULL),
@@ -731,6 +732,22 @@ check_pooling(const char *v)
 	return NULL;
 }
 
+/* A delivery is retried while its event is kept (migration 0021): the
+ * retention must outlast the whole retry schedule. */
+static void
+retention_check(const struct config *cfg, const char *name, struct errbuf *e)
+{
+	int64_t total = 0;
+	int i;
+
+	for (i = 0; i < cfg->retry_count; i++)
+		total += cfg->retry_schedule_ms[i];
+	if (cfg->event_retention_ms <= total)
+		err_add(e, "%s: event_retention must be longer than the whole "
+		    "webhook_retry_schedule (%lld s): a delivery is retried only while its "
+		    "event is kept", name, (long long)(total / 1000));
+}
+
 static void
 validate(struct config *cfg, const char *name, struct errbuf *e)
 {
@@ -760,6 +777,7 @@ validate(struct config *cfg, const char *name, struct errbuf *e)
 		err_add(e, "%s: listen = %s is not a loopback address: set listen_allow "
 		    "to the addresses of the front servers allowed to connect",
 		    name, cfg->listen);
+	retention_check(cfg, name, e);
 }
 
 static void

@@ -52,6 +52,7 @@ struct config {
 	int64_t retry_schedule_ms[CONFIG_MAX_RETRIES];
 	int retry_count;
 	int64_t sweep_interval_ms;
+	int64_t event_retention_ms;     /* events and their deliveries are kept this long */
 	int log_level;
 	char *log_file;
 	char *scoreboard_file;

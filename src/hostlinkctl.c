@@ -331,7 +331,7 @@ cmd_sweep(const struct ctl_call *c)
 		json_object_put(counts);
 		return 1;
 	}
-	total = sweep_run(NULL, counts);
+	total = sweep_run(c->cfg, NULL, counts);
 	db_close();
 	if (total < 0) {
 		json_object_put(counts);

@@ -13,23 +13,24 @@
 #include "sealed.h"
 #include "response.h"
 
-/* Takes a new key, or one whose 24 hours are over. */
+/* Takes a key that has no live row (new, or its 24 hours are over), or
+ * answers its live row: whether the fingerprint matches, the stored status
+ * and response (NULL while the first request runs), then whether this
+ * request took it.  One owner however many first uses run at once: see
+ * hl_idempotency_claim() in migration 0021.  Run as one statement outside a
+ * transaction (its advisory lock lasts until the row it inserts is
+ * committed); works through PgBouncer's transaction mode. */
 static struct db_stmt claim = DB_STMT(
-    "INSERT INTO idempotency_keys (org_id, environment, scope, key, fingerprint, expires_at) "
-    "VALUES ($1, $2, $5, $3, $4, now() + interval '24 hours') "
-    "ON CONFLICT (org_id, environment, scope, key) DO UPDATE SET "
-    "fingerprint = EXCLUDED.fingerprint, status = NULL, response = NULL, "
-    "created_at = now(), expires_at = EXCLUDED.expires_at "
-    "WHERE idempotency_keys.expires_at <= now() RETURNING 1", 5);
-static struct db_stmt lookup = DB_STMT(
-    "SELECT fingerprint = $4, status, response FROM idempotency_keys "
-    "WHERE org_id = $1 AND environment = $2 AND scope = $5 AND key = $3", 5);
+    "SELECT same, status, response, owner FROM hl_idempotency_claim($1, $2, $5, $3, $4, "
+    "interval '24 hours')", 5);
+/* A key has one live row (expired ones wait for their partition's drop). */
 static struct db_stmt store = DB_STMT(
     "UPDATE idempotency_keys SET status = $4, response = $5 "
-    "WHERE org_id = $1 AND environment = $2 AND scope = $6 AND key = $3", 6);
+    "WHERE org_id = $1 AND environment = $2 AND scope = $6 AND key = $3 "
+    "AND expires_at > now()", 6);
 static struct db_stmt release = DB_STMT(
     "DELETE FROM idempotency_keys WHERE org_id = $1 AND environment = $2 AND scope = $4 "
-    "AND key = $3", 4);
+    "AND key = $3 AND expires_at > now()", 4);
 
 /* A token's keys are its own: another token of the same org never sees
  * its responses; so are a Portal operator's.  API-key requests share the
@@ -85,7 +86,7 @@ fingerprint(const struct request *req, char out[2 + 2 * CRYPTO_SHA256_LEN + 1])
 	crypto_hex(fp, sizeof(fp), out + 2);
 }
 
-/* Answers from the key's row (lookup's result, one row): the stored first
+/* Answers from the key's row (claim's result): the stored first
  * response, or 409 when it is another request's or still in progress. */
 static void
 replay(struct request *req, const char *key, const PGresult *res)
@@ -137,21 +138,13 @@ idempotency_begin(struct request *req)
 	params[3] = fphex;
 	params[4] = scope(req);
 	res = db_exec(&claim, params);
-	if (db_ok(res) && PQntuples(res) == 1) {
+	if (db_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 3), "t") == 0) {
 		PQclear(res);
 		req->idempotent_owner = true;
 		return 0;
 	}
-	if (db_ok(res)) {
-		PQclear(res);
-		res = db_exec(&lookup, params);
-	}
-	if (!db_ok(res))
+	if (!db_ok(res) || PQntuples(res) != 1)
 		response_unavailable(req);
-	else if (PQntuples(res) != 1)
-		/* Expired and swept between our two statements: rare; ask for a retry. */
-		response_error(req, 409, "IDEMPOTENCY_KEY_IN_USE",
-		    "A request with this Idempotency-Key is in progress; retry shortly");
 	else
 		replay(req, key, res);
 	PQclear(res);

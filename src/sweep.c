@@ -2,6 +2,7 @@
  * the background child's work. */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -60,6 +61,19 @@ static struct {
 	    "  ON h.org_id = d.org_id AND h.jti = d.jti), "
 	    "r AS (" ROLL_UP ") SELECT count(*) FROM d", 0) },
 	{ "idempotency_keys", BATCH_DELETE("idempotency_keys") },
+	/* Events of today's partition or the DEFAULT one (their deliveries
+	 * first, or they go with them by ON DELETE CASCADE), the connection
+	 * events' funnel counts rolled up (as hl_event_facts_sql() does). */
+	{ "webhook_deliveries", BATCH_DELETE("webhook_deliveries") },
+	{ "events", DB_STMT(
+	    "WITH d AS (" EXPIRED("events") " RETURNING org_id, environment, created_at, "
+	    "  event_type), "
+	    "facts AS (SELECT org_id, environment, (created_at AT TIME ZONE 'UTC')::date AS day, "
+	    "  CASE event_type WHEN 'connection.created' THEN 'connections_created' "
+	    "  WHEN 'connection.connected' THEN 'connections_linked' "
+	    "  ELSE 'connections_failed' END AS metric FROM d WHERE event_type IN "
+	    "  ('connection.created', 'connection.connected', 'connection.failed')), "
+	    "r AS (" ROLL_UP ") SELECT count(*) FROM d", 0) },
 	{ "oauth_states", BATCH_DELETE("oauth_states") },
 	{ "rate_limits", BATCH_DELETE("rate_limits") },
 	{ "operator_links", BATCH_DELETE("operator_links") },
@@ -133,28 +147,35 @@ sweep_table(struct db_stmt *stmt, volatile bool *stop)
 	return total;
 }
 
-/* The partition work (migration 0015): day partitions made ahead, and
- * those wholly in the past rolled up and dropped, under the sweep lock.
- * Returns the rows dropped, or -1. */
+/* The partition work (migrations 0015, 0021): the event retention
+ * stored, day partitions made ahead (for events, to the end of their
+ * retention), and those wholly in the past rolled up and dropped, under
+ * the sweep lock.  Returns the rows dropped, or -1. */
 static long
-sweep_partitions(void)
+sweep_partitions(const struct config *cfg)
 {
 	static struct db_stmt stmt = DB_STMT(
-	    "SELECT hl_expiry_partitions(" SWEEP_LOCK_KEY ", " SWEEP_DAYS_AHEAD ")", 0);
-	PGresult *res = db_exec(&stmt, NULL);
-	long n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
+	    "SELECT hl_expiry_partitions(" SWEEP_LOCK_KEY ", " SWEEP_DAYS_AHEAD ", $1::bigint)", 1);
+	char retention[24];
+	const char *params[] = { retention };
+	PGresult *res;
+	long n;
+
+	snprintf(retention, sizeof(retention), "%lld", (long long)(cfg->event_retention_ms / 1000));
+	res = db_exec(&stmt, params);
+	n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
 
 	PQclear(res);
 	return n;
 }
 
 long
-sweep_run(volatile bool *stop, json_object *counts)
+sweep_run(const struct config *cfg, volatile bool *stop, json_object *counts)
 {
 	long total = 0;
 	size_t i;
 
-	total = sweep_partitions();
+	total = sweep_partitions(cfg);
 	if (total < 0)
 		return -1;
 	if (total > 0)

@@ -64,25 +64,30 @@ static struct db_stmt ping = DB_STMT(
     "e AS (INSERT INTO events (id, org_id, environment, event_type, body, fanned_out) "
     "  SELECT x.id, w.org_id, w.environment, 'ping', hl_event(x.id, 'ping', now(), "
     "  w.environment, json_build_object('webhook_id', w.id)), true "
-    "  FROM w, (SELECT gen_random_uuid() AS id) x RETURNING id), "
-    "d AS (INSERT INTO webhook_deliveries (endpoint_id, event_id) "
-    "  SELECT w.id, e.id FROM w, e RETURNING id, event_id) "
+    "  FROM w, (SELECT gen_random_uuid() AS id) x RETURNING id, org_id, expires_at), "
+    "d AS (INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id, expires_at) "
+    "  SELECT e.org_id, w.id, e.id, e.expires_at FROM w, e RETURNING id, event_id) "
     "SELECT json_build_object('event_id', d.event_id, 'delivery_id', d.id)::text FROM d", 3);
+/* A delivery and its event, of one org: deliveries carry their event's
+ * expiry (migration 0021), and both are kept until then. */
+#define DELIVERY_EVENT "e.org_id = d.org_id AND e.id = d.event_id AND e.expires_at = d.expires_at"
 /* No row for an endpoint that is not the caller's, even with no deliveries. */
 static struct db_stmt deliveries = DB_STMT(
     "SELECT json_build_object('results', coalesce((SELECT json_agg(hl_delivery(d, e.event_type) "
     "  ORDER BY d.created_at DESC, d.id) FROM webhook_deliveries d "
-    "  JOIN events e ON e.id = d.event_id "
-    "  WHERE d.endpoint_id = w.id AND ($4::text IS NULL OR d.status = $4)), '[]'))::text "
+    "  JOIN events e ON " DELIVERY_EVENT " WHERE d.org_id = w.org_id AND d.endpoint_id = w.id "
+    "  AND d.expires_at > now() AND ($4::text IS NULL OR d.status = $4)), '[]'))::text "
     "FROM webhook_endpoints w WHERE " TENANT " AND w.id::text = $3", 4);
 static struct db_stmt retry = DB_STMT(
     "UPDATE webhook_deliveries d SET status = 'pending', attempts = 0, "
     "next_attempt_at = now(), lease_until = NULL, leased_by = NULL, updated_at = now() "
-    "FROM webhook_endpoints w, events e WHERE w.id = d.endpoint_id AND e.id = d.event_id "
+    "FROM webhook_endpoints w, events e WHERE d.org_id = w.org_id AND w.id = d.endpoint_id "
+    "AND " DELIVERY_EVENT " AND d.expires_at > now() "
     "AND " TENANT " AND w.id::text = $3 AND d.id::text = $4 "
     "RETURNING hl_delivery(d, e.event_type)::text", 4);
 
-/* Delivery. */
+/* Delivery: a delivery is pending while its event is kept. */
+#define DUE "d.status = 'pending' AND d.expires_at > now()"
 #define CLAIM_BATCH "10"
 #define LEASE "30 seconds"                  /* well above the request timeout */
 #define CONNECT_TIMEOUT_MS 5000L
@@ -91,36 +96,41 @@ static struct db_stmt retry = DB_STMT(
 #define RETRY_AFTER_MAX_S (24 * 3600)
 
 static struct db_stmt fan_out = DB_STMT(
-    "WITH ev AS (SELECT id, org_id, environment, event_type, body FROM events "
-    "  WHERE NOT fanned_out ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED), "
-    "ins AS (INSERT INTO webhook_deliveries (endpoint_id, event_id) "
-    "  SELECT w.id, ev.id FROM ev JOIN webhook_endpoints w ON w.org_id = ev.org_id "
+    "WITH ev AS (SELECT id, org_id, environment, event_type, body, expires_at FROM events "
+    "  WHERE NOT fanned_out AND expires_at > now() ORDER BY created_at LIMIT 500 "
+    "  FOR UPDATE SKIP LOCKED), "
+    "ins AS (INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id, expires_at) "
+    "  SELECT ev.org_id, w.id, ev.id, ev.expires_at FROM ev "
+    "  JOIN webhook_endpoints w ON w.org_id = ev.org_id "
     "  AND w.environment = ev.environment AND w.enabled "
     "  AND (cardinality(w.events) = 0 OR ev.event_type = ANY (w.events)) "
     "  AND (cardinality(w.company_tags) = 0 OR EXISTS (SELECT 1 FROM json_each_text(coalesce("
     "    ev.body -> 'payload' -> 'referenceCompany' -> 'tags', ev.body -> 'payload' -> 'tags')) t "
     "    WHERE t.key || ':' || t.value = ANY (w.company_tags))) "
     "  ON CONFLICT DO NOTHING) "
-    "UPDATE events SET fanned_out = true WHERE id IN (SELECT id FROM ev)", 0);
+    "UPDATE events SET fanned_out = true "
+    "WHERE (org_id, id, expires_at) IN (SELECT org_id, id, expires_at FROM ev)", 0);
 static struct db_stmt claim = DB_STMT(
-    "WITH due AS (SELECT d.id FROM webhook_deliveries d "
-    "  JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled "
-    "  WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
+    "WITH due AS (SELECT d.org_id, d.id, d.expires_at FROM webhook_deliveries d "
+    "  JOIN webhook_endpoints w ON w.org_id = d.org_id AND w.id = d.endpoint_id AND w.enabled "
+    "  WHERE " DUE " AND d.next_attempt_at <= now() "
     "  AND (d.lease_until IS NULL OR d.lease_until < now()) "
     "  ORDER BY d.next_attempt_at LIMIT " CLAIM_BATCH " FOR UPDATE OF d SKIP LOCKED) "
     "UPDATE webhook_deliveries d SET lease_until = now() + interval '" LEASE "', "
     "leased_by = $1, attempts = d.attempts + 1, updated_at = now() "
     "FROM due, webhook_endpoints w, events e "
-    "WHERE d.id = due.id AND w.id = d.endpoint_id AND e.id = d.event_id "
+    "WHERE d.org_id = due.org_id AND d.id = due.id AND d.expires_at = due.expires_at "
+    "AND w.org_id = d.org_id AND w.id = d.endpoint_id AND " DELIVERY_EVENT " "
     "RETURNING d.id, d.attempts, w.id, w.url, w.secret, "
-    "CASE WHEN w.previous_until > now() THEN w.previous_secret END, e.id, e.body::text", 1);
+    "CASE WHEN w.previous_until > now() THEN w.previous_secret END, e.id, e.body::text, "
+    "d.org_id, d.expires_at", 1);
 static struct db_stmt record = DB_STMT(
     "UPDATE webhook_deliveries SET status = $2, last_status_code = $3::int, last_error = $4, "
     "next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + $5::bigint * interval '1 ms' "
     "  ELSE next_attempt_at END, "
     "delivered_at = CASE WHEN $2 = 'succeeded' THEN now() END, "
     "lease_until = NULL, leased_by = NULL, updated_at = now() "
-    "WHERE id = $1 AND leased_by = $6", 6);
+    "WHERE org_id = $7 AND id = $1 AND expires_at = $8 AND leased_by = $6", 8);
 static struct db_stmt disable = DB_STMT(
     "UPDATE webhook_endpoints SET enabled = false, updated_at = now(), "
     "disabled_reason = 'The endpoint answered 410 Gone' WHERE id = $1", 1);
@@ -131,14 +141,15 @@ static struct db_stmt release_holder = DB_STMT(
     "UPDATE webhook_deliveries SET lease_until = NULL, leased_by = NULL "
     "WHERE leased_by = $1", 1);
 static struct db_stmt depth = DB_STMT(
-    "SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'), "
-    "(SELECT count(*) FROM webhook_deliveries WHERE status = 'dead')", 0);
+    "SELECT (SELECT count(*) FROM webhook_deliveries d WHERE " DUE "), "
+    "(SELECT count(*) FROM webhook_deliveries d WHERE d.status = 'dead' "
+    "  AND d.expires_at > now())", 0);
 /* NULL when nothing is pending (greatest() ignores a NULL: greatest(0,
  * NULL) is 0, which would have the background child poll without rest). */
 static struct db_stmt next_due = DB_STMT(
     "SELECT ceil(extract(epoch FROM min(next_attempt_at) - now()))::bigint "
-    "FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
-    "AND w.enabled WHERE d.status = 'pending'", 0);
+    "FROM webhook_deliveries d JOIN webhook_endpoints w ON w.org_id = d.org_id "
+    "AND w.id = d.endpoint_id AND w.enabled WHERE " DUE, 0);
 
 int
 webhook_secret_new(char out[WEBHOOK_SECRET_LEN + 1])
@@ -457,7 +468,7 @@ record_outcome(const PGresult *res, int row, const char *holder, int outcome, lo
     const char *error, long delay_ms)
 {
 	const char *did = PQgetvalue(res, row, 0), *endpoint = PQgetvalue(res, row, 2);
-	const char *params[6];
+	const char *params[8];
 	char code_s[16], delay_s[24];
 
 	snprintf(code_s, sizeof(code_s), "%ld", code);
@@ -468,6 +479,8 @@ record_outcome(const PGresult *res, int row, const char *holder, int outcome, lo
 	params[3] = outcome == 1 ? NULL : error;
 	params[4] = delay_s;
 	params[5] = holder;
+	params[6] = PQgetvalue(res, row, 8);
+	params[7] = PQgetvalue(res, row, 9);
 	PQclear(db_exec(&record, params));
 	if (code == 410) {
 		const char *p[] = { endpoint };

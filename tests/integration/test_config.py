@@ -168,3 +168,21 @@ def test_missing_config_file():
         rc, out, err = _check("/nonexistent/hostlink.conf", use_ctl=use_ctl)
         assert rc == 1, (rc, out, err)
         assert "/nonexistent/hostlink.conf" in err, err
+
+
+def test_event_retention_must_outlast_the_retry_schedule():
+    """Deliveries are retried only while their event is kept (migration
+    0021): a retention not longer than the whole schedule is refused."""
+    d = H.tmpdir("conf")
+    good = _good_values(d)
+    path = _write(d, _lines(good) + ["webhook_retry_schedule = 0,1d,1d",
+                                     "event_retention = 2d"], "short-retention.conf")
+    _assert_error(path, "event_retention must be longer than the whole webhook_retry_schedule "
+                        "(172800 s)")
+    # the default schedule (about 28 hours) within the 1-day minimum: refused too
+    path = _write(d, _lines(good) + ["event_retention = 1d"], "day-retention.conf")
+    _assert_error(path, "event_retention must be longer than the whole webhook_retry_schedule")
+    path = _write(d, _lines(good) + ["event_retention = 2d"], "ok-retention.conf")
+    _assert_ok(path)
+    path = _write(d, _lines(good) + ["event_retention = 400d"], "long-retention.conf")
+    _assert_error(path, "event_retention:")

@@ -144,3 +144,215 @@ def test_migration_moves_existing_rows():
     # rows that share one with an expired row stay (they were swept once).
     assert s.sql(sums % "session_tokens") == "30|30"
     assert s.sql(sums % "hosted_properties") == "12|12"
+
+
+# ---------------------------------------------------------------------------
+# Migration 0021: idempotency_keys, events and webhook_deliveries
+
+NEW = (("idempotency_keys", 8), ("events", 31), ("webhook_deliveries", 31))
+
+
+def days_from(s, first, last):
+    return s.sql("SELECT string_agg(to_char(d, 'YYYYMMDD'), ',') FROM generate_series("
+                 "%s + %d, %s + %d, interval '1 day') d" % (DAY, first, DAY, last)).split(",")
+
+
+def keys_of(s, table):
+    """Every primary, unique and foreign key of table: (type, definition,
+    whether its columns hold org_id)."""
+    rows = s.sql("SELECT c.contype::text || '|' || pg_get_constraintdef(c.oid) || '|' || "
+                 "(c.conkey @> ARRAY[a.attnum]) FROM pg_constraint c JOIN pg_attribute a "
+                 "ON a.attrelid = c.conrelid AND a.attname = 'org_id' WHERE c.conrelid = "
+                 "'%s'::regclass AND c.conparentid = 0 AND c.contype IN ('p', 'u', 'f') "
+                 "ORDER BY 1" % table)
+    return [tuple(r.split("|")) for r in rows.split("\n")] if rows else []
+
+
+def test_keys_events_and_deliveries_are_partitioned_by_expiry():
+    s = S.stack("parts", db="parts", sweep_interval="1d")
+    for table, ahead in NEW:
+        assert s.sql("SELECT pg_get_partkeydef('%s'::regclass)" % table) == \
+            "RANGE (expires_at)", table
+        got = parts(s, table)
+        # events are kept 30 days (event_retention): their days are made to its end
+        for d in days_from(s, 0, ahead):
+            assert "%s_p%s" % (table, d) in got, (table, d, got)
+        assert table + "_default" in got, got
+    # Citus (issue 18 item 5): every key of the three holds org_id
+    want = {"idempotency_keys": ["p"], "events": ["f", "p"],
+            "webhook_deliveries": ["f", "f", "p", "u"]}
+    for table, types in want.items():
+        ks = keys_of(s, table)
+        assert [k[0] for k in ks] == types, (table, ks)
+        assert all(k[2] == "true" for k in ks), (table, ks)
+    assert ("f", "FOREIGN KEY (org_id, event_id, expires_at) REFERENCES "
+            "events(org_id, id, expires_at) ON UPDATE CASCADE ON DELETE CASCADE", "true") in \
+        keys_of(s, "webhook_deliveries"), keys_of(s, "webhook_deliveries")
+    # an event written by the API expires after the retention (30 days)
+    la = "ret-" + secrets.token_hex(4)
+    s.session(la)
+    assert s.sql("SELECT expires_at - created_at FROM events WHERE event_type = "
+                 "'company.created' AND body -> 'payload' ->> 'name' = '%s'" % la) == "30 days"
+    assert s.sql("SELECT extract(epoch FROM retention)::bigint FROM event_retention") == "2592000"
+
+
+def test_event_retention_is_the_configured_one():
+    s = S.stack("parts_ret", db="parts_ret", event_retention="3d", sweep_interval="1d")
+    # the background child's first sweep stores it
+    H.wait_for(lambda: s.sql("SELECT extract(epoch FROM retention)::bigint FROM event_retention")
+               == "259200", 10, "event_retention stored by the sweep", 0.1)
+    la = "ret3-" + secrets.token_hex(4)
+    s.session(la)
+    row = s.sql("SELECT (expires_at - created_at) || ' ' || tableoid::regclass FROM events "
+                "WHERE event_type = 'company.created' AND body -> 'payload' ->> 'name' = '%s'" % la)
+    assert row == "3 days events_p%s" % days_from(s, 3, 3)[0] or \
+        row == "3 days events_p%s" % days_from(s, 4, 4)[0], row
+
+
+def _seed_events(s, org, endpoint, n, expires, created="2026-02-01 10:00+00", connected=0):
+    """n events expiring at the expression expires (connected of them
+    connection.connected, the rest ping), each with a succeeded delivery."""
+    s.sql("""WITH e AS (INSERT INTO events (org_id, environment, event_type, body, created_at,
+                                          fanned_out, expires_at)
+                 SELECT '{org}', 'test', CASE WHEN g <= {c} THEN 'connection.connected'
+                        ELSE 'ping' END, '{{}}', '{cr}', true, {exp}
+                 FROM generate_series(1, {n}) g RETURNING org_id, id, expires_at)
+             INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id, status, expires_at)
+             SELECT org_id, '{ep}', id, 'succeeded', expires_at FROM e""".format(
+        org=org, c=connected, cr=created, exp=expires, n=n, ep=endpoint))
+
+
+def _seed_keys(s, org, n, expires):
+    s.sql("INSERT INTO idempotency_keys (org_id, environment, scope, key, fingerprint, expires_at) "
+          "SELECT '%s', 'test', 'key', 'k-' || gen_random_uuid(), '\\x00', %s "
+          "FROM generate_series(1, %d)" % (org, expires, n))
+
+
+def _endpoint(s, org):
+    """A disabled endpoint (nothing is delivered to it)."""
+    return s.sql("INSERT INTO webhook_endpoints (org_id, environment, url, secret, enabled) "
+                 "VALUES ('%s', 'test', 'https://hooks.example/parts', '\\x00', false) "
+                 "RETURNING id" % org).split("\n")[0]
+
+
+def _count_org(s, table, org, where="true"):
+    return int(s.sql("SELECT count(*) FROM %s WHERE org_id = '%s' AND %s" % (table, org, where)))
+
+
+def test_sweep_drops_expired_days_of_keys_events_and_deliveries():
+    s = S.stack("parts", db="parts", sweep_interval="1d")
+    org = s.new_tenant("Event parts " + secrets.token_hex(3)).org_id
+    ep = _endpoint(s, org)
+    old = s.sql("SELECT to_char(%s - 3, 'YYYYMMDD')" % DAY)
+    for table, _ in NEW:
+        assert s.sql("SELECT hl_expiry_partition_add('%s', %s - 3)" % (table, DAY)) == "t"
+    at_old = "((%s - 3)::timestamp AT TIME ZONE 'UTC') + interval '6 hours'" % DAY
+    _seed_events(s, org, ep, 50, at_old, connected=20)
+    _seed_keys(s, org, 30, at_old)
+    # expired a second ago, in today's partition: deleted in batches
+    _seed_events(s, org, ep, 3, "now() - interval '1 second'", connected=1)
+    _seed_keys(s, org, 4, "now() - interval '1 second'")
+    # live, five days ahead
+    ahead = "now() + interval '5 days'"
+    _seed_events(s, org, ep, 5, ahead, connected=5)
+    _seed_keys(s, org, 4, ahead)
+    live = days_from(s, 5, 5)[0]
+    # Any DELETE in the live day partitions is recorded.
+    s.sql("CREATE TABLE parts_deletes (t text); CREATE FUNCTION parts_deleted() RETURNS trigger "
+          "LANGUAGE plpgsql AS $$ BEGIN INSERT INTO parts_deletes VALUES (TG_TABLE_NAME); "
+          "RETURN NULL; END $$")
+    try:
+        for table, _ in NEW:
+            s.sql("CREATE TRIGGER parts_deleted AFTER DELETE ON %s_p%s FOR EACH ROW "
+                  "EXECUTE FUNCTION parts_deleted()" % (table, live))
+        deleted = sweep_once(s.inst.conf)
+        assert deleted["dropped_by_partition"] == 50 + 50 + 30, deleted
+        assert deleted["events"] == 3 and deleted["webhook_deliveries"] == 3, deleted
+        assert deleted["idempotency_keys"] == 4, deleted
+        for table, _ in NEW:
+            assert "%s_p%s" % (table, old) not in parts(s, table), table
+        assert _count_org(s, "events", org) == 5
+        assert _count_org(s, "webhook_deliveries", org) == 5
+        assert _count_org(s, "idempotency_keys", org) == 4
+        assert _count_org(s, "webhook_deliveries", org, "tableoid = 'webhook_deliveries_p%s'"
+                          "::regclass" % live) == 5
+        assert s.sql("SELECT count(*) FROM parts_deletes") == "0"
+        # the funnel keeps the connection events that went
+        assert stats(s, org) == ["connections_linked=21"], stats(s, org)
+        assert s.sql("SELECT connections_linked FROM report_daily_funnel WHERE org_id = '%s' "
+                     "AND day = '2026-02-01'" % org) == "26"
+        again = sweep_once(s.inst.conf)
+        assert again["dropped_by_partition"] == 0 and again["events"] == 0, again
+    finally:
+        for table, _ in NEW:
+            s.sql("DROP TRIGGER IF EXISTS parts_deleted ON %s_p%s" % (table, live))
+        s.sql("DROP FUNCTION parts_deleted() CASCADE; DROP TABLE parts_deletes")
+        s.sql("DELETE FROM events WHERE org_id = '%s'" % org)
+
+
+def _db_at(version):
+    """A fresh database with the migrations before version applied."""
+    e = H.env()
+    db = "premig_" + secrets.token_hex(3)
+    e.pg.createdb(db)
+    files = sorted(glob.glob(os.path.join(H.ROOT, "sql", "migrations", "*.sql")))
+    e.pg.psql("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+              "applied_at timestamptz NOT NULL DEFAULT now())", db)
+    for f in (f for f in files if os.path.basename(f) < version):
+        _psql_file(e.pg, db, f)
+        e.pg.psql("INSERT INTO schema_migrations (version, name) VALUES (%d, '%s')"
+                  % (int(os.path.basename(f)[:4]), os.path.basename(f)), db)
+    return db
+
+
+def test_migration_0021_moves_keys_events_and_deliveries():
+    e = H.env()
+    db = _db_at("0021")
+    s = S.Stack.__new__(S.Stack)
+    s.db = db
+    org = s.sql("INSERT INTO orgs (name) VALUES ('Old org') RETURNING id").split("\n")[0]
+    ep = _endpoint(s, org)
+    # events of the old schema: 6 of yesterday, 4 of 40 days ago (past a
+    # 30-day retention), each with a delivery
+    s.sql("""WITH e AS (INSERT INTO events (org_id, environment, event_type, body, created_at,
+                                          fanned_out)
+                 SELECT '{org}', 'test', CASE WHEN g <= 2 THEN 'connection.connected'
+                        ELSE 'ping' END, json_build_object('n', g),
+                        now() - CASE WHEN g <= 4 THEN interval '40 days' ELSE interval '1 day' END,
+                        true FROM generate_series(1, 10) g RETURNING id)
+             INSERT INTO webhook_deliveries (endpoint_id, event_id, status, attempts)
+             SELECT '{ep}', id, 'succeeded', 1 FROM e""".format(org=org, ep=ep))
+    s.sql("INSERT INTO idempotency_keys (org_id, environment, scope, key, fingerprint, expires_at) "
+          "SELECT '%s', 'test', 'key', 'old-' || g, '\\x00', now() + CASE WHEN g <= 3 THEN "
+          "interval '-3 days' ELSE interval '20 hours' END FROM generate_series(1, 8) g" % org)
+    conf = H.write_conf(os.path.join(H.tmpdir("premig21"), "hostlink.conf"),
+                        dict(e.base_values, database=e.pg.conninfo(db)))
+    H.ctl_json(["migrate"], conf)
+    for table, _ in NEW:
+        assert s.sql("SELECT count(*) FROM pg_partitioned_table WHERE partrelid = "
+                     "'%s'::regclass" % table) == "1", table
+    assert _count_org(s, "events", org) == 10
+    assert _count_org(s, "webhook_deliveries", org) == 10
+    assert _count_org(s, "idempotency_keys", org) == 8
+    # a delivery carries its org and its event's expiry; events expire 30
+    # days after they were made; the expired ones are in day partitions
+    assert s.sql("SELECT count(*) FROM webhook_deliveries d JOIN events e ON e.org_id = d.org_id "
+                 "AND e.id = d.event_id AND e.expires_at = d.expires_at "
+                 "AND e.expires_at = e.created_at + interval '30 days'") == "10"
+    assert s.sql("SELECT count(*) FROM events WHERE tableoid::regclass::text LIKE 'events_p%'") \
+        == "10"
+    # readable as the API reads them (hl_delivery() and the views came back)
+    assert s.sql("SELECT count(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+                 "WHERE hl_delivery(d, e.event_type) ->> 'status' = 'succeeded'") == "10"
+    assert s.sql("SELECT deliveries FROM report_webhook_health WHERE webhook_id = '%s'" % ep) \
+        == "10"
+    deleted = sweep_once(conf)
+    assert deleted["dropped_by_partition"] + deleted["idempotency_keys"] == 4 + 4 + 3, deleted
+    assert _count_org(s, "events", org) == 6
+    assert _count_org(s, "webhook_deliveries", org) == 6
+    assert _count_org(s, "idempotency_keys", org) == 5
+    assert s.sql("SELECT metric || '=' || n FROM daily_stats WHERE org_id = '%s'" % org) == \
+        "connections_linked=2"
+    # a live key still answers: its first request is in progress (no status)
+    assert s.sql("SELECT owner FROM hl_idempotency_claim('%s', 'test', 'key', 'old-5', '\\x00', "
+                 "interval '1 hour')" % org) == "f"

@@ -90,7 +90,7 @@ def test_expiry_and_sweep_once():
 
     # an idempotency key past its 24 hours
     s.sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' "
-          "WHERE key = '%s'" % k)
+          "WHERE key = '%s' AND expires_at > now()" % k)
     # the t3 stash has not expired, but goes with its token (ON DELETE CASCADE)
     assert _count(s, "session_tokens") == 3 and _count(s, "hosted_properties") == 2
     _check_sweep(_sweep_once(s), hosted_properties=1, session_tokens=3, idempotency_keys=1)
@@ -114,13 +114,13 @@ def test_expired_idempotency_key_is_not_replayed_before_sweep():
     r1 = s.req("POST", "session-token", key=s.key, body=body, headers={"Idempotency-Key": k})
     assert r1.status == 200
     s.sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' "
-          "WHERE key = '%s'" % k)
+          "WHERE key = '%s' AND expires_at > now()" % k)
     r2 = s.req("POST", "session-token", key=s.key, body=body, headers={"Idempotency-Key": k})
     assert r2.status == 200 and r2.header("Idempotent-Replayed") is None, r2
     assert r2.json()["token"] != r1.json()["token"]
     # and a different body with it is not a conflict either once expired
     s.sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' "
-          "WHERE key = '%s'" % k)
+          "WHERE key = '%s' AND expires_at > now()" % k)
     r3 = s.req("POST", "session-token", key=s.key, body={"linked_account_id": "other"},
                headers={"Idempotency-Key": k})
     assert r3.status == 200 and r3.header("Idempotent-Replayed") is None, r3
@@ -138,7 +138,8 @@ def test_background_sweeper_deletes_expired_rows():
           "WHERE jti IN (%s)" % jtis)
     s.req("POST", "session-token", key=s.key, body={"linked_account_id": la},
           headers={"Idempotency-Key": "bg-" + secrets.token_hex(6)})
-    s.sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
+    s.sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' "
+          "WHERE expires_at > now()")
     live, _ = s.session(la)         # not expired: must survive
     assert s.connect(live, b'{"live": 1}').status == 200
     # its stash lives longer than this module's 1 s hosted_properties_ttl,

@@ -1042,3 +1042,64 @@ def test_idle_background_child_rests():
         assert len(set(samples)) <= 2, samples
     finally:
         inst.stop()
+
+
+# ---------------------------------------------------------------------------
+# Retention (migration 0021): events and their deliveries are kept for
+# event_retention (30 days here), then dropped a day at a time
+
+def test_event_retention_bounds_retries_and_listings():
+    from test_portal_auth import call, operator
+    s = st()
+    rc = receiver()
+    t = tenant(s, "keep")
+    hp_live, hp_gone = path("keep-live"), path("keep-gone")
+    for hp in (hp_live, hp_gone):
+        rc.script(hp, {"status": 503, "headers": {"Retry-After": "2"}})
+    ep_live = endpoint(s, t.test_key, rc.url(hp_live))
+    ep_gone = endpoint(s, t.test_key, rc.url(hp_gone), events=["ping"])
+    live, gone = ping(s, t.test_key, ep_live["id"]), ping(s, t.test_key, ep_gone["id"])
+    # an event is kept for the retention; its delivery carries its expiry
+    assert s.sql("SELECT (e.expires_at - e.created_at) || ' ' || (d.expires_at = e.expires_at) "
+                 "|| ' ' || d.org_id FROM events e JOIN webhook_deliveries d ON d.event_id = e.id "
+                 "WHERE e.id = '%s'" % live["event_id"]) == "30 days true " + t.org_id
+    rc.wait(hp_gone, 1, 10)
+    rc.wait(hp_live, 1, 10)
+    wait_delivery(s, t.test_key, ep_gone["id"], gone["delivery_id"],
+                  lambda d: d["attempts"] == 1 and d["status"] == "pending", 5, "first attempt")
+    # the event of the other reaches its end before its retry is due: the
+    # delivery (moved with it, ON UPDATE CASCADE) is not retried, not listed
+    s.sql("UPDATE events SET expires_at = now() - interval '1 second' WHERE id = '%s'"
+          % gone["event_id"])
+    assert s.sql("SELECT count(*) FROM webhook_deliveries WHERE id = '%s' AND expires_at <= now()"
+                 % gone["delivery_id"]) == "1"
+    # a delivery still retrying while its event is kept goes on working
+    d = wait_delivery(s, t.test_key, ep_live["id"], live["delivery_id"], succeeded, 10,
+                      "the retry of a kept event")
+    assert d["attempts"] == 2, d
+    time.sleep(2.5)
+    assert len(rc.got(hp_gone)) == 1, "an expired event's delivery was retried"
+    assert deliveries(s, t.test_key, ep_gone["id"]) == []
+    r = s.req("POST", "webhooks/%s/deliveries/%s/retry" % (ep_gone["id"], gone["delivery_id"]),
+              key=t.test_key)
+    assert r.status == 404, r
+    # The Portal's company events: the kept ones only.
+    co = s.company(key=t.test_key)
+    _, cookie = operator(s, "admin", org=t.org_id)
+
+    def company_events():
+        r = call(s, "GET", "portal/companies/%s/events" % co["id"], cookie, env="test")
+        assert r.status == 200, r
+        return r.json()
+    shown = company_events()
+    assert [e["eventType"] for e in shown] == ["company.created"], shown
+    assert {x["webhookId"] for x in shown[0]["deliveries"]} == {ep_live["id"]}, shown
+    s.sql("UPDATE events SET expires_at = now() - interval '1 second' WHERE id = '%s'"
+          % shown[0]["id"])
+    assert company_events() == []
+    # The sweep deletes both expired events (today's partition: in batches).
+    out = H.ctl_json(["sweep", "--once"], s.inst.conf)["deleted"]
+    assert out["events"] >= 2 and out["webhook_deliveries"] >= 2, out
+    assert s.sql("SELECT count(*) FROM events WHERE id IN ('%s', '%s')"
+                 % (gone["event_id"], shown[0]["id"])) == "0"
+    assert s.sql("SELECT count(*) FROM events WHERE id = '%s'" % live["event_id"]) == "1"
