@@ -290,26 +290,8 @@ def test_sweep_drops_expired_days_of_keys_events_and_deliveries():
         s.sql("DELETE FROM events WHERE org_id = '%s'" % org)
 
 
-def _db_at(version):
-    """A fresh database with the migrations before version applied."""
-    e = H.env()
-    db = "premig_" + secrets.token_hex(3)
-    e.pg.createdb(db)
-    files = sorted(glob.glob(os.path.join(H.ROOT, "sql", "migrations", "*.sql")))
-    e.pg.psql("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-              "applied_at timestamptz NOT NULL DEFAULT now())", db)
-    for f in (f for f in files if os.path.basename(f) < version):
-        _psql_file(e.pg, db, f)
-        e.pg.psql("INSERT INTO schema_migrations (version, name) VALUES (%d, '%s')"
-                  % (int(os.path.basename(f)[:4]), os.path.basename(f)), db)
-    return db
-
-
 def test_migration_0021_moves_keys_events_and_deliveries():
-    e = H.env()
-    db = _db_at("0021")
-    s = S.Stack.__new__(S.Stack)
-    s.db = db
+    s = S.database_before("0021", "premig")
     org = s.sql("INSERT INTO orgs (name) VALUES ('Old org') RETURNING id").split("\n")[0]
     ep = _endpoint(s, org)
     # events of the old schema: 6 of yesterday, 4 of 40 days ago (past a
@@ -325,8 +307,7 @@ def test_migration_0021_moves_keys_events_and_deliveries():
     s.sql("INSERT INTO idempotency_keys (org_id, environment, scope, key, fingerprint, expires_at) "
           "SELECT '%s', 'test', 'key', 'old-' || g, '\\x00', now() + CASE WHEN g <= 3 THEN "
           "interval '-3 days' ELSE interval '20 hours' END FROM generate_series(1, 8) g" % org)
-    conf = H.write_conf(os.path.join(H.tmpdir("premig21"), "hostlink.conf"),
-                        dict(e.base_values, database=e.pg.conninfo(db)))
+    conf = s.conf
     H.ctl_json(["migrate"], conf)
     for table, _ in NEW:
         assert s.sql("SELECT count(*) FROM pg_partitioned_table WHERE partrelid = "

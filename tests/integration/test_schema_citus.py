@@ -29,6 +29,7 @@ REFERENCE = {
 OTHER = {
     "rate_limits",          # distributed by its own key, bucket (a client address or a key)
     "schema_migrations",    # the coordinator's bookkeeping: a local table
+    "event_retention",      # one row, the configured retention (a reference table)
 }
 
 # Hot statements that Citus runs on every shard, on purpose: the statement
