@@ -2,17 +2,20 @@
 
 /*
  * Usage:
- *   webhook receive PORTFILE
+ *   webhook receive PORTFILE [BODY]
  *       Listens on 127.0.0.1 (a free port, written to PORTFILE once it
  *       listens) and answers every HTTP/1.1 request "200 OK" with an empty
- *       body as soon as its body is in: one thread, poll(), keep-alive.
+ *       body (with BODY: that, as application/json - the oauth-callback
+ *       row's token endpoint) as soon as its body is in: one thread,
+ *       poll(), keep-alive.
  *       SIGTERM/SIGINT: prints "received N" on stdout and exits.
  *   webhook post URL BODIES
  *       The floor of webhook delivery: POSTs each NUL-terminated body of
  *       the file BODIES to URL in turn with libcurl, as hostlinkd's
  *       background child does (one easy handle, so one connection, per
  *       POST; Content-Type and webhook-id headers; no signing, no
- *       database) and prints "N SECONDS" (POSTs answered 2xx, wall time).
+ *       database) and prints "N SECONDS CPU_US" (POSTs answered 2xx, wall
+ *       time, its own CPU time: user + system, microseconds).
  *
  * Build: cc -std=c11 -O2 webhook.c -o webhook -lcurl
  */
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +58,7 @@ struct wh_conn {
 
 static struct wh_conn wh_conns[WH_MAX_CONNS];
 static unsigned long wh_received;
+static char wh_answer[1024] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 
 /* The end of the first complete request in c->buf (headers + body), or 0. */
 static size_t
@@ -78,9 +83,8 @@ wh_request_end(const struct wh_conn *c)
 static int
 wh_serve(struct wh_conn *c)
 {
-	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	size_t end, len = strlen(wh_answer);
 	ssize_t n;
-	size_t end;
 
 	if (c->len == sizeof(c->buf))
 		return -1;
@@ -89,7 +93,7 @@ wh_serve(struct wh_conn *c)
 		return -1;
 	c->len += (size_t)n;
 	while ((end = wh_request_end(c)) > 0) {
-		if (write(c->fd, ok, sizeof(ok) - 1) != (ssize_t)(sizeof(ok) - 1))
+		if (write(c->fd, wh_answer, len) != (ssize_t)len)
 			return -1;
 		wh_received++;
 		memmove(c->buf, c->buf + end, c->len - end);
@@ -195,6 +199,7 @@ wh_post(const char *url, const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	struct timespec t0, t1;
+	struct rusage ru;
 	unsigned long ok = 0, i = 0;
 	char *text, *p, *end;
 	long len;
@@ -212,7 +217,10 @@ wh_post(const char *url, const char *path)
 	for (p = text, end = text + len; p < end; p += strlen(p) + 1)
 		ok += (unsigned long)wh_post_one(url, p, i++);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("%lu %.3f\n", ok, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("%lu %.3f %ld\n", ok, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+	    (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L +
+	    (long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec));
 	curl_global_cleanup();
 	free(text);
 	return ok == i ? 0 : 1;
@@ -224,10 +232,17 @@ main(int argc, char **argv)
 	signal(SIGTERM, wh_on_signal);
 	signal(SIGINT, wh_on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (argc == 3 && strcmp(argv[1], "receive") == 0)
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "receive") == 0) {
+		if (argc == 4 && snprintf(wh_answer, sizeof(wh_answer), "HTTP/1.1 200 OK\r\n"
+		    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		    strlen(argv[3]), argv[3]) >= (int)sizeof(wh_answer)) {
+			fprintf(stderr, "webhook receive: BODY too long\n");
+			return 2;
+		}
 		return wh_receive(argv[2]);
+	}
 	if (argc == 4 && strcmp(argv[1], "post") == 0)
 		return wh_post(argv[2], argv[3]);
-	fprintf(stderr, "usage: webhook receive PORTFILE | webhook post URL BODIES\n");
+	fprintf(stderr, "usage: webhook receive PORTFILE [BODY] | webhook post URL BODIES\n");
 	return 2;
 }
