@@ -12,14 +12,15 @@
 --               "X-Bench-Token-Sha256: SHA256HEX" and "X-Bench-Company: COMPANY"
 --               - what hostlinkd derives from the token, for the floor, which
 --               does not verify tokens
---   WRK_PATHS   a file of request paths (with their query), each used once:
---               thread i of WRK_THREADS takes lines i, i + WRK_THREADS, ...;
---               a thread stops once its lines are used (in-flight requests on
---               its other connections are then not counted; a request wrk
---               still sends after the stop is a GET /ping). done() prints
---               "paths: RESPONSES ERRORS SECONDS" (SECONDS from the first
---               request to the last response: wrk's own req/s counts its
---               whole -d) - for single-use URLs such as OAuth callbacks
+--   WRK_PATHS   a file of request paths (with their query), each used once,
+--               for single-use URLs (OAuth callbacks): thread i of
+--               WRK_THREADS takes lines i, i + WRK_THREADS, ...; once they
+--               are sent the thread stops (a request wrk still sends after
+--               the stop is a GET /ping, not counted; answers still in flight
+--               are not counted either). done() prints "paths: RESPONSES
+--               ERRORS" (answers > 399); wrk's own req/s counts its whole -d,
+--               which it sleeps even when its threads have stopped: bench/run
+--               times the row itself
 -- Other headers come from wrk's -H options. Without {n} the requests are built
 -- once (one per token) at start-up, so wrk's per-request cost stays low.
 
@@ -41,21 +42,6 @@ function setup(thread)
 	threads = threads + 1
 	thread:set("thread_id", threads)
 	all[#all + 1] = thread
-end
-
--- Monotonic seconds (LuaJIT's ffi: wrk's Lua has no finer clock).
-local now
-if path_file ~= nil and path_file ~= "" then
-	local ffi = require("ffi")
-	ffi.cdef [[
-		typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
-		int clock_gettime(int clk, bench_timespec *ts);
-	]]
-	local ts = ffi.new("bench_timespec")
-	now = function()
-		ffi.C.clock_gettime(1, ts)
-		return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) / 1e9
-	end
 end
 
 -- Header sets, one per token (or just wrk's own headers).
@@ -86,11 +72,11 @@ local sets, requests, next_i, count = nil, {}, 0, 0
 local dynamic = body ~= nil and body:find("{n}", 1, true) ~= nil
 
 -- Globals: done() reads them with thread:get().
-paths, t_first, t_last, responses, errors = nil, 0, 0, 0, 0
+paths, responses, errors = nil, 0, 0
 
 function init(args)
 	sets = header_sets()
-	if now ~= nil then
+	if path_file ~= nil and path_file ~= "" then
 		paths = {}
 		local i = 0
 		for line in io.lines(path_file) do
@@ -111,12 +97,8 @@ end
 local function path_request()
 	count = count + 1
 	if count > #paths then
-		-- A request wrk may still send after the stop: a harmless one.
 		wrk.thread:stop()
 		return wrk.format("GET", "/ping", sets[1])
-	end
-	if t_first == 0 then
-		t_first = now()
 	end
 	return wrk.format(nil, paths[count], sets[1], body)
 end
@@ -134,28 +116,22 @@ function request()
 	return wrk.format(nil, nil, sets[next_i], (body:gsub("{n}", n)))
 end
 
-if now ~= nil then
+if path_file ~= nil and path_file ~= "" then
 	function response(status)
-		t_last = now()
-		responses = responses + 1
-		if status > 399 then
-			errors = errors + 1
+		if count <= #paths then
+			responses = responses + 1
+			if status > 399 then
+				errors = errors + 1
+			end
 		end
 	end
 
 	function done()
-		local n, e, t0, t1 = 0, 0, nil, 0
+		local n, e = 0, 0
 		for _, t in ipairs(all) do
 			n = n + t:get("responses")
 			e = e + t:get("errors")
-			local f = t:get("t_first")
-			if f > 0 and (t0 == nil or f < t0) then
-				t0 = f
-			end
-			if t:get("t_last") > t1 then
-				t1 = t:get("t_last")
-			end
 		end
-		io.write(string.format("paths: %d %d %.3f\n", n, e, t0 ~= nil and t1 - t0 or 0))
+		io.write(string.format("paths: %d %d\n", n, e))
 	end
 end

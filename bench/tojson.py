@@ -19,7 +19,7 @@ COLUMNS = {
     "scale": ["name"] + FIGURES + ["ratio", "what", "target"],
 }
 TEXT = {"name", "row", "axis", "service", "what", "target"}
-NUMBERS = {"connections", "workers", "cpus", "rounds", "tokens"}
+NUMBERS = {"connections", "threads", "workers", "cpus", "rounds", "tokens"}
 
 
 def value(col, v):
