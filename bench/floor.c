@@ -23,6 +23,13 @@
  *   session-token ORG_ID ENVIRONMENT    linked-account upsert + session_tokens
  *                                       insert (one statement), linked_account_id
  *                                       cut out of the body without a JSON parser
+ *   hosted-session TOKEN_SHA256_HEX JTI COMPANY_ID SQLFILE ORG_ID ENVIRONMENT
+ *                                       GET /hosted/session's five statements
+ *   create-company ORG_ID ENVIRONMENT   the company insert and its outbox event,
+ *                                       one statement
+ *   list-companies SQLFILE ORG_ID ENVIRONMENT
+ *                                       GET /companies' list and count statements
+ * SQLFILE: hostlinkd's statements, NUL-separated, written by bench/sql.py.
  *
  * A new mode is one row in floor_modes[] plus a handler like floor_select1().
  *
@@ -51,7 +58,8 @@
 
 #define FLOOR_MAX_WORKERS 256
 #define FLOOR_BACKLOG 511
-#define FLOOR_MAX_ARGS 4
+#define FLOOR_MAX_ARGS 6
+#define FLOOR_MAX_STMTS 8
 #define FLOOR_MAX_BODY 65536
 /* hosted_properties_ttl and session_token_ttl defaults (3d), as hostlinkd passes them */
 #define FLOOR_TTL_MS "259200000"
@@ -63,6 +71,8 @@ struct floor_mode {
 	void (*handle)(const struct floor_mode *mode, PGconn *db, FCGX_Request *req);
 	int nargs;		/* ARGs after CONNINFO */
 	const char *usage;
+	int sql_arg;		/* > 0: ARG sql_arg (1-based) is a file of statements
+				 * (bench/sql.py: hostlinkd's own), prepared as q, q1, q2... */
 };
 
 static const char floor_ok[] = "{\"status\":\"ok\"}";
@@ -72,6 +82,24 @@ static void floor_select1(const struct floor_mode *, PGconn *, FCGX_Request *);
 static void floor_connect_url(const struct floor_mode *, PGconn *, FCGX_Request *);
 static void floor_hosted_properties(const struct floor_mode *, PGconn *, FCGX_Request *);
 static void floor_session_token(const struct floor_mode *, PGconn *, FCGX_Request *);
+static void floor_hosted_session(const struct floor_mode *, PGconn *, FCGX_Request *);
+static void floor_create_company(const struct floor_mode *, PGconn *, FCGX_Request *);
+static void floor_list_companies(const struct floor_mode *, PGconn *, FCGX_Request *);
+
+/*
+ * POST /companies in one statement: hostlinkd's company insert
+ * (company_stmt_create, src/company.c) and, in its transaction, the
+ * company.created outbox row (outbox_event(), src/outbox.c) as a CTE.
+ */
+#define FLOOR_SQL_CREATE_COMPANY \
+    "WITH c AS (INSERT INTO companies AS c (org_id, environment, name, description, " \
+    "  linked_account_id, tags) VALUES ($1, $2, $3, NULL, NULL, '{}') RETURNING c AS r), " \
+    "ev AS (INSERT INTO events (id, org_id, environment, event_type, body) " \
+    "  SELECT e.id, (c.r).org_id, (c.r).environment, 'company.created', " \
+    "  hl_event_body(e.id, 'company.created', now(), (c.r).environment, " \
+    "  hl_company_event(c.r), NULL, NULL, NULL) " \
+    "  FROM c, (SELECT gen_random_uuid() AS id) e) " \
+    "SELECT (c.r).id, (c.r).link_version, hl_company(c.r)::text FROM c"
 
 /*
  * The SQL is hostlinkd's own (src/hot_sql.h, included): each endpoint runs
@@ -79,14 +107,19 @@ static void floor_session_token(const struct floor_mode *, PGconn *, FCGX_Reques
  * token verification, validation, logging, the scoreboard.
  */
 static const struct floor_mode floor_modes[] = {
-	{ "ping",	NULL,		floor_ping, 0, "" },
-	{ "select1",	"SELECT 1",	floor_select1, 0, "" },
+	{ "ping",	NULL,		floor_ping, 0, "", 0 },
+	{ "select1",	"SELECT 1",	floor_select1, 0, "", 0 },
 	{ "connect-url", HOT_SQL_STASH,
-	  floor_connect_url, 4, "TOKEN_SHA256_HEX JTI COMPANY_ID ORG_ID" },
+	  floor_connect_url, 4, "TOKEN_SHA256_HEX JTI COMPANY_ID ORG_ID", 0 },
 	{ "hosted-properties", HOT_SQL_FETCH,
-	  floor_hosted_properties, 4, "TOKEN_SHA256_HEX JTI COMPANY_ID ORG_ID" },
+	  floor_hosted_properties, 4, "TOKEN_SHA256_HEX JTI COMPANY_ID ORG_ID", 0 },
 	{ "session-token", HOT_SQL_ISSUE,
-	  floor_session_token, 2, "ORG_ID ENVIRONMENT" },
+	  floor_session_token, 2, "ORG_ID ENVIRONMENT", 0 },
+	{ "hosted-session", NULL, floor_hosted_session, 6,
+	  "TOKEN_SHA256_HEX JTI COMPANY_ID SQLFILE ORG_ID ENVIRONMENT", 4 },
+	{ "create-company", FLOOR_SQL_CREATE_COMPANY,
+	  floor_create_company, 2, "ORG_ID ENVIRONMENT", 0 },
+	{ "list-companies", NULL, floor_list_companies, 3, "SQLFILE ORG_ID ENVIRONMENT", 1 },
 };
 
 static const char *floor_conninfo = "";
@@ -117,16 +150,78 @@ floor_ping(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
 	floor_respond(req, "200 OK", floor_ok);
 }
 
-/* Runs the prepared statement with the given parameters; returns its result
+/* The statements of the mode: its sql, or those of its SQL file. */
+static const char *floor_stmts[FLOOR_MAX_STMTS];
+static int floor_nstmts;
+static char *floor_sql_text;
+
+/* The name statement i is prepared as: "q", "q1", "q2"... */
+static const char *
+floor_stmt_name(int i, char name[8])
+{
+	if (i == 0)
+		return "q";
+	snprintf(name, 8, "q%d", i);
+	return name;
+}
+
+/* Prepares every statement; 0, or -1 (logged). */
+static int
+floor_prepare(PGconn *db)
+{
+	char name[8];
+	PGresult *res;
+	int i;
+
+	for (i = 0; i < floor_nstmts; i++) {
+		res = PQprepare(db, floor_stmt_name(i, name), floor_stmts[i], 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			fprintf(stderr, "floor: prepare: %s", PQerrorMessage(db));
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* Reads the NUL-terminated statements of path (bench/sql.py) into
+ * floor_stmts; 0, or -1 (logged). */
+static int
+floor_load_sql(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long len;
+	char *p, *end;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) <= 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || (floor_sql_text = malloc((size_t)len + 1)) == NULL ||
+	    fread(floor_sql_text, 1, (size_t)len, f) != (size_t)len) {
+		fprintf(stderr, "floor: cannot read %s\n", path);
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	floor_sql_text[len] = '\0';
+	for (p = floor_sql_text, end = p + len; p < end && floor_nstmts < FLOOR_MAX_STMTS;
+	    p += strlen(p) + 1)
+		floor_stmts[floor_nstmts++] = p;
+	return 0;
+}
+
+/* Runs prepared statement i with the given parameters; returns its result
  * (the caller PQclear()s it), or NULL after a failed attempt - logged - and,
  * when the connection broke, one reconnect (the caller answers 503). */
 static PGresult *
-floor_query(PGconn *db, const struct floor_mode *mode, int nparams, const char *const *values)
+floor_query_n(PGconn *db, const struct floor_mode *mode, int i, int nparams,
+    const char *const *values)
 {
+	char name[8];
 	PGresult *res;
 	ExecStatusType st;
 
-	res = PQexecPrepared(db, "q", nparams, values, NULL, NULL, 0);
+	res = PQexecPrepared(db, floor_stmt_name(i, name), nparams, values, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
@@ -134,12 +229,17 @@ floor_query(PGconn *db, const struct floor_mode *mode, int nparams, const char *
 	PQclear(res);
 	if (PQstatus(db) != CONNECTION_OK) {
 		PQreset(db);
-		if (PQstatus(db) == CONNECTION_OK) {
-			res = PQprepare(db, "q", mode->sql, 0, NULL);
-			PQclear(res);
-		}
+		if (PQstatus(db) == CONNECTION_OK)
+			(void)floor_prepare(db);
 	}
 	return NULL;
+}
+
+/* The mode's (first) statement. */
+static PGresult *
+floor_query(PGconn *db, const struct floor_mode *mode, int nparams, const char *const *values)
+{
+	return floor_query_n(db, mode, 0, nparams, values);
 }
 
 static void
@@ -314,26 +414,182 @@ floor_session_token(const struct floor_mode *mode, PGconn *db, FCGX_Request *req
 	floor_respond(req, "200 OK", out);
 }
 
+/* Sends a 200 JSON response made of the n strings of parts, in order. */
+static void
+floor_send_parts(FCGX_Request *req, int n, const char *const *parts)
+{
+	char head[128];
+	size_t len = 0;
+	int i, m;
+
+	for (i = 0; i < n; i++)
+		len += strlen(parts[i]);
+	m = snprintf(head, sizeof(head),
+	    "Status: 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n", len);
+	FCGX_PutStr(head, m, req->out);
+	for (i = 0; i < n; i++)
+		FCGX_PutStr(parts[i], (int)strlen(parts[i]), req->out);
+}
+
+/* Column 0 of row 0 of res, or dflt (no row, NULL). */
+static const char *
+floor_value(const PGresult *res, const char *dflt)
+{
+	return PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : dflt;
+}
+
+/*
+ * GET /hosted/session: hostlinkd's five statements in its order (the
+ * company with its connections, the token's stash, the page settings, the
+ * enabled platforms, the "opened" mark), their JSON texts joined as they
+ * come: no filtering of the platforms by the stash, no parsing.
+ */
+static void
+floor_hosted_session(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
+{
+	char hash[2 + 64 + 1];
+	const char *company[] = { floor_arg(req, "HTTP_X_BENCH_COMPANY", 2) };
+	const char *stash[] = { floor_token_hash(req, hash), floor_arg(req, "HTTP_X_BENCH_JTI", 1) };
+	const char *tenant[] = { floor_args[4], floor_args[5] };
+	const char *parts[11];
+	PGresult *res[5] = { NULL, NULL, NULL, NULL, NULL };
+	int i;
+
+	if ((res[0] = floor_query_n(db, mode, 0, 1, company)) == NULL)
+		goto unavailable;
+	if (PQntuples(res[0]) != 1) {
+		floor_respond(req, "401 Unauthorized", "{\"status\":\"revoked\"}");
+		goto out;
+	}
+	if ((res[1] = floor_query_n(db, mode, 1, 2, stash)) == NULL ||
+	    (res[2] = floor_query_n(db, mode, 2, 2, tenant)) == NULL ||
+	    (res[3] = floor_query_n(db, mode, 3, 2, tenant)) == NULL ||
+	    (res[4] = floor_query_n(db, mode, 4, 1, stash + 1)) == NULL)
+		goto unavailable;
+	parts[0] = "{\"company\":";
+	parts[1] = floor_value(res[0], "null");
+	parts[2] = ",\"integrations\":";
+	parts[3] = floor_value(res[3], "[]");
+	parts[4] = ",\"settings\":";
+	parts[5] = floor_value(res[2], "{}");
+	parts[6] = ",\"hosted_properties\":";
+	parts[7] = floor_value(res[1], "null");
+	parts[8] = ",\"token\":{\"use\":\"session\"}";
+	parts[9] = "}";
+	floor_send_parts(req, 10, parts);
+	goto out;
+unavailable:
+	floor_unavailable(req);
+out:
+	for (i = 0; i < 5; i++)
+		PQclear(res[i]);
+}
+
+/* POST /companies {"name":"..."}: the insert and its event, one statement;
+ * the name cut out of the body without a JSON parser. */
+static void
+floor_create_company(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
+{
+	static const char key[] = "\"name\"";
+	const char *params[3];
+	char *name, *end;
+	PGresult *res;
+
+	if (floor_read_body(req) < 0 || (name = strstr(floor_body, key)) == NULL ||
+	    (name = strchr(name + sizeof(key) - 1, '"')) == NULL ||
+	    (end = strchr(++name, '"')) == NULL) {
+		floor_respond(req, "400 Bad Request", "{\"status\":\"bad body\"}");
+		return;
+	}
+	*end = '\0';
+	params[0] = floor_args[0];
+	params[1] = floor_args[1];
+	params[2] = name;
+	if ((res = floor_query(db, mode, 3, params)) == NULL) {
+		floor_unavailable(req);
+		return;
+	}
+	if (PQntuples(res) == 1) {
+		const char *parts[] = { PQgetvalue(res, 0, 2) };
+
+		floor_send_parts(req, 1, parts);
+	} else {
+		floor_unavailable(req);
+	}
+	PQclear(res);
+}
+
+/* GET /companies?pageSize=N: hostlinkd's list and count statements
+ * (company_stmt_list, company_stmt_count) for page 1, the companies' JSON
+ * texts joined into Codat's page envelope. */
+static void
+floor_list_companies(const struct floor_mode *mode, PGconn *db, FCGX_Request *req)
+{
+	const char *qs = FCGX_GetParam("QUERY_STRING", req->envp), *ps;
+	char size[24], tail[160], *body, *p;
+	const char *params[6];
+	PGresult *res = NULL, *cnt = NULL;
+	size_t len = 2;
+	int i, n;
+
+	ps = qs != NULL ? strstr(qs, "pageSize=") : NULL;
+	snprintf(size, sizeof(size), "%d", ps != NULL ? atoi(ps + 9) : 100);
+	params[0] = floor_args[1];
+	params[1] = floor_args[2];
+	params[2] = NULL;
+	params[3] = "1";
+	params[4] = size;
+	params[5] = NULL;
+	if ((res = floor_query_n(db, mode, 0, 6, params)) == NULL ||
+	    (cnt = floor_query_n(db, mode, 1, 3, params)) == NULL) {
+		floor_unavailable(req);
+		goto out;
+	}
+	n = PQntuples(res);
+	for (i = 0; i < n; i++)
+		len += (size_t)PQgetlength(res, i, 2) + 1;
+	if ((body = malloc(len + 1)) == NULL) {
+		floor_unavailable(req);
+		goto out;
+	}
+	p = body;
+	*p++ = '[';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2));
+		p += PQgetlength(res, i, 2);
+	}
+	*p++ = ']';
+	*p = '\0';
+	snprintf(tail, sizeof(tail), ",\"pageNumber\":1,\"pageSize\":%s,\"totalResults\":%s}",
+	    size, PQgetvalue(cnt, 0, 0));
+	{
+		const char *parts[] = { "{\"results\":", body, tail };
+
+		floor_send_parts(req, 3, parts);
+	}
+	free(body);
+out:
+	PQclear(res);
+	PQclear(cnt);
+}
+
 /* Worker main loop; never returns. */
 static void
 floor_worker(const struct floor_mode *mode, int fd)
 {
 	FCGX_Request req;
 	PGconn *db = NULL;
-	PGresult *res;
 
-	if (mode->sql != NULL) {
+	if (floor_nstmts > 0) {
 		db = PQconnectdb(floor_conninfo);
 		if (PQstatus(db) != CONNECTION_OK) {
 			fprintf(stderr, "floor: %s", PQerrorMessage(db));
 			_exit(1);
 		}
-		res = PQprepare(db, "q", mode->sql, 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			fprintf(stderr, "floor: prepare: %s", PQerrorMessage(db));
+		if (floor_prepare(db) < 0)
 			_exit(1);
-		}
-		PQclear(res);
 	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, fd, 0) != 0) {
 		fprintf(stderr, "floor: FCGX_Init failed\n");
@@ -424,6 +680,10 @@ main(int argc, char **argv)
 	}
 	if (argc >= 5)
 		floor_conninfo = argv[4];
+	if (mode->sql != NULL)
+		floor_stmts[floor_nstmts++] = mode->sql;
+	else if (mode->sql_arg > 0 && floor_load_sql(floor_args[mode->sql_arg - 1]) < 0)
+		return 1;
 
 	/* Signals are only received synchronously, with sigwait(): no handler races. */
 	sigemptyset(&mask);
