@@ -1,6 +1,7 @@
 /* capability.c - unguessable URLs and signatures derived by HMAC. */
 #include "autoconf.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,15 +17,22 @@ mac(const struct config *cfg, const char *label, const unsigned char *data,
     size_t len, unsigned char out[CRYPTO_SHA256_LEN])
 {
 	static const char info[] = "hostlink capability v1";
-	unsigned char subkey[CRYPTO_SHA256_LEN], buf[128];
+	/* The subkey of the last encryption_key seen, derived once (a list
+	 * of 100 companies signs 100 links). */
+	static unsigned char subkey[CRYPTO_SHA256_LEN], of_key[sizeof(cfg->encryption_key)];
+	static bool derived;
+	unsigned char buf[128];
 	size_t llen = strlen(label);
 
-	crypto_hmac_sha256(cfg->encryption_key, sizeof(cfg->encryption_key), info,
-	    sizeof(info) - 1, subkey);
+	if (!derived || !crypto_equal(of_key, cfg->encryption_key, sizeof(of_key))) {
+		crypto_hmac_sha256(cfg->encryption_key, sizeof(cfg->encryption_key), info,
+		    sizeof(info) - 1, subkey);
+		memcpy(of_key, cfg->encryption_key, sizeof(of_key));
+		derived = true;
+	}
 	memcpy(buf, label, llen);
 	memcpy(buf + llen, data, len);
 	crypto_hmac_sha256(subkey, sizeof(subkey), buf, llen + len, out);
-	explicit_bzero(subkey, sizeof(subkey));
 }
 
 static int

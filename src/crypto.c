@@ -301,13 +301,18 @@ crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
 	crypto_hmac_sha256_parts(key, keylen, &data, &len, 1, out);
 }
 
-/* One HMAC context per process, keyed with the last key used (the token
- * or webhook secret, almost always the same): re-initialising it with a
- * NULL key restarts it under that key, without rehashing the key. */
+/* A few HMAC contexts per process, each keyed with one of the last keys
+ * used (the token secret, the capability subkey, a webhook secret...):
+ * re-initialising one with a NULL key restarts it under its key without
+ * rehashing the key.  Replaced round robin. */
 #define HMAC_KEY_MAX 128
-static EVP_MAC_CTX *hmac_ctx;
-static unsigned char hmac_key[HMAC_KEY_MAX];
-static size_t hmac_keylen;
+#define HMAC_SLOTS 4
+static struct {
+	EVP_MAC_CTX *ctx;
+	unsigned char key[HMAC_KEY_MAX];
+	size_t keylen;                  /* 0: keyed with nothing we kept */
+} hmac_slot[HMAC_SLOTS];
+static unsigned hmac_next;
 
 static EVP_MAC_CTX *
 hmac_begin(const void *key, size_t keylen)
@@ -316,27 +321,30 @@ hmac_begin(const void *key, size_t keylen)
 		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
-	bool same = hmac_ctx != NULL && keylen == hmac_keylen && keylen <= HMAC_KEY_MAX &&
-	    CRYPTO_memcmp(key, hmac_key, keylen) == 0;
+	unsigned i;
 
-	if (hmac_ctx == NULL) {
+	for (i = 0; i < HMAC_SLOTS; i++)
+		if (hmac_slot[i].ctx != NULL && hmac_slot[i].keylen == keylen && keylen > 0 &&
+		    CRYPTO_memcmp(key, hmac_slot[i].key, keylen) == 0)
+			return EVP_MAC_init(hmac_slot[i].ctx, NULL, 0, NULL) == 1 ?
+			    hmac_slot[i].ctx : NULL;
+	i = hmac_next++ % HMAC_SLOTS;
+	if (hmac_slot[i].ctx == NULL) {
 		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 
-		hmac_ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+		hmac_slot[i].ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
 		EVP_MAC_free(mac);      /* the context holds its own reference */
-		if (hmac_ctx == NULL)
+		if (hmac_slot[i].ctx == NULL)
 			return NULL;
 	}
-	if (same)
-		return EVP_MAC_init(hmac_ctx, NULL, 0, NULL) == 1 ? hmac_ctx : NULL;
-	hmac_keylen = 0;
-	if (EVP_MAC_init(hmac_ctx, key, keylen, params) != 1)
+	hmac_slot[i].keylen = 0;
+	if (EVP_MAC_init(hmac_slot[i].ctx, key, keylen, params) != 1)
 		return NULL;
 	if (keylen <= HMAC_KEY_MAX) {
-		memcpy(hmac_key, key, keylen);
-		hmac_keylen = keylen;
+		memcpy(hmac_slot[i].key, key, keylen);
+		hmac_slot[i].keylen = keylen;
 	}
-	return hmac_ctx;
+	return hmac_slot[i].ctx;
 }
 
 void
