@@ -95,9 +95,10 @@ static struct db_stmt retry = DB_STMT(
 #define RESPONSE_CAP (64 * 1024)
 #define RETRY_AFTER_MAX_S (24 * 3600)
 
+#define FAN_OUT_BATCH "500"
 static struct db_stmt fan_out = DB_STMT(
     "WITH ev AS (SELECT id, org_id, environment, event_type, body, expires_at FROM events "
-    "  WHERE NOT fanned_out AND expires_at > now() ORDER BY created_at LIMIT 500 "
+    "  WHERE NOT fanned_out AND expires_at > now() ORDER BY created_at LIMIT " FAN_OUT_BATCH " "
     "  FOR UPDATE SKIP LOCKED), "
     "ins AS (INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id, expires_at) "
     "  SELECT ev.org_id, w.id, ev.id, ev.expires_at FROM ev "
@@ -569,20 +570,26 @@ webhook_dispatch(const struct config *cfg, bool (*stop_pending)(void), json_obje
 	char holder[160];
 	const char *params[] = { holder };
 	long attempts = 0;
+	bool fan_more = true;
 	PGresult *res;
 
 	holder_name(holder, sizeof(holder));
-	res = db_exec(&fan_out, NULL);
-	if (!db_ok(res)) {
-		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
 	for (;;) {
 		int i, n;
 
 		if (stop_pending != NULL && stop_pending())
 			break;
+		/* Fan out while there is more to fan out: a burst larger than
+		 * one batch is delivered in one pass, not one batch per wake-up. */
+		if (fan_more) {
+			res = db_exec(&fan_out, NULL);
+			if (!db_ok(res)) {
+				PQclear(res);
+				return -1;
+			}
+			fan_more = atol(PQcmdTuples(res)) >= atol(FAN_OUT_BATCH);
+			PQclear(res);
+		}
 		res = db_exec(&claim, params);
 		if (!db_ok(res)) {
 			PQclear(res);
@@ -604,7 +611,7 @@ webhook_dispatch(const struct config *cfg, bool (*stop_pending)(void), json_obje
 			attempts++;
 		}
 		PQclear(res);
-		if (n == 0)
+		if (n == 0 && !fan_more)
 			break;
 	}
 	return attempts;

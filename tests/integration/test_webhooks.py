@@ -939,11 +939,20 @@ def test_dispatch_once():
         assert dispatch() == {"delivered": 1, "attempts": 1}
         b = assert_delivery_request(rc.got(hp)[4], ep["secret"])
         assert b["eventType"] == "company.created" and b["payload"]["id"] == co["id"]
+        # a burst of more than two fan-out batches (500 events each) is
+        # delivered by one pass, not one batch per pass
+        s.sql("INSERT INTO events (id, org_id, environment, event_type, body) "
+              "SELECT e.id, '%s', 'test', 'company.updated', hl_event_body(e.id, "
+              "'company.updated', now(), 'test', json_build_object('n', e.g), NULL, NULL, NULL) "
+              "FROM (SELECT gen_random_uuid() AS id, g FROM generate_series(1, 1100) g) e"
+              % s.org_id)
+        assert dispatch() == {"delivered": 1100, "attempts": 1100}
+        assert len(rc.got(hp)) == 1105
     finally:
         os.kill(pid, signal.SIGCONT)
     # the woken child finds nothing left to do
     time.sleep(0.5)
-    assert len(rc.got(hp)) == 5
+    assert len(rc.got(hp)) == 1105
     r = H.ctl(["dispatch", "--once"], conf="/nonexistent/hostlink.conf", check=False)
     assert r.returncode != 0 and r.stderr, r
 
