@@ -148,12 +148,19 @@ CREATE OR REPLACE FUNCTION hl_company(c companies) RETURNS json
 -- hl_company() without its connections and platform (or a null
 -- linked_account_id); 'redirect' is "<app_url>/link?v=<link_version>", which
 -- the delivery turns into the company's link (company_add_redirect()).
+-- Built directly, in hl_company()'s order: it runs in the statement of
+-- every company change, and building hl_company() (its connections too) to
+-- pick from it cost about 1.3 ms a company.
 CREATE OR REPLACE FUNCTION hl_company_event(c companies) RETURNS json
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT hl_omit_nulls(hl_json_pick(hl_json_merge(hl_company(c), json_build_object(
-        'redirect', current_setting('hostlink.app_url', true) || '/link?v=' || c.link_version)),
-        '{id,name,description,linked_account_id,redirect,created,tags}', true),
-        '{linked_account_id}') $$;
+    AS $$ SELECT hl_omit_nulls(json_build_object(
+        'id', c.id,
+        'name', c.name,
+        'description', c.description,
+        'linked_account_id', c.linked_account_id,
+        'redirect', current_setting('hostlink.app_url', true) || '/link?v=' || c.link_version,
+        'created', hl_time(c.created_at),
+        'tags', c.tags), '{description,linked_account_id}') $$;
 
 -- Codat's companyReference of a company event object (hl_company_event()).
 CREATE OR REPLACE FUNCTION hl_company_reference(company json) RETURNS json
