@@ -28,8 +28,21 @@ def private_stack(name, **overrides):
     if s is None or not s.alive():
         s = HStack(name, db="%s_%s" % (name, secrets.token_hex(3)), **overrides).start()
         s.settings(redirect_url=TEMPLATE)
+        first_pass_done(s)
         _stacks[name] = s
     return s
+
+
+def first_pass_done(s):
+    """Waits for the background child's start-up pass (webhooks, the sweep,
+    a refresh pass) to end, so it cannot refresh what a test links next: the
+    sweep's day partitions exist once it has swept, and the child is idle
+    again once the pass is over."""
+    H.wait_for(lambda: s.sql("SELECT count(*) > 0 FROM pg_class WHERE relname LIKE 'events_p%'")
+               == "t", 20, "the start-up sweep", 0.05)
+    H.wait_for(lambda: [p for p in H.ctl_json(["status"], s.inst.conf)["processes"]
+                        if p.get("kind") == "background" and p["state"] == "idle"],
+               20, "the background child's first pass", 0.05)
 
 
 def st():
