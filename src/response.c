@@ -113,45 +113,44 @@ has_header(const char *extra, const char *name)
 	return 0;
 }
 
+/* Writes the decimal v into buf (room for 21); returns buf. */
+static const char *
+decimal(char buf[21], unsigned long long v)
+{
+	char *p = buf + 20;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return p;
+}
+
 int
 response_flush(struct request *req)
 {
-	static const char fmt[] =
-	    "Status: %d %s\r\n"
-	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\n"
-	    "X-Request-Id: %s\r\n"
-	    "%s"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "%s\r\n";
 	const char *type = req->out_type != NULL ? req->out_type : "application/json";
 	const char *extra = req->out_headers != NULL ? req->out_headers : "";
 	/* Nothing is cached unless the response says how (its own Cache-Control). */
 	const char *cache = has_header(extra, "Cache-Control:") ? "" : "Cache-Control: no-store\r\n";
-	char small[1024], *head = small;
-	int n, rc = 0;
+	char status[21], length[21];
+	/* The head, piece by piece into libfcgi's buffer: no format to parse,
+	 * no cap on a long Location. */
+	const char *const head[] = { "Status: ", decimal(status, (unsigned)req->status), " ",
+		response_reason(req->status), "\r\nContent-Type: ", type, "\r\nContent-Length: ",
+		decimal(length, req->out_len), "\r\nX-Request-Id: ", req->request_id, "\r\n",
+		cache, "X-Content-Type-Options: nosniff\r\n", extra, "\r\n" };
+	size_t i;
 
 	if (req->fcgx == NULL)
 		return 0;
-	n = snprintf(small, sizeof(small), fmt, req->status, response_reason(req->status),
-	    type, req->out_len, req->request_id, cache, extra);
-	if (n < 0)
-		return -1;
-	/* Headers have no fixed cap: a long Location is written whole. */
-	if ((size_t)n >= sizeof(small)) {
-		head = malloc((size_t)n + 1);
-		if (head == NULL)
+	for (i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		if (FCGX_PutS(head[i], req->fcgx->out) < 0)
 			return -1;
-		snprintf(head, (size_t)n + 1, fmt, req->status, response_reason(req->status),
-		    type, req->out_len, req->request_id, cache, extra);
-	}
-	if (FCGX_PutStr(head, n, req->fcgx->out) != n ||
-	    (req->out_len > 0 &&
-	    FCGX_PutStr(req->out_body, (int)req->out_len, req->fcgx->out) != (int)req->out_len))
-		rc = -1;
-	if (head != small)
-		free(head);
-	return rc;
+	if (req->out_len > 0 &&
+	    FCGX_PutStr(req->out_body, (int)req->out_len, req->fcgx->out) != (int)req->out_len)
+		return -1;
+	return 0;
 }
 
 void
