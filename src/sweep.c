@@ -150,7 +150,11 @@ sweep_table(struct db_stmt *stmt, volatile bool *stop)
 /* The partition work (migrations 0015, 0021): the event retention
  * stored, day partitions made ahead (for events, to the end of their
  * retention), and those wholly in the past rolled up and dropped, under
- * the sweep lock.  Returns the rows dropped, or -1. */
+ * the sweep lock.  It runs without the API's statement_timeout: rolling
+ * up a day of ten million expired rows takes longer than any request may,
+ * and a sweep cut short at it would never drop that day.  It reads only
+ * the expired partitions and holds the parent's lock for a moment
+ * (lock_timeout, in the functions).  Returns the rows dropped, or -1. */
 static long
 sweep_partitions(const struct config *cfg)
 {
@@ -162,11 +166,20 @@ sweep_partitions(const struct config *cfg)
 	long n;
 
 	snprintf(retention, sizeof(retention), "%lld", (long long)(cfg->event_retention_ms / 1000));
+	if (db_begin() < 0)
+		return -1;
+	if (db_command("SET LOCAL statement_timeout = 0") < 0) {
+		db_rollback();
+		return -1;
+	}
 	res = db_exec(&stmt, params);
 	n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
-
 	PQclear(res);
-	return n;
+	if (n < 0) {
+		db_rollback();
+		return -1;
+	}
+	return db_commit() < 0 ? -1 : n;
 }
 
 long

@@ -4,6 +4,7 @@ per UTC day made ahead, a DEFAULT partition for the rest; the sweep rolls a
 wholly expired day up into daily_stats and drops it; the migration moves the
 rows of an existing database."""
 
+import os
 import secrets
 
 import harness as H
@@ -104,6 +105,26 @@ def test_sweep_drops_expired_day_partitions():
     assert again["dropped_by_partition"] == 0 and again["session_tokens"] == 0, again
     assert "session_tokens_p" + s.sql("SELECT to_char(%s, 'YYYYMMDD')" % DAY) in \
         parts(s, "session_tokens")
+
+
+def test_partition_sweep_outlasts_the_statement_timeout():
+    """Rolling up and dropping a big expired day takes longer than a request
+    may: the partition work runs without statement_timeout (a 30 ms one
+    cancelled it, and the day was never dropped)."""
+    s = S.stack("parts", db="parts", sweep_interval="1d")
+    org = s.new_tenant("Big day org " + secrets.token_hex(3)).org_id
+    assert s.sql("SELECT hl_expiry_partition_add('session_tokens', %s - 4) AND "
+                 "hl_expiry_partition_add('hosted_properties', %s - 4)" % (DAY, DAY)) == "t"
+    old = s.sql("SELECT to_char(%s - 4, 'YYYYMMDD')" % DAY)
+    seed(s, org, "((%s - 4)::timestamp AT TIME ZONE 'UTC') + interval '6 hours'" % DAY,
+         200000, 100000)
+    conf = H.write_conf(os.path.join(H.tmpdir("parts-timeout"), "hostlink.conf"),
+                        dict(s.inst.values, statement_timeout="30ms"))
+    deleted = sweep_once(conf)
+    assert deleted["dropped_by_partition"] == 300000, deleted
+    assert "session_tokens_p" + old not in parts(s, "session_tokens")
+    assert s.sql("SELECT n FROM daily_stats WHERE org_id = '%s' AND metric = 'sessions_issued'"
+                 % org) == "200000"
 
 
 def test_far_expiry_lands_in_default_and_blocks_nothing():
