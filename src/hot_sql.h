@@ -9,15 +9,15 @@
  * token is revoked or expired.  The stash is keyed (and partitioned) by its
  * token's expiry too (migration 0015). */
 #define HOT_SQL_STASH \
-    "WITH t AS (SELECT org_id, jti, company_id, expires_at FROM session_tokens " \
+    "WITH t AS (SELECT org_id, environment, jti, company_id, expires_at FROM session_tokens " \
     "  WHERE jti = $2 AND org_id = $7 AND revoked_at IS NULL AND expires_at > now() " \
     "  AND company_id = $6), " \
     "cfg AS (INSERT INTO connect_configs (org_id, company_id, config_id) " \
     "  SELECT org_id, company_id, $4 FROM t WHERE $4::text IS NOT NULL ON CONFLICT DO NOTHING) " \
-    "INSERT INTO hosted_properties (org_id, token_hash, jti, config_id, body, expires_at, " \
-    "  token_expires_at) " \
-    "SELECT t.org_id, $1, t.jti, $4, $3::json, now() + $5::bigint * interval '1 millisecond', " \
-    "  t.expires_at FROM t " \
+    "INSERT INTO hosted_properties (org_id, environment, token_hash, jti, config_id, body, " \
+    "  expires_at, token_expires_at) " \
+    "SELECT t.org_id, t.environment, $1, t.jti, $4, $3::json, " \
+    "  now() + $5::bigint * interval '1 millisecond', t.expires_at FROM t " \
     "ON CONFLICT (token_hash, org_id, token_expires_at) DO UPDATE SET body = EXCLUDED.body, " \
     "config_id = EXCLUDED.config_id, created_at = now(), expires_at = EXCLUDED.expires_at " \
     "RETURNING 1"

@@ -38,9 +38,9 @@ static struct db_stmt find = DB_STMT(
     "FROM l LEFT JOIN companies c ON c.id = l.company_id AND c.org_id = l.org_id", 3);
 
 static struct db_stmt stash = DB_STMT(
-    "INSERT INTO hosted_properties (org_id, token_hash, jti, body, expires_at, "
+    "INSERT INTO hosted_properties (org_id, environment, token_hash, jti, body, expires_at, "
     "  token_expires_at) "
-    "SELECT org_id, $1, jti, $3::json, expires_at, expires_at FROM session_tokens "
+    "SELECT org_id, environment, $1, jti, $3::json, expires_at, expires_at FROM session_tokens "
     "WHERE jti = $2 AND org_id = $4 "
     "ON CONFLICT (token_hash, org_id, token_expires_at) DO UPDATE SET body = EXCLUDED.body", 4);
 

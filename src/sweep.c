@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "config.h"
@@ -43,10 +44,9 @@ static struct {
 	struct db_stmt stmt;
 } sweepable[] = {
 	{ "hosted_properties", DB_STMT(
-	    "WITH d AS (" EXPIRED("hosted_properties") " RETURNING org_id, jti, created_at), "
-	    "facts AS (SELECT t.org_id, t.environment, (d.created_at AT TIME ZONE 'UTC')::date "
-	    "  AS day, 'connect_urls_created' AS metric FROM d JOIN session_tokens t "
-	    "  ON t.org_id = d.org_id AND t.jti = d.jti), "
+	    "WITH d AS (" EXPIRED("hosted_properties") " RETURNING org_id, environment, created_at), "
+	    "facts AS (SELECT org_id, environment, (created_at AT TIME ZONE 'UTC')::date "
+	    "  AS day, 'connect_urls_created' AS metric FROM d), "
 	    "r AS (" ROLL_UP ") SELECT count(*) FROM d", 0) },
 	{ "session_tokens", DB_STMT(
 	    "WITH d AS (" EXPIRED("session_tokens") " RETURNING jti, org_id, environment, "
@@ -147,39 +147,87 @@ sweep_table(struct db_stmt *stmt, volatile bool *stop)
 	return total;
 }
 
-/* The partition work (migrations 0015, 0021): the event retention
- * stored, day partitions made ahead (for events, to the end of their
- * retention), and those wholly in the past rolled up and dropped, under
- * the sweep lock.  It runs without the API's statement_timeout: rolling
- * up a day of ten million expired rows takes longer than any request may,
- * and a sweep cut short at it would never drop that day.  It reads only
- * the expired partitions and holds the parent's lock for a moment
- * (lock_timeout, in the functions).  Returns the rows dropped, or -1. */
-static long
-sweep_partitions(const struct config *cfg)
+/* A transaction without the API's statement_timeout, for the partition
+ * work: rolling up a day of ten million expired rows takes longer than
+ * any request may, and a step cut short at it would never drop that day. */
+static int
+begin_unbounded(void)
 {
-	static struct db_stmt stmt = DB_STMT(
-	    "SELECT hl_expiry_partitions(" SWEEP_LOCK_KEY ", " SWEEP_DAYS_AHEAD ", $1::bigint)", 1);
-	char retention[24];
-	const char *params[] = { retention };
-	PGresult *res;
-	long n;
-
-	snprintf(retention, sizeof(retention), "%lld", (long long)(cfg->event_retention_ms / 1000));
 	if (db_begin() < 0)
 		return -1;
 	if (db_command("SET LOCAL statement_timeout = 0") < 0) {
 		db_rollback();
 		return -1;
 	}
+	return 0;
+}
+
+/* One step of the partition work in a transaction of its own.  The step's DDL waits for its locks briefly
+ * and tries again (hl_expiry_ddl(), migration 0023), so the API never
+ * queues long behind it.  Returns the step's count, -2 when another
+ * host's sweep holds the lock, or -1. */
+static long
+partition_step(const char *step, const char *name)
+{
+	static struct db_stmt stmt = DB_STMT(
+	    "SELECT hl_expiry_step(" SWEEP_LOCK_KEY ", $1, $2)", 2);
+	const char *params[] = { step, name };
+	PGresult *res;
+	long n;
+
+	if (begin_unbounded() < 0)
+		return -1;
 	res = db_exec(&stmt, params);
-	n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
+	n = !db_ok(res) ? -1 : PQgetisnull(res, 0, 0) ? -2 : atol(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (n < 0) {
+	if (n == -1) {
 		db_rollback();
 		return -1;
 	}
 	return db_commit() < 0 ? -1 : n;
+}
+
+/* The partition work (migrations 0015, 0021, 0023): the event retention
+ * stored and the steps planned under the sweep lock, then each step on
+ * its own: day partitions made ahead (for events, to the end of their
+ * retention), and those wholly in the past rolled up, detached and
+ * dropped.  Returns the rows dropped, or -1. */
+static long
+sweep_partitions(const struct config *cfg, volatile bool *stop)
+{
+	static struct db_stmt plan = DB_STMT(
+	    "SELECT step, name FROM hl_expiry_plan(" SWEEP_LOCK_KEY ", " SWEEP_DAYS_AHEAD
+	    ", $1::bigint)", 1);
+	char retention[24];
+	const char *params[] = { retention };
+	PGresult *res;
+	long total = 0;
+	int i, rows;
+
+	snprintf(retention, sizeof(retention), "%lld", (long long)(cfg->event_retention_ms / 1000));
+	if (begin_unbounded() < 0)
+		return -1;
+	res = db_exec(&plan, params);
+	if (!db_ok(res) || db_commit() < 0) {
+		if (!db_ok(res))
+			db_rollback();
+		PQclear(res);
+		return -1;
+	}
+	rows = PQntuples(res);
+	for (i = 0; i < rows && !(stop != NULL && *stop) && !signals_stop_pending(); i++) {
+		const char *step = PQgetvalue(res, i, 0);
+		long n = partition_step(step, PQgetvalue(res, i, 1));
+
+		if (n == -1)
+			total = -1;
+		if (n < 0)
+			break;
+		if (strcmp(step, "detach") == 0)
+			total += n;
+	}
+	PQclear(res);
+	return total;
 }
 
 long
@@ -188,7 +236,7 @@ sweep_run(const struct config *cfg, volatile bool *stop, json_object *counts)
 	long total = 0;
 	size_t i;
 
-	total = sweep_partitions(cfg);
+	total = sweep_partitions(cfg, stop);
 	if (total < 0)
 		return -1;
 	if (total > 0)

@@ -481,9 +481,10 @@ def seed_expired(pg, db, org):
               SELECT gen_random_uuid(), '{org}', 'test', c.id, 'session', '{day}',
                      now() - interval '1 hour' FROM c, generate_series(1, 1500)
               RETURNING jti, expires_at)
-        INSERT INTO hosted_properties (org_id, token_hash, jti, body, created_at, expires_at,
-                                       token_expires_at)
-        SELECT '{org}', sha256(jti::text::bytea), jti, '{{}}', '{day}', now() - interval '1 hour',
+        INSERT INTO hosted_properties (org_id, environment, token_hash, jti, body, created_at,
+                                       expires_at, token_expires_at)
+        SELECT '{org}', 'test', sha256(jti::text::bytea), jti, '{{}}', '{day}',
+               now() - interval '1 hour',
                expires_at
         FROM (SELECT jti, expires_at FROM t LIMIT 600) s;
         INSERT INTO idempotency_keys (org_id, environment, scope, key, fingerprint, created_at,
