@@ -44,7 +44,7 @@ issue(struct request *req, struct session_new *n, const char **params)
 	if (PQntuples(res) == 0) {
 		PQclear(res);
 		req->key_unchecked = false;
-		api_error(req, 401, "INVALID_API_KEY", "Invalid API Key");
+		auth_api_key_refused(req);
 		return NULL;
 	}
 	auth_api_key_found(req, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
@@ -94,8 +94,7 @@ api_session_token_create(struct request *req)
 	}
 	len = sprintf(body, "{\"token\":\"%s\",\"expires_at\":\"%s\"}", token, expires);
 	free(token);
-	response_send(req, 200, "application/json", NULL, body, (size_t)len);
-	free(body);
+	response_take(req, 200, body, (size_t)len);
 }
 
 void

@@ -151,7 +151,7 @@ key_hashed(struct request *req)
 	if (key == NULL)
 		response_error(req, 401, "INVALID_API_KEY", "API Key Missing");
 	else if (!auth_key_wellformed(key))
-		response_error(req, 401, "INVALID_API_KEY", "Invalid API Key");
+		auth_api_key_refused(req);
 	else {
 		auth_key_hash(key, req->auth.key_lookup, req->auth.key_hash);
 		memcpy(req->auth.environment, key + 3, 4);
@@ -191,7 +191,7 @@ key_lookup(struct request *req, bool replace)
 		PQclear(res);
 		if (replace)
 			response_reset(req);
-		response_error(req, 401, "INVALID_API_KEY", "Invalid API Key");
+		auth_api_key_refused(req);
 		return -1;
 	}
 	auth_api_key_found(req, PQgetvalue(res, found, 1), PQgetvalue(res, found, 0));
@@ -214,6 +214,12 @@ auth_api_key_defer(struct request *req)
 		return -1;
 	req->key_unchecked = true;
 	return 0;
+}
+
+void
+auth_api_key_refused(struct request *req)
+{
+	response_error(req, 401, "INVALID_API_KEY", "Invalid API Key");
 }
 
 void

@@ -38,6 +38,10 @@ int auth_api_key_defer(struct request *req) HL_MUSTCHECK;
 /* The statement found the deferred key: it belongs to org_id, id key_id. */
 void auth_api_key_found(struct request *req, const char *org_id, const char *key_id);
 
+/* The refusal of a key that is malformed or not found (or, deferred, that
+ * the statement did not find): 401 INVALID_API_KEY. */
+void auth_api_key_refused(struct request *req);
+
 /* Verifies the Bearer token (any_use: session or link; else session
  * only), fills req->auth, and unless check_jti is false confirms in the
  * database that its jti is live.  Returns 0, or -1 after sending 401/503. */

@@ -85,6 +85,21 @@ response_send(struct request *req, int status, const char *content_type,
 }
 
 void
+response_take(struct request *req, int status, char *body, size_t len)
+{
+	if (req->status != 0) {
+		free(body);
+		return;
+	}
+	req->status = status;
+	req->out_type = "application/json";
+	req->out_headers = NULL;
+	req->out_body = body;
+	req->out_body[len] = '\0';
+	req->out_len = len;
+}
+
+void
 response_reset(struct request *req)
 {
 	free(req->out_headers);
@@ -177,8 +192,7 @@ response_json_string(struct request *req, int status, const char *name, const ch
 	o = buf + snprintf(buf, cap, "{\"%s\":\"", name);
 	o = json_escape(o, value);
 	memcpy(o, "\"}", 2);
-	response_send(req, status, "application/json", NULL, buf, (size_t)(o + 2 - buf));
-	free(buf);
+	response_take(req, status, buf, (size_t)(o + 2 - buf));
 }
 
 json_object *

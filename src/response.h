@@ -13,6 +13,10 @@ struct request;
  * response of a request wins.  Nothing is written before response_flush(). */
 void response_send(struct request *req, int status, const char *content_type,
     const char *extra_headers, const char *body, size_t len);
+/* Like response_send for a JSON body in body[0..len), a malloc'd buffer
+ * with room for one more byte: adopted, not copied (freed here when a
+ * response is already recorded). */
+void response_take(struct request *req, int status, char *body, size_t len);
 /* Sends obj as JSON and releases it (json_object_put). */
 void response_json(struct request *req, int status, json_object *obj);
 /* Sends {"name":"value"}, value escaped, without building a JSON tree. */
