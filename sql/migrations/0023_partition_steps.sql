@@ -17,12 +17,14 @@
 --     'detach' an expired day partition: its funnel counts rolled up, then
 --       detached, in one transaction (rolled up exactly once; its rows
 --       leave the parent's view);
---     'drop' the detached table.
+--     'empty' the detached table: TRUNCATE, under its own lock alone (the
+--       files of a big day are unlinked at commit, and that takes a while);
+--     'drop' it, under the locks of the tables its foreign keys name too.
 -- A day's stash goes wholly (detached and dropped) before its tokens
 -- detach: a detached table keeps its foreign keys, and one onto
 -- session_tokens would fail the token partition's detach.  A table
--- detached but not dropped (a crash between the steps) is dropped by the
--- next plan.
+-- detached but not dropped (a crash between the steps) is emptied and
+-- dropped by the next plan.
 --
 -- The DDL waits for its locks 20 ms at a time (hl_expiry_ddl): API
 -- statements queued behind it wait no longer than that; it tries again
@@ -97,23 +99,30 @@ LANGUAGE sql IMMUTABLE AS $$
 
 -- hl_expiry_rollup(part, parent): the funnel counts of an expired day
 -- partition into daily_stats (as the row-by-row sweep rolls up), read from
--- the partition alone, and a token day's stashes held in the stash's
--- DEFAULT partition (found by the day's range) deleted and counted.
--- Returns the partition's rows.
+-- the partition alone, 128 blocks (1 MiB) at a time, each slice grouped
+-- down to its few (org, environment, day) counts before anything is
+-- written, and followed by a rest nine times as long as it took (at most
+-- 0.5 s): the sweep takes a tenth of a core, and the API keeps its latency
+-- while a day of ten million rows is read.  A token day's stashes held in
+-- the stash's DEFAULT partition (found by the day's range) are deleted and
+-- counted first.  Returns the partition's rows.
 CREATE FUNCTION hl_expiry_rollup(part regclass, parent regclass) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    n bigint;
+    n bigint := 0;
+    k bigint;
+    b bigint := 0;
+    blocks bigint := pg_relation_size(part) / current_setting('block_size')::bigint;
+    t timestamptz;
     lo timestamptz := hl_expiry_day(part::text)::timestamp AT TIME ZONE 'UTC';
     hi timestamptz := lo + interval '1 day';
-    up text := ' ON CONFLICT (org_id, environment, day, metric) DO UPDATE SET n = daily_stats.n + EXCLUDED.n';
+    slice text := format(' FROM %s WHERE ctid >= $1 AND ctid < $2 ', part);
+    add text := 'INSERT INTO daily_stats AS s (org_id, environment, day, metric, n) '
+        'SELECT org_id, environment, day, metric, sum(n) FROM (%s) f GROUP BY 1, 2, 3, 4 '
+        'ON CONFLICT (org_id, environment, day, metric) DO UPDATE SET n = s.n + EXCLUDED.n';
+    sql text;
 BEGIN
-    EXECUTE format('SELECT count(*) FROM %s', part) INTO n;
-    IF parent = 'hosted_properties'::regclass THEN
-        EXECUTE format('INSERT INTO daily_stats (org_id, environment, day, metric, n) '
-            'SELECT org_id, environment, (created_at AT TIME ZONE ''UTC'')::date, '
-            '''connect_urls_created'', count(*) FROM %s GROUP BY 1, 2, 3', part) || up;
-    ELSIF parent = 'session_tokens'::regclass THEN
+    IF parent = 'session_tokens'::regclass THEN
         -- The day's stash partition is gone: what is left of its stashes
         -- is in the DEFAULT partition (no day partition when they came).
         WITH d AS (DELETE FROM hosted_properties h
@@ -123,16 +132,41 @@ BEGIN
         SELECT d.org_id, d.environment, (d.created_at AT TIME ZONE 'UTC')::date,
                'connect_urls_created', count(*) FROM d GROUP BY 1, 2, 3
         ON CONFLICT (org_id, environment, day, metric) DO UPDATE SET n = s.n + EXCLUDED.n;
-        EXECUTE format('INSERT INTO daily_stats (org_id, environment, day, metric, n) '
-            'SELECT org_id, environment, day, metric, count(*) FROM ('
-            '  SELECT org_id, environment, (issued_at AT TIME ZONE ''UTC'')::date AS day, '
-            '  ''sessions_issued'' AS metric FROM %1$s UNION ALL '
-            '  SELECT org_id, environment, (opened_at AT TIME ZONE ''UTC'')::date, '
-            '  ''hosted_pages_opened'' FROM %1$s WHERE opened_at IS NOT NULL) f '
-            'GROUP BY 1, 2, 3, 4', part) || up;
-    ELSIF parent = 'events'::regclass THEN
-        EXECUTE hl_event_facts_sql(part::text);
     END IF;
+    sql := CASE parent
+        WHEN 'hosted_properties'::regclass THEN
+            'WITH g AS (SELECT org_id, environment, (created_at AT TIME ZONE ''UTC'')::date AS day, '
+            'count(*) AS n' || slice || 'GROUP BY 1, 2, 3), w AS (' || format(add,
+            'SELECT org_id, environment, day, ''connect_urls_created'' AS metric, n FROM g')
+            || ') SELECT coalesce(sum(n), 0) FROM g'
+        WHEN 'session_tokens'::regclass THEN
+            'WITH g AS (SELECT org_id, environment, (issued_at AT TIME ZONE ''UTC'')::date AS issued, '
+            '(opened_at AT TIME ZONE ''UTC'')::date AS opened, count(*) AS n' || slice ||
+            'GROUP BY 1, 2, 3, 4), w AS (' || format(add,
+            'SELECT org_id, environment, issued AS day, ''sessions_issued'' AS metric, n FROM g '
+            'UNION ALL SELECT org_id, environment, opened, ''hosted_pages_opened'', n FROM g '
+            'WHERE opened IS NOT NULL') || ') SELECT coalesce(sum(n), 0) FROM g'
+        WHEN 'events'::regclass THEN
+            'WITH g AS (SELECT org_id, environment, (created_at AT TIME ZONE ''UTC'')::date AS day, '
+            'event_type, count(*) AS n' || slice || 'GROUP BY 1, 2, 3, 4), w AS (' || format(add,
+            'SELECT org_id, environment, day, CASE event_type '
+            'WHEN ''connection.created'' THEN ''connections_created'' '
+            'WHEN ''connection.connected'' THEN ''connections_linked'' '
+            'ELSE ''connections_failed'' END AS metric, n FROM g WHERE event_type IN '
+            '(''connection.created'', ''connection.connected'', ''connection.failed'')')
+            || ') SELECT coalesce(sum(n), 0) FROM g'
+        ELSE 'SELECT count(*)' || slice END;
+    LOOP
+        t := clock_timestamp();
+        -- the last slice reaches past the end: nothing is left unread
+        EXECUTE sql INTO k USING format('(%s,0)', b)::tid,
+            CASE WHEN b + 128 >= blocks THEN '(4294967295,0)'::tid
+                 ELSE format('(%s,0)', b + 128)::tid END;
+        n := n + k;
+        b := b + 128;
+        EXIT WHEN b >= blocks;
+        PERFORM pg_sleep(least(0.5, 9 * extract(epoch FROM clock_timestamp() - t)));
+    END LOOP;
     RETURN n;
 END $$;
 
@@ -142,8 +176,8 @@ END $$;
 -- exact) is stored first: the events' days ahead follow it.  Steps:
 -- 'create' the day partitions from today to today + days (events and
 -- deliveries: to the day their retention ends, + 1) that do not exist;
--- 'drop' a day table left detached; 'detach' then 'drop' each day
--- partition wholly in the past.
+-- 'empty' and 'drop' a day table left detached; 'detach', 'empty' and
+-- 'drop' each day partition wholly in the past.
 CREATE FUNCTION hl_expiry_plan(lock_key bigint, days integer, retention_s bigint)
 RETURNS TABLE (step text, name text)
 LANGUAGE plpgsql AS $$
@@ -177,18 +211,18 @@ BEGIN
         SELECT 'create' AS step, a.name, 0 AS phase, a.rank, 0 AS sub FROM ahead a
         WHERE to_regclass(a.name) IS NULL
         UNION ALL
-        SELECT 'drop', d.name, 1, 0, 0 FROM detached d
+        SELECT s.step, d.name, 1, 0, s.sub FROM detached d,
+               (VALUES ('empty', 1), ('drop', 2)) s (step, sub)
         UNION ALL
         SELECT s.step, e.name, 2, e.rank, s.sub FROM expired e,
-               (VALUES ('detach', 0), ('drop', 1)) s (step, sub))
+               (VALUES ('detach', 0), ('empty', 1), ('drop', 2)) s (step, sub))
     SELECT s.step, s.name FROM steps s ORDER BY s.phase, s.rank, s.name, s.sub;
 END $$;
 
 -- hl_expiry_step(lock_key, step, name): one step of the plan, under the
 -- sweep's advisory lock; NULL when another host's sweep holds it.  A step
 -- another sweep already took is a no-op.  Returns the rows a 'detach'
--- took out of the parent's view; 1 or 0 (made or dropped, or not) for the
--- others.
+-- took out of the parent's view; 1 or 0 (done, or not) for the others.
 CREATE FUNCTION hl_expiry_step(lock_key bigint, step text, name text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -214,11 +248,12 @@ BEGIN
         n := hl_expiry_rollup(part, parent);
         PERFORM hl_expiry_ddl(format('ALTER TABLE %s DETACH PARTITION %s', parent, part));
         RETURN n;
-    ELSIF step = 'drop' THEN
+    ELSIF step IN ('empty', 'drop') THEN
         IF part IS NULL OR parent IS NOT NULL THEN
             RETURN 0;
         END IF;
-        PERFORM hl_expiry_ddl(format('DROP TABLE %s', part));
+        PERFORM hl_expiry_ddl(format(CASE step WHEN 'empty' THEN 'TRUNCATE %s' ELSE 'DROP TABLE %s' END,
+                                     part));
         RETURN 1;
     END IF;
     RAISE EXCEPTION 'hl_expiry_step: no step %', step;
