@@ -301,9 +301,10 @@ static void
 handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 {
 	struct request req;
-	char esc[600], red[600];
+	char esc[600], red[600], method[16];
 	const char *uri;
 	int64_t dur;
+	bool gone;
 
 	memset(&req, 0, sizeof(req));
 	req.fcgx = fcgx;
@@ -326,15 +327,20 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	db_set_request(req.request_id);
 	dispatch(&req);
 	db_set_request(NULL);
-	if (response_flush(&req) < 0)
-		log_info("rid=%s the client went away before the response", req.request_id);
-
+	gone = response_flush(&req) < 0;
+	/* The response goes before the access line is written: a log write
+	 * that waits (on the disk, or on another worker's write to the same
+	 * file) never holds a client up.  Finishing frees the FastCGI
+	 * parameters, the method among them. */
+	snprintf(method, sizeof(method), "%s", req.method != NULL ? req.method : "-");
+	FCGX_Finish_r(fcgx);
 	dur = now_us() - req.start_us;
+	if (gone)
+		log_info("rid=%s the client went away before the response", req.request_id);
 	log_escape(esc, sizeof(esc), red, strlen(red));
 	/* Integer milliseconds and microseconds: the same text as "%.3f" of
 	 * dur / 1000.0, without floating-point formatting on every request. */
-	log_info("rid=%s %s %s %d %lld.%03lldms", req.request_id,
-	    req.method != NULL ? req.method : "-", esc, req.status,
+	log_info("rid=%s %s %s %d %lld.%03lldms", req.request_id, method, esc, req.status,
 	    (long long)(dur / 1000), (long long)(dur % 1000));
 	if (dur / 1000 >= cfg->slow_request_ms)
 		log_warn("rid=%s slow request: %.3fms", req.request_id, (double)dur / 1000.0);
@@ -486,7 +492,6 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 			break;
 		}
 		handle(cfg, &fcgx, slot);
-		FCGX_Finish_r(&fcgx);
 		served++;
 	}
 	atomic_store(&sb->slots[slot].state, SB_EXITING);
