@@ -13,6 +13,7 @@
 #include "request.h"
 #include "response.h"
 #include "session.h"
+#include "text.h"
 #include "token.h"
 #include "valid.h"
 
@@ -76,7 +77,7 @@ api_session_token_create(struct request *req)
 	res = issue(req, &n, params);
 	if (res == NULL)
 		return;
-	snprintf(n.c.company_id, sizeof(n.c.company_id), "%s", PQgetvalue(res, 0, 0));
+	text_copy(n.c.company_id, sizeof(n.c.company_id), PQgetvalue(res, 0, 0));
 	memcpy(n.c.org_id, req->auth.org_id, sizeof(n.c.org_id));
 	PQclear(res);
 	token = session_sign(req->cfg, &n.c, expires);

@@ -14,6 +14,7 @@
 #include "ratelimit.h"
 #include "request.h"
 #include "router.h"
+#include "text.h"
 
 static struct db_stmt add = DB_STMT(HOT_SQL_AUDIT_INSERT
     "VALUES ($1, $2, $3, $4, $5, $6, $7, left($8, 2048), $9, $10, "
@@ -33,13 +34,18 @@ audit_client(const struct request *req, char client[64], char retention[24])
 	/* The client's network, as the rate limits count it: enough to tell
 	 * who, without keeping every address. */
 	ratelimit_client(req->remote_addr, client, 64);
-	snprintf(retention, 24, "%lld", (long long)(req->cfg->audit_retention_ms / 1000));
+	text_decimal(retention, (long long)(req->cfg->audit_retention_ms / 1000));
 }
 
 void
 audit_action(const struct request *req, char action[160])
 {
-	snprintf(action, 160, "%s %s", req->method, req->route->pattern);
+	size_t n = text_copy(action, 160, req->method);
+
+	if (n < 158) {
+		action[n] = ' ';
+		text_copy(action + n + 1, 160 - n - 1, req->route->pattern);
+	}
 }
 
 /* Inserts one row; values as the columns. */

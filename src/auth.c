@@ -14,6 +14,7 @@
 #include "request.h"
 #include "response.h"
 #include "session.h"
+#include "text.h"
 
 /* Keys are found by a short, non-secret part of their hash, then the
  * whole hash is compared in constant time. */
@@ -225,8 +226,8 @@ auth_api_key_refused(struct request *req)
 void
 auth_api_key_found(struct request *req, const char *org_id, const char *key_id)
 {
-	snprintf(req->auth.org_id, sizeof(req->auth.org_id), "%s", org_id);
-	snprintf(req->auth.api_key_id, sizeof(req->auth.api_key_id), "%s", key_id);
+	text_copy(req->auth.org_id, sizeof(req->auth.org_id), org_id);
+	text_copy(req->auth.api_key_id, sizeof(req->auth.api_key_id), key_id);
 	req->key_unchecked = false;
 }
 

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "request.h"
 #include "response.h"
+#include "text.h"
 
 static const struct {
 	int status;
@@ -128,19 +129,6 @@ has_header(const char *extra, const char *name)
 	return 0;
 }
 
-/* Writes the decimal v into buf (room for 21); returns buf. */
-static const char *
-decimal(char buf[21], unsigned long long v)
-{
-	char *p = buf + 20;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	return p;
-}
-
 int
 response_flush(struct request *req)
 {
@@ -151,9 +139,9 @@ response_flush(struct request *req)
 	char status[21], length[21];
 	/* The head, piece by piece into libfcgi's buffer: no format to parse,
 	 * no cap on a long Location. */
-	const char *const head[] = { "Status: ", decimal(status, (unsigned)req->status), " ",
+	const char *const head[] = { "Status: ", (text_decimal(status, req->status), status), " ",
 		response_reason(req->status), "\r\nContent-Type: ", type, "\r\nContent-Length: ",
-		decimal(length, req->out_len), "\r\nX-Request-Id: ", req->request_id, "\r\n",
+		(text_decimal(length, (long long)req->out_len), length), "\r\nX-Request-Id: ", req->request_id, "\r\n",
 		cache, "X-Content-Type-Options: nosniff\r\n", extra, "\r\n" };
 	size_t i;
 

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "scoreboard.h"
+#include "text.h"
 
 const int sb_codes[SB_NCODES] = { 0, 200, 201, 204, 302, 304, 400, 401, 403,
     404, 405, 409, 410, 413, 414, 415, 422, 429, 500, 503 };
@@ -170,8 +171,8 @@ scoreboard_busy(struct scoreboard *sb, int slot, const char *method, const char 
 	struct sb_slot *s = &sb->slots[slot];
 	int active, max;
 
-	snprintf(s->method, sizeof(s->method), "%s", method);
-	snprintf(s->uri, sizeof(s->uri), "%s", uri);
+	text_copy(s->method, sizeof(s->method), method);
+	text_copy(s->uri, sizeof(s->uri), uri);
 	atomic_store(&s->req_start_ms, scoreboard_now_ms());
 	atomic_store(&s->state, SB_BUSY);
 	atomic_fetch_add(&sb->accepted, 1);

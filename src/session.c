@@ -11,6 +11,7 @@
 #include "db.h"
 #include "hot_sql.h"
 #include "session.h"
+#include "text.h"
 #include "token.h"
 
 struct db_stmt session_stmt_issue = DB_STMT(HOT_SQL_ISSUE, 8);
@@ -64,11 +65,11 @@ session_new(struct session_new *n, const char *org_id, const char *env,
 	c->iat = (int64_t)time(NULL);
 	c->exp = c->iat + ttl_ms / 1000;
 	c->use = use;
-	snprintf(c->org_id, sizeof(c->org_id), "%s", org_id);
-	snprintf(c->environment, sizeof(c->environment), "%s", env);
-	snprintf(c->linked_account_id, sizeof(c->linked_account_id), "%s", linked_account_id);
-	snprintf(n->iat, sizeof(n->iat), "%lld", (long long)c->iat);
-	snprintf(n->exp, sizeof(n->exp), "%lld", (long long)c->exp);
+	text_copy(c->org_id, sizeof(c->org_id), org_id);
+	text_copy(c->environment, sizeof(c->environment), env);
+	text_copy(c->linked_account_id, sizeof(c->linked_account_id), linked_account_id);
+	text_decimal(n->iat, (long long)c->iat);
+	text_decimal(n->exp, (long long)c->exp);
 	return 0;
 }
 
@@ -91,7 +92,7 @@ session_issue(const struct config *cfg, const char *org_id, const char *env,
 
 	if (session_new(&n, org_id, env, linked_account_id, use, ttl_ms) < 0)
 		return NULL;
-	snprintf(n.c.company_id, sizeof(n.c.company_id), "%s", company_id);
+	text_copy(n.c.company_id, sizeof(n.c.company_id), company_id);
 	params[0] = n.c.jti;
 	params[1] = org_id;
 	params[2] = env;

@@ -16,6 +16,7 @@
 
 #include "crypto.h"
 #include "json.h"
+#include "text.h"
 #include "token.h"
 
 static const char *const use_names[] = { "session", "link" };
@@ -62,13 +63,15 @@ token_issue(const unsigned char *key, size_t keylen, const struct token_claims *
 		free(out);
 		return NULL;
 	}
-	o = payload + snprintf(payload, cap,
-	    "{\"company_id\":\"%.36s\",\"environment\":\"%.4s\",\"exp\":%lld,"
-	    "\"iat\":%lld,\"iss\":\"hostlink\",\"jti\":\"%.36s\",\"linked_account_id\":\"",
-	    c->company_id, c->environment, (long long)c->exp, (long long)c->iat, c->jti);
-	o = json_escape(o, c->linked_account_id);
-	o += snprintf(o, cap - (size_t)(o - payload), "\",\"org_id\":\"%.36s\",\"token_use\":\"%s\"}",
-	    c->org_id, use_names[c->use]);
+	/* cap holds every piece: the escaped id, and 512 for the rest */
+	o = text_putn(text_put(payload, "{\"company_id\":\""), c->company_id, 36);
+	o = text_putn(text_put(o, "\",\"environment\":\""), c->environment, 4);
+	o = text_decimal(text_put(o, "\",\"exp\":"), (long long)c->exp);
+	o = text_decimal(text_put(o, ",\"iat\":"), (long long)c->iat);
+	o = text_putn(text_put(o, ",\"iss\":\"hostlink\",\"jti\":\""), c->jti, 36);
+	o = json_escape(text_put(o, "\",\"linked_account_id\":\""), c->linked_account_id);
+	o = text_putn(text_put(o, "\",\"org_id\":\""), c->org_id, 36);
+	o = text_put(text_put(text_put(o, "\",\"token_use\":\""), use_names[c->use]), "\"}");
 	plen = (size_t)(o - payload);
 	memcpy(out, JWT_HEADER_B64 ".", hlen + 1);
 	n = hlen + 1 + crypto_b64url((const unsigned char *)payload, plen, out + hlen + 1);

@@ -35,6 +35,7 @@
 #include "router.h"
 #include "scoreboard.h"
 #include "signals.h"
+#include "text.h"
 #include "worker.h"
 
 #define DRAIN_LIMIT (64 << 20)      /* bytes read and dropped after a 413 ... */
@@ -68,7 +69,7 @@ set_request_id(struct request *req)
 	const char *id = request_param(req, "HTTP_X_REQUEST_ID");
 
 	if (request_id_sane(id)) {
-		snprintf(req->request_id, sizeof(req->request_id), "%s", id);
+		text_copy(req->request_id, sizeof(req->request_id), id);
 		return;
 	}
 	if (prefix[0] == '\0') {
@@ -332,7 +333,7 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	 * that waits (on the disk, or on another worker's write to the same
 	 * file) never holds a client up.  Finishing frees the FastCGI
 	 * parameters, the method among them. */
-	snprintf(method, sizeof(method), "%s", req.method != NULL ? req.method : "-");
+	text_copy(method, sizeof(method), req.method != NULL ? req.method : "-");
 	FCGX_Finish_r(fcgx);
 	dur = now_us() - req.start_us;
 	if (gone)
