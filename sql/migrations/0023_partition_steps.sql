@@ -99,7 +99,7 @@ LANGUAGE sql IMMUTABLE AS $$
 
 -- hl_expiry_rollup(part, parent): the funnel counts of an expired day
 -- partition into daily_stats (as the row-by-row sweep rolls up), read from
--- the partition alone, 128 blocks (1 MiB) at a time, each slice grouped
+-- the partition alone, 32 blocks (256 KiB) at a time, each slice grouped
 -- down to its few (org, environment, day) counts before anything is
 -- written, and followed by a rest nine times as long as it took (at most
 -- 0.5 s): the sweep takes a tenth of a core, and the API keeps its latency
@@ -160,10 +160,10 @@ BEGIN
         t := clock_timestamp();
         -- the last slice reaches past the end: nothing is left unread
         EXECUTE sql INTO k USING format('(%s,0)', b)::tid,
-            CASE WHEN b + 128 >= blocks THEN '(4294967295,0)'::tid
-                 ELSE format('(%s,0)', b + 128)::tid END;
+            CASE WHEN b + 32 >= blocks THEN '(4294967295,0)'::tid
+                 ELSE format('(%s,0)', b + 32)::tid END;
         n := n + k;
-        b := b + 128;
+        b := b + 32;
         EXIT WHEN b >= blocks;
         PERFORM pg_sleep(least(0.5, 9 * extract(epoch FROM clock_timestamp() - t)));
     END LOOP;
