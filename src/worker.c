@@ -303,7 +303,7 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 {
 	struct request req;
 	char esc[600], red[600], method[16];
-	const char *uri;
+	const char *uri, *m;
 	int64_t dur;
 	bool gone;
 
@@ -321,9 +321,12 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	 * the scoreboard (GET /status, hostlinkctl status) may show them. */
 	if (redact_uri(red, sizeof(red), uri) < 0)
 		memcpy(red + strlen(red) - 3, "...", 3);
-	scoreboard_busy(worker_sb, slot,
-	    request_param(&req, "REQUEST_METHOD") != NULL
-	    ? request_param(&req, "REQUEST_METHOD") : "-", red);
+	/* Escaped as the log escapes it: GET /status shows it in JSON, which
+	 * must stay valid UTF-8 whatever bytes the client sent. */
+	log_escape(esc, sizeof(esc), red, strlen(red));
+	m = request_param(&req, "REQUEST_METHOD") != NULL ? request_param(&req, "REQUEST_METHOD") : "-";
+	log_escape(method, sizeof(method), m, strlen(m));
+	scoreboard_busy(worker_sb, slot, method, esc);
 
 	db_set_request(req.request_id);
 	dispatch(&req);
@@ -333,12 +336,12 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	 * that waits (on the disk, or on another worker's write to the same
 	 * file) never holds a client up.  Finishing frees the FastCGI
 	 * parameters, the method among them. */
-	text_copy(method, sizeof(method), req.method != NULL ? req.method : "-");
+	m = req.method != NULL ? req.method : "-";
+	log_escape(method, sizeof(method), m, strlen(m));
 	FCGX_Finish_r(fcgx);
 	dur = now_us() - req.start_us;
 	if (gone)
 		log_info("rid=%s the client went away before the response", req.request_id);
-	log_escape(esc, sizeof(esc), red, strlen(red));
 	/* Integer milliseconds and microseconds: the same text as "%.3f" of
 	 * dur / 1000.0, without floating-point formatting on every request. */
 	log_info("rid=%s %s %s %d %lld.%03lldms", req.request_id, method, esc, req.status,

@@ -48,6 +48,18 @@ def seed(s, org, table_day_sql, n_tokens, n_stash, issued="2026-02-01 10:00+00",
         .replace("%%", "%"))
 
 
+def seed_past_day(s, org, days_back, n_tokens, n_stash):
+    """The day partitions of both tables for the UTC day days_back days ago,
+    made as the sweep makes days, seeded as seed() does (tokens expiring at
+    6:00 that day).  Returns the day as the partitions name it (YYYYMMDD)."""
+    assert s.sql("SELECT hl_expiry_partition_add('session_tokens', %s - %d) AND "
+                 "hl_expiry_partition_add('hosted_properties', %s - %d)"
+                 % (DAY, days_back, DAY, days_back)) == "t"
+    seed(s, org, "((%s - %d)::timestamp AT TIME ZONE 'UTC') + interval '6 hours'"
+         % (DAY, days_back), n_tokens, n_stash)
+    return s.sql("SELECT to_char(%s - %d, 'YYYYMMDD')" % (DAY, days_back))
+
+
 def stats(s, org):
     rows = s.sql("SELECT metric || '=' || n FROM daily_stats WHERE org_id = '%s' ORDER BY 1"
                  % org)
@@ -87,10 +99,7 @@ def test_sweep_drops_expired_day_partitions():
     s = S.stack("parts", db="parts", sweep_interval="1d")
     org = s.new_tenant("Partition org " + secrets.token_hex(3)).org_id
     # A day three days ago, made as the sweep makes days, with 700 tokens.
-    assert s.sql("SELECT hl_expiry_partition_add('session_tokens', %s - 3) AND "
-                 "hl_expiry_partition_add('hosted_properties', %s - 3)" % (DAY, DAY)) == "t"
-    old = s.sql("SELECT to_char(%s - 3, 'YYYYMMDD')" % DAY)
-    seed(s, org, "((%s - 3)::timestamp AT TIME ZONE 'UTC') + interval '6 hours'" % DAY, 700, 300)
+    old = seed_past_day(s, org, 3, 700, 300)
     # And 40 expired a second ago, in today's partition: swept row by row.
     seed(s, org, "now() - interval '1 second'", 40, 10)
     deleted = sweep_once(s.inst.conf)
@@ -115,11 +124,7 @@ def test_partition_sweep_outlasts_the_statement_timeout():
     cancelled it, and the day was never dropped)."""
     s = S.stack("parts", db="parts", sweep_interval="1d")
     org = s.new_tenant("Big day org " + secrets.token_hex(3)).org_id
-    assert s.sql("SELECT hl_expiry_partition_add('session_tokens', %s - 4) AND "
-                 "hl_expiry_partition_add('hosted_properties', %s - 4)" % (DAY, DAY)) == "t"
-    old = s.sql("SELECT to_char(%s - 4, 'YYYYMMDD')" % DAY)
-    seed(s, org, "((%s - 4)::timestamp AT TIME ZONE 'UTC') + interval '6 hours'" % DAY,
-         200000, 100000)
+    old = seed_past_day(s, org, 4, 200000, 100000)
     conf = H.write_conf(os.path.join(H.tmpdir("parts-timeout"), "hostlink.conf"),
                         dict(s.inst.values, statement_timeout="30ms"))
     deleted = sweep_once(conf)
@@ -138,10 +143,7 @@ def test_partition_work_never_holds_the_api_up():
     one table while rolling up the next: 1.5 s p99 in bench/run)."""
     s = S.stack("parts", db="parts", sweep_interval="1d")
     org = s.new_tenant("Locked day org " + secrets.token_hex(3)).org_id
-    assert s.sql("SELECT hl_expiry_partition_add('session_tokens', %s - 5) AND "
-                 "hl_expiry_partition_add('hosted_properties', %s - 5)" % (DAY, DAY)) == "t"
-    old = s.sql("SELECT to_char(%s - 5, 'YYYYMMDD')" % DAY)
-    seed(s, org, "((%s - 5)::timestamp AT TIME ZONE 'UTC') + interval '6 hours'" % DAY, 300, 200)
+    old = seed_past_day(s, org, 5, 300, 200)
     token, _ = s.session()
     assert s.connect(token, b'{"live": true}').status == 200
     hold = threading.Thread(target=s.sql, args=(
@@ -177,10 +179,7 @@ def test_a_day_left_detached_is_dropped_by_the_next_sweep():
     already rolled up: the next sweep drops it, and counts nothing twice."""
     s = S.stack("parts", db="parts", sweep_interval="1d")
     org = s.new_tenant("Detached day org " + secrets.token_hex(3)).org_id
-    assert s.sql("SELECT hl_expiry_partition_add('session_tokens', %s - 6) AND "
-                 "hl_expiry_partition_add('hosted_properties', %s - 6)" % (DAY, DAY)) == "t"
-    old = s.sql("SELECT to_char(%s - 6, 'YYYYMMDD')" % DAY)
-    seed(s, org, "((%s - 6)::timestamp AT TIME ZONE 'UTC') + interval '6 hours'" % DAY, 30, 20)
+    old = seed_past_day(s, org, 6, 30, 20)
     assert s.sql("SELECT hl_expiry_step(7, 'detach', 'hosted_properties_p%s')" % old) == "20"
     assert s.sql("SELECT relispartition FROM pg_class WHERE relname = 'hosted_properties_p%s'"
                  % old) == "f"
