@@ -332,14 +332,18 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	dispatch(&req);
 	db_set_request(NULL);
 	gone = response_flush(&req) < 0;
-	/* The response goes before the access line is written: a log write
-	 * that waits (on the disk, or on another worker's write to the same
-	 * file) never holds a client up.  Finishing frees the FastCGI
-	 * parameters, the method among them. */
+	dur = now_us() - req.start_us;
+	/* The counts first: a client that reads /metrics or /status after
+	 * its answer sees its own request there. */
+	scoreboard_idle(worker_sb, slot, req.route_index, req.status, dur,
+	    cfg->slow_request_ms);
+	/* Then the response, and only then the access line: a log write that
+	 * waits (on the disk, or on another worker's write to the same file)
+	 * never holds a client up.  Finishing frees the FastCGI parameters,
+	 * the method among them. */
 	m = req.method != NULL ? req.method : "-";
 	log_escape(method, sizeof(method), m, strlen(m));
 	FCGX_Finish_r(fcgx);
-	dur = now_us() - req.start_us;
 	if (gone)
 		log_info("rid=%s the client went away before the response", req.request_id);
 	/* Integer milliseconds and microseconds: the same text as "%.3f" of
@@ -348,8 +352,6 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	    (long long)(dur / 1000), (long long)(dur % 1000));
 	if (dur / 1000 >= cfg->slow_request_ms)
 		log_warn("rid=%s slow request: %.3fms", req.request_id, (double)dur / 1000.0);
-	scoreboard_idle(worker_sb, slot, req.route_index, req.status, dur,
-	    cfg->slow_request_ms);
 	request_cleanup(&req);
 }
 
