@@ -99,6 +99,20 @@ rest_after(const struct timespec *t0)
 	nanosleep(&pause, NULL);
 }
 
+/* Begins a transaction with one SET LOCAL (nothing outlives it, also
+ * through a transaction pool).  Returns 0, or -1 (rolled back). */
+static int
+begin_with(const char *set_local)
+{
+	if (db_begin() < 0)
+		return -1;
+	if (db_command(set_local) < 0) {
+		db_rollback();
+		return -1;
+	}
+	return 0;
+}
+
 /* One batch in a transaction of its own.  Deleting expired rows needs
  * no synchronous durability: a batch lost in a crash is deleted again by
  * the next sweep, and not waiting for the WAL flush keeps the sweep off
@@ -110,12 +124,8 @@ sweep_batch(struct db_stmt *stmt)
 	PGresult *res;
 	long n;
 
-	if (db_begin() < 0)
+	if (begin_with("SET LOCAL synchronous_commit = off") < 0)
 		return -1;
-	if (db_command("SET LOCAL synchronous_commit = off") < 0) {
-		db_rollback();
-		return -1;
-	}
 	res = db_exec(stmt, NULL);
 	n = db_ok(res) ? atol(PQgetvalue(res, 0, 0)) : -1;
 	PQclear(res);
@@ -147,24 +157,14 @@ sweep_table(struct db_stmt *stmt, volatile bool *stop)
 	return total;
 }
 
-/* A transaction without the API's statement_timeout, for the partition
- * work: rolling up a day of ten million expired rows takes longer than
- * any request may, and a step cut short at it would never drop that day. */
-static int
-begin_unbounded(void)
-{
-	if (db_begin() < 0)
-		return -1;
-	if (db_command("SET LOCAL statement_timeout = 0") < 0) {
-		db_rollback();
-		return -1;
-	}
-	return 0;
-}
+/* UNBOUNDED: the partition work runs without the API's statement_timeout:
+ * rolling up a day of ten million expired rows takes longer than any
+ * request may, and a step cut short at it would never drop that day. */
+#define UNBOUNDED "SET LOCAL statement_timeout = 0"
 
-/* One step of the partition work in a transaction of its own.  The step's DDL waits for its locks briefly
- * and tries again (hl_expiry_ddl(), migration 0023), so the API never
- * queues long behind it.  Returns the step's count, -2 when another
+/* One step of the partition work in a transaction of its own.  The
+ * step's DDL waits for its locks briefly and tries again (hl_expiry_ddl(),
+ * migration 0023), so the API never queues long behind it.  Returns the step's count, -2 when another
  * host's sweep holds the lock, or -1. */
 static long
 partition_step(const char *step, const char *name)
@@ -175,7 +175,7 @@ partition_step(const char *step, const char *name)
 	PGresult *res;
 	long n;
 
-	if (begin_unbounded() < 0)
+	if (begin_with(UNBOUNDED) < 0)
 		return -1;
 	res = db_exec(&stmt, params);
 	n = !db_ok(res) ? -1 : PQgetisnull(res, 0, 0) ? -2 : atol(PQgetvalue(res, 0, 0));
@@ -202,19 +202,20 @@ sweep_partitions(const struct config *cfg, volatile bool *stop)
 	const char *params[] = { retention };
 	PGresult *res;
 	long total = 0;
-	int i, rows;
+	int i, rows = -1;
 
 	snprintf(retention, sizeof(retention), "%lld", (long long)(cfg->event_retention_ms / 1000));
-	if (begin_unbounded() < 0)
+	if (begin_with(UNBOUNDED) < 0)
 		return -1;
 	res = db_exec(&plan, params);
-	if (!db_ok(res) || db_commit() < 0) {
-		if (!db_ok(res))
-			db_rollback();
+	if (!db_ok(res))
+		db_rollback();
+	else if (db_commit() >= 0)
+		rows = PQntuples(res);
+	if (rows < 0) {
 		PQclear(res);
 		return -1;
 	}
-	rows = PQntuples(res);
 	for (i = 0; i < rows && !(stop != NULL && *stop) && !signals_stop_pending(); i++) {
 		const char *step = PQgetvalue(res, i, 0);
 		long n = partition_step(step, PQgetvalue(res, i, 1));
