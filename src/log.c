@@ -3,7 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -21,11 +25,23 @@ static int log_pid;                 /* this process's, set after each fork */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+/* Held lines (log_defer): info and debug records of a worker, written
+ * together when it is about to wait for work, when they would pass
+ * PIPE_BUF (one write(2) of at most PIPE_BUF bytes is atomic on a pipe, so
+ * journald never sees two workers' lines mixed), when the oldest is a
+ * second old, and before any warning or error, so the order stays. */
+#define LOG_HOLD_MAX_US 1000000
+static char held[PIPE_BUF];
+static volatile sig_atomic_t held_len;  /* a signal handler may flush */
+static int64_t held_since_us;           /* when the oldest held line was made */
+static bool deferring;
+
 static int
 log_open_file(void)
 {
 	int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 
+	log_flush();
 	if (fd < 0) {
 		fprintf(stderr, "hostlink: cannot open log file %s: %s\n",
 		    log_path, strerror(errno));
@@ -59,6 +75,7 @@ log_open(const char *dest, enum log_level level)
 int
 log_reopen(void)
 {
+	log_flush();
 	if (log_syslog || log_path[0] == '\0')
 		return 0;
 	return log_open_file();
@@ -74,6 +91,68 @@ void
 log_set_pid(void)
 {
 	log_pid = (int)getpid();
+}
+
+void
+log_defer(bool on)
+{
+	if (!on)
+		log_flush();
+	deferring = on && !log_syslog;
+}
+
+bool
+log_pending(void)
+{
+	return held_len > 0;
+}
+
+void
+log_flush(void)
+{
+	int n = held_len;
+
+	if (n == 0)
+		return;
+	held_len = 0;
+	(void)!write(log_fd, held, (size_t)n);
+}
+
+void
+log_flush_from_signal(void)
+{
+	int n = held_len;
+
+	/* Async-signal-safe: write(2) only.  A line being added when the
+	 * signal came is not counted in held_len yet and is left out whole. */
+	if (n > 0) {
+		held_len = 0;
+		(void)!write(log_fd, held, (size_t)n);
+	}
+}
+
+/* Holds the record line[0..n) (deferring, info or debug), or writes it
+ * after what is held. */
+static void
+log_put(enum log_level level, const char *line, int n, const struct timeval *tv)
+{
+	int64_t at = (int64_t)tv->tv_sec * 1000000 + tv->tv_usec;
+
+	if (deferring && level >= LOG_LVL_INFO && (size_t)n <= sizeof(held)) {
+		if (held_len > 0 && ((size_t)held_len + (size_t)n > sizeof(held) ||
+		    at - held_since_us >= LOG_HOLD_MAX_US))
+			log_flush();
+		if (held_len == 0)
+			held_since_us = at;
+		memcpy(held + held_len, line, (size_t)n);
+		/* The bytes before the length that counts them. */
+		atomic_signal_fence(memory_order_release);
+		held_len += n;
+		return;
+	}
+	log_flush();
+	/* One write per record so concurrent workers never interleave. */
+	(void)!write(log_fd, line, (size_t)n);
 }
 
 int
@@ -160,8 +239,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	while (n > 0 && line[n - 1] == ' ')
 		n--;
 	line[n++] = '\n';
-	/* One write per record so concurrent workers never interleave. */
-	(void)!write(log_fd, line, (size_t)n);
+	log_put(level, line, n, &tv);
 }
 
 char *

@@ -2,6 +2,7 @@
 #ifndef HOSTLINK_LOG_H
 #define HOSTLINK_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
@@ -15,6 +16,18 @@ void log_set_level(enum log_level level);
 /* Remembers this process's pid for the records (call after fork). */
 void log_set_pid(void);
 int log_enabled(enum log_level level);
+
+/* on: info and debug records wait in a buffer of PIPE_BUF bytes, written
+ * by log_flush(), when full, once the oldest is a second old, and before
+ * a warning or an error (a worker holds its access lines while it has
+ * work waiting).  off: every record is written at once (the default). */
+void log_defer(bool on);
+/* Whether records are held. */
+bool log_pending(void);
+/* Writes the held records. */
+void log_flush(void);
+/* log_flush() for a signal handler (async-signal-safe). */
+void log_flush_from_signal(void);
 
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -26,6 +26,7 @@
 
 #define TICK_MS 100
 #define EARLY_EXIT_MS 1000          /* dying sooner, unserved, is a crash */
+#define TERM_GRACE_MS 1000          /* SIGTERM to SIGKILL, for the watchdog */
 #define BACKOFF_MAX_MS 30000
 
 struct pool {
@@ -40,6 +41,7 @@ struct pool {
 	int64_t old_deadline_ms;        /* old generation must be gone by then */
 	int64_t stop_deadline_ms;
 	int stopping;                   /* 0, or SIGTERM / SIGQUIT */
+	int64_t term_ms[SB_MAX_SLOTS];  /* when the watchdog sent SIGTERM */
 };
 
 static int
@@ -300,8 +302,27 @@ reap(struct pool *p)
 			atomic_fetch_add(&p->sb->respawns, 1);
 		}
 		s->method[0] = s->uri[0] = '\0';
+		p->term_ms[i] = 0;
 		atomic_store(&s->state, SB_FREE);
 		atomic_store(&s->pid, 0);
+	}
+}
+
+/* Ends the worker in slot i for the watchdog: SIGTERM, which lets it
+ * write the log lines it holds, then SIGKILL if it is still there a
+ * second later. */
+static void
+terminate(struct pool *p, int i, int pid, int64_t now)
+{
+	struct sb_slot *s = &p->sb->slots[i];
+
+	if (!s->killed) {
+		s->killed = 1;
+		p->term_ms[i] = now;
+		kill(pid, SIGTERM);
+	} else if (p->term_ms[i] > 0 && now - p->term_ms[i] > TERM_GRACE_MS) {
+		p->term_ms[i] = 0;
+		kill(pid, SIGKILL);
 	}
 }
 
@@ -315,21 +336,21 @@ watchdog(struct pool *p)
 		struct sb_slot *s = &p->sb->slots[i];
 		int pid = atomic_load(&s->pid);
 
-		if (pid == 0 || s->killed)
+		if (pid == 0)
 			continue;
-		if (s->kind == SB_WORKER && atomic_load(&s->state) == SB_BUSY &&
+		if (s->killed) {
+			terminate(p, i, pid, now);      /* SIGKILL when due */
+		} else if (s->kind == SB_WORKER && atomic_load(&s->state) == SB_BUSY &&
 		    now - atomic_load(&s->req_start_ms) > p->cfg->request_timeout_ms) {
 			char esc[300];
 
 			log_error("worker %d exceeded request_timeout on %s %s; killing it",
 			    pid, s->method, log_escape(esc, sizeof(esc), s->uri, strlen(s->uri)));
-			s->killed = 1;
-			kill(pid, SIGKILL);
+			terminate(p, i, pid, now);
 		} else if (s->generation != p->generation && p->old_deadline_ms > 0 &&
 		    now > p->old_deadline_ms) {
 			log_warn("worker %d still busy after shutdown_timeout; killing it", pid);
-			s->killed = 1;
-			kill(pid, SIGKILL);
+			terminate(p, i, pid, now);
 		}
 	}
 }

@@ -75,6 +75,7 @@ struct request {
 	bool key_unchecked;         /* the API key not yet looked up (ROUTE_KEY_IN_SQL) */
 	bool audited;               /* the handler's statement wrote the audit row */
 	bool replayed;              /* answered from its Idempotency-Key */
+	bool input_done;            /* the FastCGI input read to its end */
 	int64_t start_us;
 };
 

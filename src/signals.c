@@ -7,6 +7,7 @@
 
 #include <sys/epoll.h>
 
+#include "log.h"
 #include "signals.h"
 
 static volatile sig_atomic_t pending[NSIG];
@@ -14,6 +15,11 @@ static sigset_t wait_mask;
 
 static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD };
 #define NHANDLED (sizeof(handled) / sizeof(handled[0]))
+/* The signals that end a worker at once: it writes the log lines it holds
+ * (log_defer) first. */
+static const int fatal[] = { SIGTERM, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+#define NFATAL (sizeof(fatal) / sizeof(fatal[0]))
+static struct sigaction fatal_old[NSIG];
 
 static void
 record(int sig)
@@ -35,6 +41,43 @@ set_action(int sig, void (*fn)(int))
 	sigaction(sig, &sa, NULL);
 }
 
+/* Writes the held log lines, then lets sig do what it did before: a fault
+ * the kernel raised comes again when the instruction is retried, now under
+ * the previous action (the default's core, or a sanitizer's report); a
+ * sent signal is sent again. */
+static void
+flush_then_die(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	log_flush_from_signal();
+	sigaction(sig, &fatal_old[sig], NULL);
+	if (sig == SIGTERM || si == NULL || si->si_code <= 0)
+		raise(sig);
+}
+
+static void
+set_fatal_actions(bool with_term)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = flush_then_die;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < NFATAL; i++) {
+		struct sigaction old;
+
+		if (fatal[i] == SIGTERM && !with_term)
+			continue;
+		if (sigaction(fatal[i], &sa, &old) == 0 && old.sa_sigaction != flush_then_die)
+			fatal_old[fatal[i]] = old;
+	}
+	/* A worker's SIGTERM was the default action: that, after the flush. */
+	fatal_old[SIGTERM].sa_handler = SIG_DFL;
+	fatal_old[SIGTERM].sa_flags = 0;
+}
+
 void
 signals_init(enum signals_role role)
 {
@@ -54,7 +97,9 @@ signals_init(enum signals_role role)
 		case SIGNALS_WORKER:
 			/* SIGTERM kills at once (fast stop); SIGINT from a
 			 * terminal is the master's to handle. */
-			if (sig == SIGTERM || sig == SIGCHLD) {
+			if (sig == SIGTERM) {
+				continue;       /* set_fatal_actions() */
+			} else if (sig == SIGCHLD) {
 				set_action(sig, SIG_DFL);
 			} else if (sig == SIGINT) {
 				set_action(sig, SIG_IGN);
@@ -74,6 +119,8 @@ signals_init(enum signals_role role)
 		}
 	}
 	set_action(SIGPIPE, SIG_IGN);
+	if (role != SIGNALS_MASTER)
+		set_fatal_actions(role == SIGNALS_WORKER);
 	sigprocmask(SIG_SETMASK, &block, NULL);
 	sigemptyset(&wait_mask);
 }
@@ -130,6 +177,8 @@ signals_reset(void)
 		set_action(handled[i], SIG_DFL);
 		pending[handled[i]] = 0;
 	}
+	for (i = 0; i < NFATAL; i++)
+		set_action(fatal[i], SIG_DFL);
 	set_action(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

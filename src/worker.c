@@ -138,6 +138,11 @@ read_body(struct request *req)
 		    "Request body is shorter than Content-Length");
 		return -1;
 	}
+	/* The end of the input (the front server sends it with the body, so
+	 * this reads nothing more off the socket, or waits no longer than the
+	 * body did); finish() closes sooner when it is there. */
+	req->input_done = FCGX_GetChar(req->fcgx->in) == EOF &&
+	    FCGX_GetError(req->fcgx->in) == 0;
 	return 0;
 }
 
@@ -298,6 +303,25 @@ dispatch(struct request *req)
 	}
 }
 
+/* Ends the request.  A connection the front server does not keep, libfcgi
+ * closes with shutdown(), then a wait for the peer's own close, so that
+ * input it never read cannot reset the connection under the response.
+ * When the input was read to its end (input_done) nothing is left to
+ * reset it: a plain close() says the same, three system calls sooner. */
+static void
+finish(FCGX_Request *fcgx, bool input_done)
+{
+	bool own_close = input_done && !fcgx->keepConnection;
+
+	if (own_close)
+		fcgx->keepConnection = 1;
+	FCGX_Finish_r(fcgx);
+	if (own_close && fcgx->ipcFd >= 0) {
+		close(fcgx->ipcFd);
+		fcgx->ipcFd = -1;
+	}
+}
+
 static void
 handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 {
@@ -343,7 +367,7 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	 * the method among them. */
 	m = req.method != NULL ? req.method : "-";
 	log_escape(method, sizeof(method), m, strlen(m));
-	FCGX_Finish_r(fcgx);
+	finish(fcgx, req.input_done);
 	if (gone)
 		log_info("rid=%s the client went away before the response", req.request_id);
 	/* Integer milliseconds and microseconds: the same text as "%.3f" of
@@ -355,13 +379,15 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	request_cleanup(&req);
 }
 
-/* On a TCP listen with listen_allow, the worker accepts itself: a peer
- * outside listen_allow is closed at once and counted; an allowed one is
- * handed to libfcgi as the request's open connection.  Returns 1 when fcgx
- * holds a connection, 0 when there was none to take or it was refused, or
- * -errno of a failed accept. */
+/* The worker accepts itself, not FCGX_Accept_r(): libfcgi would wait up
+ * to 2 s in select() for a new unix connection to be readable before
+ * reading it (a read that waits anyway).  On a TCP listen with
+ * listen_allow, a peer outside it is closed at once and counted.  An
+ * accepted connection is handed to libfcgi as the request's open one.
+ * Returns 1 when fcgx holds a connection, 0 when there was none to take or
+ * it was refused, or -errno of a failed accept. */
 static int
-accept_allowed(const struct config *cfg, int listen_fd, FCGX_Request *fcgx)
+accept_connection(const struct config *cfg, int listen_fd, FCGX_Request *fcgx, bool filter)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -376,30 +402,34 @@ accept_allowed(const struct config *cfg, int listen_fd, FCGX_Request *fcgx)
 			return 0;
 		return -errno;
 	}
-	if (ss.ss_family == AF_INET)
-		in = &((struct sockaddr_in *)&ss)->sin_addr;
-	else if (ss.ss_family == AF_INET6)
-		in = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-	if (in == NULL || inet_ntop(ss.ss_family, in, addr, sizeof(addr)) == NULL ||
-	    !config_net_allowed(cfg->listen_allow, cfg->listen_allow_count, addr)) {
-		atomic_fetch_add(&worker_sb->listen_refused, 1);
-		log_warn("refused a FastCGI connection from %s: not in listen_allow", addr);
-		close(fd);
-		return 0;
+	if (filter) {
+		if (ss.ss_family == AF_INET)
+			in = &((struct sockaddr_in *)&ss)->sin_addr;
+		else if (ss.ss_family == AF_INET6)
+			in = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (in == NULL || inet_ntop(ss.ss_family, in, addr, sizeof(addr)) == NULL ||
+		    !config_net_allowed(cfg->listen_allow, cfg->listen_allow_count, addr)) {
+			atomic_fetch_add(&worker_sb->listen_refused, 1);
+			log_warn("refused a FastCGI connection from %s: not in listen_allow", addr);
+			close(fd);
+			return 0;
+		}
 	}
-	/* FCGX_Accept_r() takes an open ipcFd as a kept connection. */
+	/* FCGX_Accept_r() takes an open ipcFd as a kept connection (it
+	 * first finishes the request before, which would close one not kept). */
 	fcgx->ipcFd = fd;
 	fcgx->keepConnection = 1;
 	return 1;
 }
 
-/* The next request, as FCGX_Accept_r() returns it; -EAGAIN when a peer
- * outside listen_allow (filter: TCP with listen_allow) was refused. */
+/* The next request, as FCGX_Accept_r() returns it; -EAGAIN when there was
+ * no connection to take or a peer outside listen_allow (filter: TCP with
+ * listen_allow) was refused. */
 static int
 accept_next(const struct config *cfg, int listen_fd, FCGX_Request *fcgx, bool filter)
 {
-	if (fcgx->ipcFd < 0 && filter) {
-		int rc = accept_allowed(cfg, listen_fd, fcgx);
+	if (fcgx->ipcFd < 0) {
+		int rc = accept_connection(cfg, listen_fd, fcgx, filter);
 
 		if (rc <= 0)
 			return rc < 0 ? rc : -EAGAIN;
@@ -422,6 +452,24 @@ exclusive_waiter(int listen_fd)
 		epfd = -1;
 	}
 	return epfd;
+}
+
+/* Waits up to timeout_ms (-1: no limit) for the next request: on a
+ * connection kept open by the front server, that connection; otherwise the
+ * shared listening socket, through epoll with EPOLLEXCLUSIVE when there is
+ * one (epfd), so a new connection wakes one idle worker, not every one
+ * (which then all but one find nothing to accept).  Returns as ppoll(). */
+static int
+wait_for_work(const FCGX_Request *fcgx, int listen_fd, int epfd, int timeout_ms)
+{
+	struct pollfd pfd;
+
+	if (fcgx->ipcFd < 0 && epfd >= 0)
+		return signals_wait_epoll(epfd, timeout_ms);
+	pfd.fd = fcgx->ipcFd >= 0 ? fcgx->ipcFd : listen_fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return signals_wait(&pfd, 1, timeout_ms);
 }
 
 int
@@ -457,8 +505,11 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	epfd = exclusive_waiter(listen_fd);
 	atomic_store(&sb->slots[slot].state, SB_IDLE);
 
+	/* Access lines are held while work waits (log_defer): one write for
+	 * many requests under load, each line written before the worker
+	 * sleeps, and by the fatal-signal handlers. */
+	log_defer(true);
 	for (;;) {
-		struct pollfd pfd;
 		int rc;
 
 		if (signals_take(SIGUSR1))
@@ -469,17 +520,11 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		(void)signals_take(SIGHUP);
 		if (cfg->max_requests > 0 && served >= (uint64_t)cfg->max_requests)
 			break;
-		/* A connection kept open by the front server is waited on
-		 * itself; otherwise the shared listening socket, through epoll
-		 * with EPOLLEXCLUSIVE: a new connection wakes one idle worker,
-		 * not every one (which then all but one find nothing to accept). */
-		if (fcgx.ipcFd < 0 && epfd >= 0) {
-			rc = signals_wait_epoll(epfd, -1);
-		} else {
-			pfd.fd = fcgx.ipcFd >= 0 ? fcgx.ipcFd : listen_fd;
-			pfd.events = POLLIN;
-			pfd.revents = 0;
-			rc = signals_wait(&pfd, 1, -1);
+		rc = log_pending() ? wait_for_work(&fcgx, listen_fd, epfd, 0) : 0;
+		if (rc == 0) {
+			/* Nothing waits: the held access lines before the sleep. */
+			log_flush();
+			rc = wait_for_work(&fcgx, listen_fd, epfd, -1);
 		}
 		if (rc < 0) {
 			if (errno == EINTR)
@@ -500,6 +545,7 @@ worker_main(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 		handle(cfg, &fcgx, slot);
 		served++;
 	}
+	log_defer(false);
 	atomic_store(&sb->slots[slot].state, SB_EXITING);
 	if (epfd >= 0)
 		close(epfd);

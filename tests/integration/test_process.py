@@ -167,6 +167,40 @@ def test_sigterm_and_sigint_fast_stop():
             inst.stop()
 
 
+def test_fast_stop_logs_every_answered_request():
+    """Workers hold access lines while work waits (one write for many);
+    a fast stop still finds each answered request in the log."""
+    inst = H.env().instance("termlog", workers="2")
+    rids, lock = [], __import__("threading").Lock()
+
+    def ping():
+        r = inst.get("/ping", timeout=10)
+        if r.status != 200:
+            return "status %d" % r.status
+        with lock:
+            rids.append(r.header("X-Request-Id"))
+        return None
+    try:
+        inst.start()
+        load = H.Load(ping, threads=12).start()
+        try:
+            time.sleep(1.5)
+            inst.proc.kill(signal.SIGTERM)
+            rc = inst.proc.wait(5)
+        finally:
+            load.stop()
+        assert rc == 0, rc
+        log = inst.log()
+        with lock:
+            answered = list(rids)
+        assert len(answered) >= 200, "too few requests to mean anything: %d" % len(answered)
+        missing = [rid for rid in answered if "rid=%s GET /ping 200 " % rid not in log]
+        assert not missing, "%d of %d answered requests not in the log: %r" % (
+            len(missing), len(answered), missing[:5])
+    finally:
+        inst.stop()
+
+
 def test_crash_loop_does_not_fork_storm():
     inst = H.env().instance("crash", workers="2")
     try:
