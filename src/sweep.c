@@ -28,11 +28,17 @@
 /* A ctid names a row within one partition only: the same ctid in another
  * partition is another row, so the DELETE checks the expiry again (a
  * namesake that is expired too goes with the batch; a live one stays). */
-#define EXPIRED(table) "DELETE FROM " table " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " \
-    table " WHERE " SWEEP_LOCK " AND expires_at <= now() LIMIT " BATCH ")) " \
-    "AND expires_at <= now()"
-#define BATCH_DELETE(table) DB_STMT( \
-    "WITH d AS (" EXPIRED(table) " RETURNING 1) SELECT count(*) FROM d", 0)
+#define EXPIRED_BEFORE(table, horizon) "DELETE FROM " table " WHERE ctid = ANY (ARRAY(" \
+    "SELECT ctid FROM " table " WHERE " SWEEP_LOCK " AND expires_at <= " horizon \
+    " LIMIT " BATCH ")) AND expires_at <= " horizon
+#define EXPIRED(table) EXPIRED_BEFORE(table, "now()")
+#define BATCH_DELETE_BEFORE(table, horizon) DB_STMT( \
+    "WITH d AS (" EXPIRED_BEFORE(table, horizon) " RETURNING 1) SELECT count(*) FROM d", 0)
+#define BATCH_DELETE(table) BATCH_DELETE_BEFORE(table, "now()")
+/* An expired company link or invite still answers "this link has expired"
+ * (410 LINK_EXPIRED) for a week, which tells its user more than "no such
+ * link" would; then its row goes too. */
+#define LINK_GRACE "now() - interval '7 days'"
 /* Funnel counts survive the rows: rolled up into daily_stats as they go. */
 #define ROLL_UP \
     "INSERT INTO daily_stats (org_id, environment, day, metric, n) " \
@@ -79,6 +85,7 @@ static struct {
 	{ "operator_links", BATCH_DELETE("operator_links") },
 	{ "operator_sessions", BATCH_DELETE("operator_sessions") },
 	{ "audit_log", BATCH_DELETE("audit_log") },
+	{ "issued_links", BATCH_DELETE_BEFORE("issued_links", LINK_GRACE) },
 };
 
 /* After a full batch that started at t0, rests three times as long as

@@ -7,6 +7,8 @@ redirect override and pass-through {params} of the signed redirect."""
 
 import secrets
 
+import harness as H
+
 from support import API, assert_signed, hstack, query, sig_ok
 
 
@@ -224,6 +226,18 @@ def test_expiring_link_and_refusals():
           "WHERE company_id = '%s'" % co["id"])
     err(s.req("POST", "link/%s/session" % key), 410, "LINK_EXPIRED")
     err(s.req("POST", "link/%s/session" % ("A" * 43)), 404, "LINK_NOT_FOUND")
+    # the sweep leaves an expired link a week to say so, then deletes it
+    old = s.ok("POST", "companies/%s/links" % co["id"], status=201, key=t.test_key,
+               body={"expires_in": 3600})
+    old_key = link_key_of(s, old["url"])
+    s.sql("UPDATE issued_links SET expires_at = now() - interval '8 days' "
+          "WHERE company_id = '%s' AND expires_at > now()" % co["id"])
+    err(s.req("POST", "link/%s/session" % old_key), 410, "LINK_EXPIRED")
+    swept = H.ctl_json(["sweep", "--once"], s.inst.conf)
+    assert swept["deleted"]["issued_links"] >= 1, swept
+    err(s.req("POST", "link/%s/session" % old_key), 404, "LINK_NOT_FOUND")
+    err(s.req("POST", "link/%s/session" % key), 410, "LINK_EXPIRED")
+    assert s.sql("SELECT count(*) FROM issued_links WHERE company_id = '%s'" % co["id"]) == "1"
     for body in ({"max_uses": 0}, {"expires_in": 5}, {"max_uses": "1"},
                  {"redirect_url": "https://evil.example/"}):
         r = s.req("POST", "companies/%s/links" % co["id"], key=t.test_key, body=body)
