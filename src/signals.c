@@ -20,6 +20,9 @@ static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHL
 static const int fatal[] = { SIGTERM, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 #define NFATAL (sizeof(fatal) / sizeof(fatal[0]))
 static struct sigaction fatal_old[NSIG];
+/* signals_hold_term(): a SIGTERM waits in term_pending until
+ * signals_release_term(). */
+static volatile sig_atomic_t term_held, term_pending;
 
 static void
 record(int sig)
@@ -49,6 +52,10 @@ static void
 flush_then_die(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
+	if (sig == SIGTERM && term_held) {
+		term_pending = 1;
+		return;
+	}
 	log_flush_from_signal();
 	sigaction(sig, &fatal_old[sig], NULL);
 	if (sig == SIGTERM || si == NULL || si->si_code <= 0)
@@ -76,6 +83,22 @@ set_fatal_actions(bool with_term)
 	/* A worker's SIGTERM was the default action: that, after the flush. */
 	fatal_old[SIGTERM].sa_handler = SIG_DFL;
 	fatal_old[SIGTERM].sa_flags = 0;
+}
+
+void
+signals_hold_term(void)
+{
+	term_held = 1;
+}
+
+void
+signals_release_term(void)
+{
+	term_held = 0;
+	if (term_pending) {
+		term_pending = 0;
+		raise(SIGTERM);         /* now handled: the held lines, then the end */
+	}
 }
 
 void

@@ -19,6 +19,11 @@ bool signals_take(int sig);
 /* Whether SIGQUIT or SIGINT waits, blocked, to be delivered (long loops
  * poll this between steps). */
 bool signals_stop_pending(void);
+/* A worker's SIGTERM between these two waits for the second (the end of
+ * a request: its answer sent, its access line not yet held), so an answered
+ * request is always in the log.  No system call. */
+void signals_hold_term(void);
+void signals_release_term(void);
 /* Restores default dispositions and an empty mask (before exec or in a child). */
 void signals_reset(void);
 

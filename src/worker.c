@@ -355,6 +355,9 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	db_set_request(req.request_id);
 	dispatch(&req);
 	db_set_request(NULL);
+	/* From the first byte of the answer to its access line, a fast stop
+	 * waits: whatever was answered is logged. */
+	signals_hold_term();
 	gone = response_flush(&req) < 0;
 	dur = now_us() - req.start_us;
 	/* The counts first: a client that reads /metrics or /status after
@@ -376,6 +379,7 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	    (long long)(dur / 1000), (long long)(dur % 1000));
 	if (dur / 1000 >= cfg->slow_request_ms)
 		log_warn("rid=%s slow request: %.3fms", req.request_id, (double)dur / 1000.0);
+	signals_release_term();
 	request_cleanup(&req);
 }
 

@@ -729,6 +729,18 @@ async function embeddedFlow(page, parent, url) {
   return popup;
 }
 
+
+// Clicks a button whose action closes its own page (embed.js closes the
+// popup on "finished"): the page may be gone before Playwright's click
+// returns. The caller checks the click's effect.
+async function clickThatCloses(page, locator) {
+  try {
+    await locator.click();
+  } catch (e) {
+    if (!page.isClosed()) throw e;
+  }
+}
+
 test('embed.js: an allowed parent receives connected and finished; another origin receives nothing', async ({ page }) => {
   const allowed = await parentServer();
   const other = await parentServer();
@@ -738,7 +750,7 @@ test('embed.js: an allowed parent receives connected and finished; another origi
       const popup = await embeddedFlow(page, allowed, c.url);
       await poll(() => page.evaluate(() => window.__events.some((e) => e.type === 'connected')), 'the connected event');
       const closed = popup.waitForEvent('close');
-      await popup.getByRole('button', { name: 'Finish' }).click();
+      await clickThatCloses(popup, popup.getByRole('button', { name: 'Finish' }));
       await closed;
       const events = await poll(async () => {
         const ev = await page.evaluate(() => window.__events);
@@ -778,7 +790,7 @@ test('embed.js iframe mode: framing refused by frame-ancestors, the modal offers
       await popup.getByRole('button', { name: /Sandbox/ }).click();
       await approveSandbox(popup);
       await poll(() => page.evaluate(() => window.__events.some((e) => e.type === 'connected')), 'connected via the popup');
-      await popup.getByRole('button', { name: 'Finish' }).click();
+      await clickThatCloses(popup, popup.getByRole('button', { name: 'Finish' }));
       await poll(() => page.evaluate(() => window.__events.some((e) => e.type === 'finished')), 'finished');
     });
   } finally {

@@ -70,6 +70,28 @@ die_holding(int sig, char *buf, size_t size)
 	return status;
 }
 
+/* A child that holds SIGTERM (the end of a request), is sent it, then
+ * holds a record and releases it.  Returns its wait status. */
+static int
+term_held_over_a_record(char *buf, size_t size)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		signals_init(SIGNALS_WORKER);
+		log_defer(true);
+		signals_hold_term();
+		kill(getpid(), SIGTERM);
+		log_info("rid=answered before the stop");
+		signals_release_term();
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	next_write(buf, size);
+	return status;
+}
+
 int
 main(void)
 {
@@ -146,6 +168,12 @@ main(void)
 	status = die_holding(SIGSEGV, buf, sizeof(buf));
 	ok(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "a sent SIGSEGV still ends it");
 	ok(strstr(buf, "rid=dying held until the signal") != NULL, "SIGSEGV: the held record is written first");
+
+	status = term_held_over_a_record(buf, sizeof(buf));
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+	    "a SIGTERM while held ends the worker at its release");
+	ok(strstr(buf, "rid=answered before the stop") != NULL,
+	    "a SIGTERM while held: the record made meanwhile is written");
 
 	close(peer);
 	return tap_done();
