@@ -318,10 +318,15 @@ class App:
         return self.log().count("hostlinkd started") >= self.generation
 
     def kill9(self):
-        """SIGKILL to every process of the host (its process group)."""
-        os.killpg(self.proc.pid, signal.SIGKILL)
+        """SIGKILL to every process of the host (its process group); returns
+        once none of them runs any more (its workers may die after their
+        master, and until then their listening socket takes connections)."""
+        pgid = self.proc.pid
+        os.killpg(pgid, signal.SIGKILL)
         self.proc.wait(10)
         self.proc.stop()
+        H.wait_for(lambda: not _live_in_group(pgid), 10,
+                   "every process of group %d to be gone" % pgid, interval=0.005)
 
     def log(self):
         try:
@@ -338,6 +343,23 @@ class App:
                 os.killpg(pgid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def _live_in_group(pgid):
+    """The pids of process group pgid that have not exited (zombies do not
+    count: their sockets are closed)."""
+    live = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            live.append(int(d))
+    return live
 
 
 class Drill:
