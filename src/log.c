@@ -75,7 +75,6 @@ log_open(const char *dest, enum log_level level)
 int
 log_reopen(void)
 {
-	log_flush();
 	if (log_syslog || log_path[0] == '\0')
 		return 0;
 	return log_open_file();
@@ -98,7 +97,7 @@ log_defer(bool on)
 {
 	if (!on)
 		log_flush();
-	deferring = on && !log_syslog;
+	deferring = on;
 }
 
 bool
@@ -112,19 +111,9 @@ log_flush(void)
 {
 	int n = held_len;
 
-	if (n == 0)
-		return;
-	held_len = 0;
-	(void)!write(log_fd, held, (size_t)n);
-}
-
-void
-log_flush_from_signal(void)
-{
-	int n = held_len;
-
-	/* Async-signal-safe: write(2) only.  A line being added when the
-	 * signal came is not counted in held_len yet and is left out whole. */
+	/* Async-signal-safe (the fatal-signal handlers call it): write(2)
+	 * only.  A line being added when a signal came is not counted in
+	 * held_len yet and is left out whole. */
 	if (n > 0) {
 		held_len = 0;
 		(void)!write(log_fd, held, (size_t)n);

@@ -24,10 +24,8 @@ int log_enabled(enum log_level level);
 void log_defer(bool on);
 /* Whether records are held. */
 bool log_pending(void);
-/* Writes the held records. */
+/* Writes the held records (async-signal-safe). */
 void log_flush(void);
-/* log_flush() for a signal handler (async-signal-safe). */
-void log_flush_from_signal(void);
 
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

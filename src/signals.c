@@ -56,7 +56,7 @@ flush_then_die(int sig, siginfo_t *si, void *uc)
 		term_pending = 1;
 		return;
 	}
-	log_flush_from_signal();
+	log_flush();
 	sigaction(sig, &fatal_old[sig], NULL);
 	if (sig == SIGTERM || si == NULL || si->si_code <= 0)
 		raise(sig);

@@ -329,7 +329,7 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	char esc[600], red[600], method[16];
 	const char *uri, *m;
 	int64_t dur;
-	bool gone;
+	bool gone, has_method;
 
 	memset(&req, 0, sizeof(req));
 	req.fcgx = fcgx;
@@ -348,7 +348,12 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	/* Escaped as the log escapes it: GET /status shows it in JSON, which
 	 * must stay valid UTF-8 whatever bytes the client sent. */
 	log_escape(esc, sizeof(esc), red, strlen(red));
-	m = request_param(&req, "REQUEST_METHOD") != NULL ? request_param(&req, "REQUEST_METHOD") : "-";
+	/* A copy: finishing frees the FastCGI parameters, the method among
+	 * them, before the access line is written. */
+	m = request_param(&req, "REQUEST_METHOD");
+	has_method = m != NULL;
+	if (!has_method)
+		m = "-";
 	log_escape(method, sizeof(method), m, strlen(m));
 	scoreboard_busy(worker_sb, slot, method, esc);
 
@@ -366,17 +371,15 @@ handle(const struct config *cfg, FCGX_Request *fcgx, int slot)
 	    cfg->slow_request_ms);
 	/* Then the response, and only then the access line: a log write that
 	 * waits (on the disk, or on another worker's write to the same file)
-	 * never holds a client up.  Finishing frees the FastCGI parameters,
-	 * the method among them. */
-	m = req.method != NULL ? req.method : "-";
-	log_escape(method, sizeof(method), m, strlen(m));
+	 * never holds a client up. */
 	finish(fcgx, req.input_done);
 	if (gone)
 		log_info("rid=%s the client went away before the response", req.request_id);
 	/* Integer milliseconds and microseconds: the same text as "%.3f" of
-	 * dur / 1000.0, without floating-point formatting on every request. */
-	log_info("rid=%s %s %s %d %lld.%03lldms", req.request_id, method, esc, req.status,
-	    (long long)(dur / 1000), (long long)(dur % 1000));
+	 * dur / 1000.0, without floating-point formatting on every request.
+	 * A request without a method is a GET to route(), and to the log. */
+	log_info("rid=%s %s %s %d %lld.%03lldms", req.request_id, has_method ? method : "GET",
+	    esc, req.status, (long long)(dur / 1000), (long long)(dur % 1000));
 	if (dur / 1000 >= cfg->slow_request_ms)
 		log_warn("rid=%s slow request: %.3fms", req.request_id, (double)dur / 1000.0);
 	signals_release_term();

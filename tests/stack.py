@@ -122,9 +122,9 @@ def wait_for(pred, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
-def children_of(pid):
-    """Pids whose parent is pid (from /proc)."""
-    out = []
+def _running():
+    """(pid, ppid, pgrp) of every process that has not exited (from /proc;
+    zombies do not count: their files and sockets are closed)."""
     for stat in glob.glob("/proc/[0-9]*/stat"):
         try:
             with open(stat) as f:
@@ -132,9 +132,18 @@ def children_of(pid):
         except OSError:
             continue
         rest = data[data.rfind(")") + 2:].split()
-        if len(rest) > 1 and int(rest[1]) == pid and rest[0] != "Z":
-            out.append(int(stat.split("/")[2]))
-    return out
+        if len(rest) > 2 and rest[0] != "Z":
+            yield int(stat.split("/")[2]), int(rest[1]), int(rest[2])
+
+
+def children_of(pid):
+    """Pids whose parent is pid (from /proc)."""
+    return [p for p, ppid, _ in _running() if ppid == pid]
+
+
+def group_members(pgid):
+    """Pids of process group pgid that have not exited."""
+    return [p for p, _, pgrp in _running() if pgrp == pgid]
 
 
 def pid_alive(pid):

@@ -729,7 +729,6 @@ async function embeddedFlow(page, parent, url) {
   return popup;
 }
 
-
 // Clicks a button whose action closes its own page (embed.js closes the
 // popup on "finished"): the page may be gone before Playwright's click
 // returns. The caller checks the click's effect.

@@ -30,8 +30,9 @@ sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fcgi  # noqa: E402
 import openapi_check  # noqa: E402
 import stack  # noqa: E402
-from stack import (Proc, chmod_world, children_of, free_port, kill_pid, need,  # noqa: E402,F401
-                   on_exit, pg_bindir, pid_alive, template, wait_for, write_file)
+from stack import (Proc, chmod_world, children_of, free_port, group_members,  # noqa: E402,F401
+                   kill_pid, need, on_exit, pg_bindir, pid_alive, template, wait_for,
+                   write_file)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Every response hostlinkd gives a test is checked against the OpenAPI document.

@@ -325,7 +325,7 @@ class App:
         os.killpg(pgid, signal.SIGKILL)
         self.proc.wait(10)
         self.proc.stop()
-        H.wait_for(lambda: not _live_in_group(pgid), 10,
+        H.wait_for(lambda: not H.group_members(pgid), 10,
                    "every process of group %d to be gone" % pgid, interval=0.005)
 
     def log(self):
@@ -343,23 +343,6 @@ class App:
                 os.killpg(pgid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-
-
-def _live_in_group(pgid):
-    """The pids of process group pgid that have not exited (zombies do not
-    count: their sockets are closed)."""
-    live = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            live.append(int(d))
-    return live
 
 
 class Drill:

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 
 import fcgi
@@ -171,7 +172,7 @@ def test_fast_stop_logs_every_answered_request():
     """Workers hold access lines while work waits (one write for many);
     a fast stop still finds each answered request in the log."""
     inst = H.env().instance("termlog", workers="2")
-    rids, lock = [], __import__("threading").Lock()
+    rids, lock = [], threading.Lock()
 
     def ping():
         r = inst.get("/ping", timeout=10)
